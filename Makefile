@@ -1,0 +1,22 @@
+# The two commands of the README: `make report` and `make test`. Both set up what is missing.
+PYTHON := .venv/bin/python
+
+.PHONY: report test setup html bench collapse-check
+
+report: setup  ## execute the notebook if stale, export dist/exercise9.pdf and dist/exercise9.zip
+	$(PYTHON) tools/build_report.py $(if $(FORCE),--force)
+
+test: setup  ## unit tests, the notebook under nbval, the PDF and ZIP checks
+	$(PYTHON) -m pytest
+
+setup:  ## install what is missing (system packages as root on Debian, .venv, data)
+	sh tools/setup.sh
+
+html: setup  ## HTML export, a fallback that needs no LaTeX
+	$(PYTHON) tools/build_report.py --html
+
+bench: setup  ## seconds per epoch against a tutorial-style baseline
+	$(PYTHON) bench/bench_epoch.py
+
+collapse-check: setup  ## seeds 0-19, plain and denoising model, 5 epochs each
+	$(PYTHON) bench/collapse_check.py

@@ -1,0 +1,472 @@
+"""Autoencoders and denoising autoencoders on Fashion-MNIST: the reusable code of exercise 9.
+
+Sections follow the data flow: data, model, noise, training, evaluation, embedding, plotting.
+Nothing here reads notebook globals; every function takes what it needs as arguments.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+# ---------------------------------------------------------------------------- data
+
+IMAGE_SIZE = 28 * 28
+NUM_CLASSES = 10
+# SHA-256 of the four decompressed IDX files of the original Fashion-MNIST release.
+FASHION_MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+DATA_DIR_VARIABLE = "FASHION_MNIST_DIR"
+DEBIAN_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")  # package dataset-fashion-mnist
+
+
+class DataError(RuntimeError):
+    """Fashion-MNIST is missing or damaged; the message says which file and how to get it."""
+
+
+class FashionMNISTData(NamedTuple):
+    """Images as float32 [N, 784] in [-1, 1], labels as int64 [N], and the ten class names."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    classes: list[str]
+
+
+def data_error(path: Path, problem: str) -> DataError:
+    """Return the one error that names a bad data file and the three ways to get the data."""
+    return DataError(
+        f"Fashion-MNIST file '{path}' {problem}.\n"
+        "Get the data in one of three ways:\n"
+        "  1. install Debian's package: apt-get install dataset-fashion-mnist\n"
+        f"  2. set {DATA_DIR_VARIABLE} to a folder with the four original files "
+        "(.gz or decompressed)\n"
+        "  3. connect to the internet: torchvision then downloads them.\n"
+        "Nothing was deleted: move or remove the bad file yourself, then retry."
+    )
+
+
+def file_sha256(path: Path) -> str:
+    """Return the hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def source_dirs() -> list[Path]:
+    """Return the folders to copy the data from: $FASHION_MNIST_DIR, then Debian's package."""
+    folders = [Path(os.environ[DATA_DIR_VARIABLE])] if os.environ.get(DATA_DIR_VARIABLE) else []
+    return folders + [DEBIAN_DATA_DIR]
+
+
+def find_source_file(name: str) -> Path | None:
+    """Return the first source file for `name` (decompressed or .gz), or None."""
+    for folder in source_dirs():
+        for candidate in (folder / name, folder / f"{name}.gz"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def install_raw_file(source: Path, target: Path) -> None:
+    """Copy (and gunzip) `source` to `target` atomically, after checking its SHA-256."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    opener = gzip.open if source.suffix == ".gz" else open
+    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with opener(source, "rb") as reader, os.fdopen(handle, "wb") as writer:
+            shutil.copyfileobj(reader, writer)
+        if file_sha256(Path(temp_name)) != FASHION_MNIST_SHA256[target.name]:
+            raise data_error(source, "does not hold the original data (SHA-256 mismatch)")
+        os.replace(temp_name, target)
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        raise data_error(source, f"cannot be read ({error})") from None
+    finally:
+        if os.path.exists(temp_name):
+            os.remove(temp_name)
+
+
+def download_raw_files(root: Path) -> None:
+    """Let torchvision download and extract the four files under `root`."""
+    from torchvision.datasets import FashionMNIST
+
+    try:
+        for train in (True, False):
+            FashionMNIST(str(root), train=train, download=True)
+    except Exception as error:  # no network, a mirror down, a bad checksum: one message
+        missing = Path(root) / "FashionMNIST" / "raw"
+        raise data_error(missing, f"is missing and the download failed ({error})") from None
+
+
+def ensure_raw_files(root: Path) -> Path:
+    """Return torchvision's raw folder under `root`, filled with the four verified files."""
+    raw = Path(root) / "FashionMNIST" / "raw"
+    missing = [name for name in FASHION_MNIST_SHA256 if not (raw / name).is_file()]
+    for name in list(missing):
+        source = find_source_file(name)
+        if source is not None:
+            install_raw_file(source, raw / name)
+            missing.remove(name)
+    if missing:
+        download_raw_files(Path(root))
+    for name, expected in FASHION_MNIST_SHA256.items():
+        if not (raw / name).is_file():
+            raise data_error(raw / name, "is missing")
+        if file_sha256(raw / name) != expected:
+            raise data_error(raw / name, "is truncated or corrupted (SHA-256 mismatch)")
+    return raw
+
+
+def check_split(images: torch.Tensor, labels: torch.Tensor, size: int, path: Path) -> None:
+    """Raise DataError unless a split has `size` 28x28 images and size/10 per class."""
+    counts = torch.bincount(labels, minlength=NUM_CLASSES).tolist()
+    if tuple(images.shape) != (size, 28, 28) or counts != [size // NUM_CLASSES] * NUM_CLASSES:
+        raise data_error(path, f"has shape {tuple(images.shape)} and class counts {counts}")
+
+
+def scale_images(images: torch.Tensor) -> torch.Tensor:
+    """Return uint8 images [N, 28, 28] as float32 [N, 784] scaled from [0, 255] to [-1, 1]."""
+    return images.reshape(len(images), IMAGE_SIZE).float().div_(127.5).sub_(1.0)
+
+
+def load_fashion_mnist(root: str | Path = "data") -> FashionMNISTData:
+    """Return Fashion-MNIST (train, test, class names), fetching it offline first."""
+    from torchvision.datasets import FashionMNIST
+
+    raw = ensure_raw_files(Path(root))
+    splits = []
+    for train, size in ((True, 60_000), (False, 10_000)):
+        dataset = FashionMNIST(str(root), train=train, download=False)
+        check_split(dataset.data, dataset.targets, size, raw)
+        splits += [scale_images(dataset.data), dataset.targets.long()]
+    return FashionMNISTData(*splits, classes=list(dataset.classes))
+
+
+# ---------------------------------------------------------------------------- model
+
+ENCODER_SIZES = (IMAGE_SIZE, 128, 64, 32, 16, 8)
+DECODER_SIZES = (8, 8, 32, 64, 128, IMAGE_SIZE)
+CODE_SIZE = ENCODER_SIZES[-1]
+RELU_BIAS = 0.01  # a small positive bias keeps the narrow ReLU layers alive at the start
+
+
+def mlp(sizes: tuple[int, ...], last_activation: nn.Module) -> nn.Sequential:
+    """Return Linear layers of the given sizes, ReLU after each but the last activation."""
+    layers: list[nn.Module] = []
+    for index, (size_in, size_out) in enumerate(zip(sizes, sizes[1:])):
+        is_last = index == len(sizes) - 2
+        layers += [nn.Linear(size_in, size_out), last_activation if is_last else nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+class Autoencoder(nn.Module):
+    """The sheet's fully-connected autoencoder: 784-128-64-32-16-8 and back, Tanh output."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        super().__init__()
+        self.encoder = mlp(ENCODER_SIZES, nn.ReLU())
+        self.decoder = mlp(DECODER_SIZES, nn.Tanh())
+        self.reset_parameters(seed)
+
+    def reset_parameters(self, seed: int | None = None) -> None:
+        """Re-initialise: He-normal weights, small positive biases before ReLU, zero before Tanh."""
+        generator = None if seed is None else torch.Generator().manual_seed(seed)
+        linears = [m for m in self.modules() if isinstance(m, nn.Linear)]
+        with torch.no_grad():
+            for layer in linears:
+                device = layer.weight.device
+                weight = torch.empty(layer.weight.shape)
+                nn.init.kaiming_normal_(weight, nonlinearity="relu", generator=generator)
+                layer.weight.copy_(weight.to(device))
+                layer.bias.fill_(0.0 if layer is linears[-1] else RELU_BIAS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the reconstruction g(f(x)) of a batch x of shape [N, 784]."""
+        check_images(x, "Autoencoder input")
+        return self.decoder(self.encoder(x))
+
+
+def check_images(x: torch.Tensor, what: str) -> None:
+    """Raise a clear error unless `x` is a float32 tensor of flattened images [N, 784]."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{what} must be a torch.Tensor, got {type(x).__name__}")
+    if x.dtype != torch.float32:
+        raise TypeError(f"{what} must be float32, got {x.dtype}: use x.float()")
+    if x.ndim != 2 or x.shape[1] != IMAGE_SIZE:
+        raise ValueError(
+            f"{what} must have shape [N, {IMAGE_SIZE}], got {list(x.shape)}: "
+            f"flatten the images with x.reshape(len(x), {IMAGE_SIZE})"
+        )
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Return the number of trainable parameters of a model."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def get_device() -> torch.device:
+    """Return the device to train on: CUDA, then Apple MPS, then the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+# ---------------------------------------------------------------------------- noise
+
+
+def add_white_noise(
+    x: torch.Tensor, std: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Return a new tensor x + N(0, std^2) noise, on the scale of x (here [-1, 1])."""
+    if not math.isfinite(std) or std < 0:
+        raise ValueError(f"noise std must be a finite number >= 0, got {std}")
+    noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    return x + std * noise
+
+
+# ---------------------------------------------------------------------------- training
+
+COLLAPSE_CHECK_EPOCHS = 5  # the first epochs, after which a dead model is restarted
+MIN_LIVE_UNITS = 3  # collapsed: fewer code units fire on some test image, or
+CONSTANT_OUTPUT_RATIO = 0.01  # the outputs vary less than this fraction of the inputs
+MAX_RESTARTS = 5
+
+
+@dataclass
+class TrainingHistory:
+    """Per-epoch mean training loss, test loss by epoch, live code units and restarts."""
+
+    noise_std: float = 0.0
+    train_loss: list[float] = field(default_factory=list)
+    test_loss: dict[int, float] = field(default_factory=dict)
+    epoch_seconds: list[float] = field(default_factory=list)
+    live_code_units: int = 0
+    restarts: list[str] = field(default_factory=list)
+
+    @property
+    def last_test_loss(self) -> float:
+        """Return the latest test loss, or NaN before the first test."""
+        return list(self.test_loss.values())[-1] if self.test_loss else math.nan
+
+    def to_dict(self) -> dict:
+        """Return the history as JSON-ready data (test-loss keys as strings)."""
+        return {
+            "train_loss": self.train_loss,
+            "test_loss": {str(epoch): loss for epoch, loss in self.test_loss.items()},
+            "live_code_units": self.live_code_units,
+            "restarts": self.restarts,
+            "noise_std": self.noise_std,
+        }
+
+
+def check_training_args(data: FashionMNISTData, **numbers: float) -> None:
+    """Raise a clear ValueError for bad training data or settings."""
+    check_images(data.train_x, "data.train_x")
+    check_images(data.test_x, "data.test_x")
+    for name in ("epochs", "batch_size", "test_every"):
+        value = numbers[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    for name in ("lr", "weight_decay", "noise_std"):
+        if not math.isfinite(numbers[name]) or numbers[name] < 0:
+            raise ValueError(f"{name} must be a finite number >= 0, got {numbers[name]!r}")
+
+
+def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Adam:
+    """Return Adam with an L2 penalty; fused kernels where this PyTorch has them."""
+    fused = model_device(model).type in ("cpu", "cuda")
+    return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=fused)
+
+
+def train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train_x: torch.Tensor,
+    batch_size: int,
+    noise_std: float,
+    generator: torch.Generator,
+) -> float:
+    """Train one epoch over a random permutation; return the mean loss over all samples."""
+    model.train()
+    order = torch.randperm(len(train_x), generator=generator).to(train_x.device)
+    total = torch.zeros((), device=train_x.device)
+    for batch in order.split(batch_size):
+        target = train_x.index_select(0, batch)  # faster than train_x[batch] on the CPU
+        inputs = add_white_noise(target, noise_std, generator) if noise_std else target
+        loss = F.mse_loss(model(inputs), target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total.add_(loss.detach(), alpha=len(batch))
+    return total.item() / len(train_x)
+
+
+def collapse_reason(model: Autoencoder, test_input: torch.Tensor) -> str:
+    """Return why the model has collapsed (dead code, constant output), or '' if it has not."""
+    live = count_live_units(model, test_input)
+    if live < MIN_LIVE_UNITS:
+        return f"only {live} of {CODE_SIZE} code units fire on the test set"
+    spread = reconstruct(model, test_input).var(0).mean().item()
+    if spread < CONSTANT_OUTPUT_RATIO * test_input.var(0).mean().item():
+        return "the output is (almost) the same image for every input"
+    return ""
+
+
+class Collapsed(Exception):
+    """Training stopped early because the model collapsed; the message says how."""
+
+
+def fit(
+    model: Autoencoder, data: FashionMNISTData, optimizer: torch.optim.Optimizer, *,
+    epochs: int, batch_size: int, noise_std: float, seed: int, test_every: int,
+    on_test: Callable[[int, nn.Module], None] | None, progress: bool, check_collapse: bool,
+) -> TrainingHistory:
+    """Run the epoch loop of train_autoencoder; return its history or raise Collapsed."""
+    device = model_device(model)
+    train_x, test_x = data.train_x.to(device), data.test_x.to(device)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    test_noise = torch.Generator(device=device).manual_seed(seed + 1)
+    test_input = add_white_noise(test_x, noise_std, test_noise) if noise_std else test_x
+    history = TrainingHistory(noise_std=noise_std)
+    name = "denoising autoencoder" if noise_std else "autoencoder"
+    with tqdm(range(1, epochs + 1), desc=name, unit="epoch", disable=not progress) as bar:
+        for epoch in bar:
+            start = time.perf_counter()
+            loss = train_epoch(model, optimizer, train_x, batch_size, noise_std, generator)
+            history.train_loss.append(loss)
+            history.epoch_seconds.append(time.perf_counter() - start)
+            if check_collapse and epoch <= COLLAPSE_CHECK_EPOCHS:
+                if reason := collapse_reason(model, test_input):
+                    raise Collapsed(f"epoch {epoch}: {reason}")
+            if epoch % test_every == 0 or epoch == epochs:
+                history.test_loss[epoch] = reconstruction_loss(model, test_input, test_x)
+                if on_test is not None:
+                    on_test(epoch, model)
+            bar.set_postfix(train_loss=f"{loss:.4f}", test_loss=f"{history.last_test_loss:.4f}")
+    history.live_code_units = count_live_units(model, test_input)
+    return history
+
+
+def train_autoencoder(
+    model: Autoencoder,
+    data: FashionMNISTData,
+    *,
+    epochs: int = 50,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-5,
+    noise_std: float = 0.0,
+    seed: int = 0,
+    test_every: int = 10,
+    on_test: Callable[[int, nn.Module], None] | None = None,
+    progress: bool = True,
+    restart_on_collapse: bool = True,
+) -> TrainingHistory:
+    """Train with Adam and MSE; return the history. noise_std > 0 trains a denoising model.
+
+    The sheet's "momentum of 1e-5" is Adam's weight_decay (an L2 penalty): Adam has no
+    momentum argument; its own momentum terms are betas=(0.9, 0.999). A denoising model
+    sees noisy inputs and is scored against the clean images; its test loss uses one fixed
+    noise draw, so it is comparable across epochs. Unless restart_on_collapse is False, a
+    model that collapses in its first 5 epochs (fewer than 3 live code units, or the same
+    output for every input) is re-initialised with seed 1000 * k + seed and trained again
+    from epoch 1; history.restarts says why. Denormal floats are flushed to zero
+    (process-wide): weight decay would otherwise create them and slow epochs down fourfold.
+    """
+    check_training_args(data, epochs=epochs, batch_size=batch_size, test_every=test_every,
+                        lr=lr, weight_decay=weight_decay, noise_std=noise_std)
+    torch.set_flush_denormal(True)
+    restarts: list[str] = []
+    while True:
+        optimizer = make_optimizer(model, lr, weight_decay)
+        check = restart_on_collapse and len(restarts) < MAX_RESTARTS
+        try:
+            history = fit(model, data, optimizer, epochs=epochs, batch_size=batch_size,
+                          noise_std=noise_std, seed=seed, test_every=test_every,
+                          on_test=on_test, progress=progress, check_collapse=check)
+        except Collapsed as collapse:
+            new_seed = 1000 * (len(restarts) + 1) + seed
+            restarts.append(f"{collapse}; restarted with seed {new_seed}")
+            print(f"Collapse at {restarts[-1]}")
+            model.reset_parameters(new_seed)
+            continue
+        history.restarts = restarts
+        return history
+
+
+# ---------------------------------------------------------------------------- evaluation
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module) -> Iterator[None]:
+    """Put the model in eval mode without gradients; restore its previous mode after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """Return the device that holds the model's parameters."""
+    return next(model.parameters()).device
+
+
+def encode(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
+    """Return the codes f(x), shape [N, 8], on the device of x, without gradients."""
+    check_images(x, "encode input")
+    with evaluating(model):
+        return model.encoder(x.to(model_device(model))).to(x.device)
+
+
+def reconstruct(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Return the reconstructions g(f(x)), shape [N, 784], on the device of x, no gradients."""
+    with evaluating(model):
+        return model(x.to(model_device(model))).to(x.device)
+
+
+def reconstruction_loss(
+    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 2500
+) -> float:
+    """Return the mean squared error between model(inputs) and targets over all samples."""
+    total = 0.0
+    for batch_in, batch_target in zip(inputs.split(batch_size), targets.split(batch_size)):
+        output = reconstruct(model, batch_in)
+        total += F.mse_loss(output, batch_target, reduction="sum").item()
+    return total / targets.numel()
+
+
+def mean_image_loss(x: torch.Tensor) -> float:
+    """Return the MSE of predicting the mean image for every image (the collapse level)."""
+    return F.mse_loss(x.mean(0, keepdim=True).expand_as(x), x).item()
+
+
+def count_live_units(model: Autoencoder, x: torch.Tensor) -> int:
+    """Return how many of the code units are non-zero for at least one input in x."""
+    return int((encode(model, x) > 0).any(0).sum())

@@ -1,0 +1,59 @@
+"""Model: the sheet's exact layers, parameter count, input checks and seeded initialisation."""
+
+import pytest
+import torch
+from torch import nn
+
+import helpers
+
+
+def layer_spec(sequential: nn.Sequential) -> list:
+    return [(m.in_features, m.out_features) if isinstance(m, nn.Linear) else type(m).__name__
+            for m in sequential]
+
+
+def test_encoder_and_decoder_have_the_sheets_layers_and_activations():
+    model = helpers.Autoencoder(seed=0)
+    assert layer_spec(model.encoder) == [
+        (784, 128), "ReLU", (128, 64), "ReLU", (64, 32), "ReLU", (32, 16), "ReLU", (16, 8), "ReLU"]
+    assert layer_spec(model.decoder) == [
+        (8, 8), "ReLU", (8, 32), "ReLU", (32, 64), "ReLU", (64, 128), "ReLU", (128, 784), "Tanh"]
+
+
+def test_parameter_count_is_223408():
+    assert helpers.count_parameters(helpers.Autoencoder()) == 223_408
+
+
+def test_output_has_input_shape_and_tanh_range():
+    output = helpers.Autoencoder(seed=0)(torch.randn(5, 784))
+    assert output.shape == (5, 784) and output.abs().max() <= 1.0
+
+
+def test_same_seed_gives_same_weights_and_other_seed_differs():
+    first, second, other = (helpers.Autoencoder(seed=s).state_dict() for s in (3, 3, 4))
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    assert not torch.equal(first["encoder.0.weight"], other["encoder.0.weight"])
+
+
+def test_relu_layers_start_with_a_small_positive_bias_and_tanh_layer_with_zero():
+    model = helpers.Autoencoder(seed=0)
+    assert torch.all(model.encoder[8].bias == helpers.RELU_BIAS)
+    assert torch.all(model.decoder[8].bias == 0.0)
+
+
+@pytest.mark.parametrize("bad, error, words", [
+    (torch.randn(4, 28, 28), ValueError, "shape \\[N, 784\\]"),
+    (torch.randn(784), ValueError, "shape \\[N, 784\\]"),
+    (torch.randn(4, 784, dtype=torch.float64), TypeError, "float32"),
+    (torch.zeros(4, 784, dtype=torch.uint8), TypeError, "float32"),
+    ([[0.0] * 784], TypeError, "torch.Tensor"),
+])
+def test_wrong_input_gives_one_clear_error(bad, error, words):
+    with pytest.raises(error, match=words):
+        helpers.Autoencoder()(bad)
+
+
+def test_get_device_returns_an_available_device():
+    device = helpers.get_device()
+    assert device.type in ("cuda", "mps", "cpu")
+    torch.zeros(1, device=device)

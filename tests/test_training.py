@@ -1,0 +1,121 @@
+"""Training: true per-epoch means, test schedule, denoising, reproducibility, collapse restarts."""
+
+import math
+
+import pytest
+import torch
+
+import helpers
+
+
+def train(data, **settings):
+    settings = {"epochs": 2, "progress": False, **settings}
+    return helpers.train_autoencoder(helpers.Autoencoder(seed=settings.get("seed", 0)), data, **settings)
+
+
+def test_history_has_one_train_loss_per_epoch_and_tests_on_schedule(small_data):
+    history = train(small_data, epochs=5, test_every=2)
+    assert len(history.train_loss) == 5 and len(history.epoch_seconds) == 5
+    assert list(history.test_loss) == [2, 4, 5]
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert 1 <= history.live_code_units <= 8
+
+
+def test_train_loss_is_the_mean_over_all_samples_not_the_last_batch(small_data):
+    model = helpers.Autoencoder(seed=1)
+    expected = helpers.reconstruction_loss(model, small_data.train_x, small_data.train_x)
+    history = helpers.train_autoencoder(  # lr 0: the weights stay, so each epoch sees the same model
+        model, small_data, epochs=2, batch_size=300, lr=0.0, weight_decay=0.0,
+        progress=False, restart_on_collapse=False)
+    assert history.train_loss == pytest.approx([expected, expected], rel=1e-5)
+
+
+def test_denoising_test_loss_uses_one_fixed_noise_draw(small_data):
+    history = helpers.train_autoencoder(
+        helpers.Autoencoder(seed=2), small_data, epochs=3, test_every=1, lr=0.0,
+        weight_decay=0.0, noise_std=0.5, progress=False, restart_on_collapse=False)
+    losses = list(history.test_loss.values())
+    assert losses[0] == losses[1] == losses[2]
+    assert history.to_dict()["noise_std"] == 0.5
+
+
+def test_denoising_targets_are_the_clean_images(small_data):
+    """Against noisy targets the training loss could not fall below the noise variance 0.25."""
+    history = train(small_data, epochs=6, batch_size=32, noise_std=0.5)
+    assert history.train_loss[-1] < 0.2
+
+
+def test_same_seed_gives_the_same_losses_and_another_seed_differs(small_data):
+    first, second, other = (train(small_data, seed=s, noise_std=0.3) for s in (5, 5, 6))
+    assert first.train_loss == second.train_loss and first.test_loss == second.test_loss
+    assert first.train_loss != other.train_loss
+
+
+def test_on_test_is_called_with_the_epoch_and_the_model(small_data):
+    calls = []
+    model = helpers.Autoencoder(seed=0)
+    helpers.train_autoencoder(model, small_data, epochs=3, test_every=10, progress=False,
+                              on_test=lambda epoch, m: calls.append((epoch, m)))
+    assert calls == [(3, model)]
+
+
+def test_to_dict_has_string_epoch_keys(small_data):
+    result = train(small_data, epochs=2, test_every=1).to_dict()
+    assert list(result["test_loss"]) == ["1", "2"] and len(result["train_loss"]) == 2
+
+
+@pytest.mark.parametrize("setting, words", [
+    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"epochs": 2.5}, "epochs must be a positive integer"),
+    ({"batch_size": 0}, "batch_size must be a positive integer"),
+    ({"batch_size": -128}, "batch_size must be a positive integer"),
+    ({"test_every": 0}, "test_every must be a positive integer"),
+    ({"noise_std": -0.5}, "noise_std must be a finite number"),
+    ({"lr": math.nan}, "lr must be a finite number"),
+])
+def test_bad_settings_are_one_clear_value_error(small_data, setting, words):
+    with pytest.raises(ValueError, match=words):
+        train(small_data, **setting)
+
+
+def test_wrong_data_shape_or_dtype_is_a_clear_error(small_data):
+    images = small_data.train_x.reshape(-1, 28, 28)
+    with pytest.raises(ValueError, match="data.train_x must have shape"):
+        train(small_data._replace(train_x=images))
+    with pytest.raises(TypeError, match="data.test_x must be float32"):
+        train(small_data._replace(test_x=small_data.test_x.double()))
+
+
+def kill_the_code(model: helpers.Autoencoder) -> helpers.Autoencoder:
+    """Make every code unit dead on every input: the collapse seen with unlucky seeds."""
+    with torch.no_grad():
+        model.encoder[8].bias.fill_(-1e3)
+    return model
+
+
+def test_a_collapsed_model_is_detected_restarted_and_reported(small_data, capsys):
+    model = kill_the_code(helpers.Autoencoder(seed=0))
+    history = helpers.train_autoencoder(model, small_data, epochs=2, progress=False)
+    assert len(history.restarts) == 1
+    assert "epoch 1: only 0 of 8 code units fire" in history.restarts[0]
+    assert "restarted with seed 1000" in history.restarts[0]
+    assert "Collapse at epoch 1" in capsys.readouterr().out
+    assert history.live_code_units >= helpers.MIN_LIVE_UNITS and len(history.train_loss) == 2
+
+
+def test_restarts_can_be_turned_off(small_data):
+    model = kill_the_code(helpers.Autoencoder(seed=0))
+    history = helpers.train_autoencoder(model, small_data, epochs=1, progress=False,
+                                        restart_on_collapse=False)
+    assert history.restarts == [] and history.live_code_units == 0
+
+
+@pytest.mark.parametrize("noise_std", [0.0, 0.5])
+def test_seed_0_does_not_collapse_on_the_full_data(data, noise_std):
+    """Seed 0 of the denoising model collapsed with PyTorch's default initialisation.
+
+    The full check over seeds 0-19 is bench/collapse_check.py (make collapse-check)."""
+    history = helpers.train_autoencoder(helpers.Autoencoder(seed=0), data, epochs=2,
+                                        noise_std=noise_std, progress=False)
+    assert history.last_test_loss < 0.8 * helpers.mean_image_loss(data.test_x)
+    assert history.live_code_units >= 3
