@@ -14,14 +14,22 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE, trustworthiness
+from sklearn.metrics import accuracy_score, confusion_matrix, recall_score, silhouette_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.neighbors import KNeighborsClassifier
 from torch import nn
+from torchvision.datasets import FashionMNIST
 from tqdm.auto import tqdm
 
 # ---------------------------------------------------------------------------- data
@@ -110,8 +118,6 @@ def install_raw_file(source: Path, target: Path) -> None:
 
 def download_raw_files(root: Path) -> None:
     """Let torchvision download and extract the four files under `root`."""
-    from torchvision.datasets import FashionMNIST
-
     try:
         for train in (True, False):
             FashionMNIST(str(root), train=train, download=True)
@@ -146,6 +152,11 @@ def check_split(images: torch.Tensor, labels: torch.Tensor, size: int, path: Pat
         raise data_error(path, f"has shape {tuple(images.shape)} and class counts {counts}")
 
 
+def one_per_class(labels: torch.Tensor) -> torch.Tensor:
+    """Return the index of the first image of each class, in class order."""
+    return torch.stack([torch.nonzero(labels == c)[0, 0] for c in range(NUM_CLASSES)])
+
+
 def scale_images(images: torch.Tensor) -> torch.Tensor:
     """Return uint8 images [N, 28, 28] as float32 [N, 784] scaled from [0, 255] to [-1, 1]."""
     return images.reshape(len(images), IMAGE_SIZE).float().div_(127.5).sub_(1.0)
@@ -153,8 +164,6 @@ def scale_images(images: torch.Tensor) -> torch.Tensor:
 
 def load_fashion_mnist(root: str | Path = "data") -> FashionMNISTData:
     """Return Fashion-MNIST (train, test, class names), fetching it offline first."""
-    from torchvision.datasets import FashionMNIST
-
     raw = ensure_raw_files(Path(root))
     splits = []
     for train, size in ((True, 60_000), (False, 10_000)):
@@ -302,6 +311,19 @@ def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.op
     return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=fused)
 
 
+def flush_denormals() -> bool:
+    """Flush subnormal floats to zero; return whether all of PyTorch's CPU threads do so.
+
+    The setting is per thread and copied by threads when they start, so it reaches PyTorch's
+    worker threads only if it is made before their first parallel operation: importing this
+    module makes it (see the end of the file).
+    """
+    if not torch.set_flush_denormal(True):
+        return True  # this CPU has no such mode; nothing more can be done
+    smallest_subnormal = torch.ones(1 << 20, dtype=torch.int32).view(torch.float32)
+    return not (smallest_subnormal * 1.0).view(torch.int32).any().item()
+
+
 def train_epoch(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -394,12 +416,16 @@ def train_autoencoder(
     noise draw, so it is comparable across epochs. Unless restart_on_collapse is False, a
     model that collapses in its first 5 epochs (fewer than 3 live code units, or the same
     output for every input) is re-initialised with seed 1000 * k + seed and trained again
-    from epoch 1; history.restarts says why. Denormal floats are flushed to zero
-    (process-wide): weight decay would otherwise create them and slow epochs down fourfold.
+    from epoch 1; history.restarts says why. Subnormal floats are flushed to zero
+    (process-wide, see flush_denormals): weight decay would otherwise create them and slow
+    epochs down about fourfold on x86 CPUs.
     """
     check_training_args(data, epochs=epochs, batch_size=batch_size, test_every=test_every,
                         lr=lr, weight_decay=weight_decay, noise_std=noise_std)
-    torch.set_flush_denormal(True)
+    if not flush_denormals():
+        warnings.warn("PyTorch's worker threads do not flush subnormal floats (PyTorch ran "
+                      "before helpers was imported): epochs may get about 4x slower. Import "
+                      "helpers before any other PyTorch work (restart the kernel).", stacklevel=2)
     restarts: list[str] = []
     while True:
         optimizer = make_optimizer(model, lr, weight_decay)
@@ -470,3 +496,211 @@ def mean_image_loss(x: torch.Tensor) -> float:
 def count_live_units(model: Autoencoder, x: torch.Tensor) -> int:
     """Return how many of the code units are non-zero for at least one input in x."""
     return int((encode(model, x) > 0).any(0).sum())
+
+
+def fixed_test_noise(test_x: torch.Tensor, noise_std: float, seed: int) -> torch.Tensor:
+    """Return the test inputs of train_autoencoder: test_x plus the noise draw of `seed`."""
+    if not noise_std:
+        return test_x
+    return add_white_noise(test_x, noise_std, torch.Generator(test_x.device).manual_seed(seed + 1))
+
+
+def pca_reconstruction_loss(train_x: torch.Tensor, test_x: torch.Tensor, n_components: int) -> float:
+    """Return the test MSE of the best linear code: PCA with n_components fitted on train_x."""
+    pca = PCA(n_components=n_components, random_state=0).fit(train_x.numpy())
+    restored = pca.inverse_transform(pca.transform(test_x.numpy()))
+    return float(np.mean((restored - test_x.numpy()) ** 2))
+
+
+def knn_predictions(codes: np.ndarray, labels: np.ndarray, k: int = 5) -> np.ndarray:
+    """Return 5-fold cross-validated k-nearest-neighbour label predictions from the codes."""
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    return cross_val_predict(KNeighborsClassifier(n_neighbors=k), codes, labels, cv=folds)
+
+
+def code_metrics(codes: np.ndarray, labels: np.ndarray, embedding: np.ndarray) -> dict[str, float]:
+    """Return k-NN accuracy and silhouette of the codes, and trustworthiness of the embedding."""
+    return {
+        "knn_accuracy": float(accuracy_score(labels, knn_predictions(codes, labels))),
+        "silhouette": float(silhouette_score(codes, labels)),
+        "trustworthiness": float(trustworthiness(codes, embedding, n_neighbors=5)),
+    }
+
+
+def per_class_recall(codes: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict[str, float]:
+    """Return, per class, the share of its images whose k-NN prediction is right."""
+    recall = recall_score(labels, knn_predictions(codes, labels), average=None,
+                          labels=range(len(classes)))
+    return {name: float(value) for name, value in zip(classes, recall)}
+
+
+def most_confused_pairs(codes: np.ndarray, labels: np.ndarray, classes: list[str],
+                        top: int = 3) -> list[tuple[str, str, int]]:
+    """Return the class pairs most often mixed up by k-NN on the codes, with their counts."""
+    matrix = confusion_matrix(labels, knn_predictions(codes, labels), labels=range(len(classes)))
+    mixed = matrix + matrix.T
+    pairs = [(mixed[i, j], i, j) for i in range(len(classes)) for j in range(i + 1, len(classes))]
+    return [(classes[i], classes[j], int(n)) for n, i, j in sorted(pairs, reverse=True)[:top]]
+
+
+CLASS_GROUPS = {  # coarse kinds of garment, for "which classes overlap"
+    "tops": ["T-shirt/top", "Pullover", "Dress", "Coat", "Shirt"],
+    "trousers": ["Trouser"],
+    "footwear": ["Sandal", "Sneaker", "Ankle boot"],
+    "bags": ["Bag"],
+}
+
+
+def group_accuracy(codes: np.ndarray, labels: np.ndarray, classes: list[str]) -> float:
+    """Return the share of k-NN predictions that land in the right CLASS_GROUPS group."""
+    group_of = {classes.index(name): group for group, names in CLASS_GROUPS.items()
+                for name in names}
+    predicted = knn_predictions(codes, labels)
+    return float(np.mean([group_of[a] == group_of[b] for a, b in zip(labels, predicted)]))
+
+
+def code_noise_sensitivity(model: Autoencoder, x: torch.Tensor, noise_std: float,
+                           seed: int) -> float:
+    """Return how far noise moves the codes: mean |f(x + noise) - f(x)| / mean |f(x)|."""
+    clean = encode(model, x)
+    noisy = encode(model, add_white_noise(x, noise_std, torch.Generator().manual_seed(seed)))
+    return ((noisy - clean).norm(dim=1).mean() / clean.norm(dim=1).mean()).item()
+
+
+# ---------------------------------------------------------------------------- embedding
+
+
+def sample_indices(total: int, count: int, seed: int) -> torch.Tensor:
+    """Return `count` distinct indices below `total`, drawn at random from `seed`, sorted."""
+    if not 0 < count <= total:
+        raise ValueError(f"count must be between 1 and {total}, got {count}")
+    return torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:count].sort().values
+
+
+def tsne_embed(codes: np.ndarray, seed: int, perplexity: float = 30.0) -> np.ndarray:
+    """Return a 2-D t-SNE embedding of the codes (PCA initialisation, fixed random_state)."""
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
+    return tsne.fit_transform(np.asarray(codes, dtype=np.float64))
+
+
+# ---------------------------------------------------------------------------- plotting
+
+FIGURE_WIDTH = 5.8  # inches: the text width of nbconvert's PDF page
+
+
+def save_figure(fig, folder: str | Path, name: str) -> Path:
+    """Save a figure as folder/name.png (150 dpi) and return the path."""
+    path = Path(folder) / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150, bbox_inches="tight")
+    return path
+
+
+def show_image_rows(rows: dict[str, torch.Tensor], column_titles: list[str], title: str):
+    """Return a figure with one labelled row of 28x28 images per entry of `rows`."""
+    columns = len(column_titles)
+    fig, axes = plt.subplots(len(rows), columns, squeeze=False,
+                             figsize=(FIGURE_WIDTH, 0.62 * len(rows) + 0.55))
+    for row, (label, images) in enumerate(rows.items()):
+        for column, ax in enumerate(axes[row]):
+            ax.imshow(images[column].reshape(28, 28).cpu().numpy(), cmap="gray", vmin=-1, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(column_titles[column], fontsize=6)
+        axes[row, 0].set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
+    fig.suptitle(title, fontsize=8)
+    fig.subplots_adjust(wspace=0.05, hspace=0.08, top=0.8 if len(rows) < 3 else 0.85)
+    return fig
+
+
+def show_reconstructions(model: Autoencoder, images: torch.Tensor, titles: list[str],
+                         title: str, noisy: torch.Tensor | None = None):
+    """Return a figure of the inputs (noisy ones if given), their reconstructions, originals."""
+    if noisy is None:
+        rows = {"input": images, "reconstruction": reconstruct(model, images)}
+    else:
+        rows = {"noisy input": noisy, "reconstruction": reconstruct(model, noisy),
+                "original": images}
+    return show_image_rows(rows, titles, title)
+
+
+def plot_losses(histories: dict[str, TrainingHistory]):
+    """Return a figure of training loss per epoch (lines) and test loss (markers), log y."""
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 3.2))
+    for color, (name, history) in zip(("tab:blue", "tab:orange"), histories.items()):
+        epochs = range(1, len(history.train_loss) + 1)
+        ax.plot(epochs, history.train_loss, color=color, label=f"{name}: training loss")
+        ax.plot(list(history.test_loss), list(history.test_loss.values()), "o", color=color,
+                markerfacecolor="white", label=f"{name}: test loss")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("MSE per pixel ([-1, 1] scale)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_embedding(points: np.ndarray, labels: np.ndarray, classes: list[str], title: str, ax):
+    """Draw a 2-D embedding coloured by class (tab10) into `ax`; return the scatter handles."""
+    colors = plt.get_cmap("tab10")
+    handles = []
+    for index, name in enumerate(classes):
+        mine = labels == index
+        handles.append(ax.scatter(points[mine, 0], points[mine, 1], s=6, color=colors(index),
+                                  label=name))
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("t-SNE 1")
+    ax.set_ylabel("t-SNE 2")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return handles
+
+
+def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, classes: list[str]):
+    """Return a figure with the embeddings side by side and one legend of class names."""
+    fig, axes = plt.subplots(1, len(embeddings), squeeze=False,
+                             figsize=(FIGURE_WIDTH, 3.4 if len(embeddings) > 1 else 4.2))
+    for ax, (title, points) in zip(axes[0], embeddings.items()):
+        handles = plot_embedding(points, labels, classes, title, ax)
+    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=7, markerscale=2,
+               frameon=False)
+    fig.subplots_adjust(bottom=0.2 if len(embeddings) > 1 else 0.17)
+    return fig
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def loss_table(history: TrainingHistory, per_column: int = 10) -> str:
+    """Return a markdown table: training loss per epoch in columns of ten, test loss below."""
+    epochs = len(history.train_loss)
+    starts = range(0, epochs, per_column)
+    header = "| epoch | " + " | ".join(f"{s + 1}-{min(s + per_column, epochs)}" for s in starts)
+    lines = [header + " |", "|---:" * (len(starts) + 1) + "|"]
+    for offset in range(per_column):
+        cells = [f"{history.train_loss[s + offset]:.4f}" if s + offset < epochs else ""
+                 for s in starts]
+        lines.append(f"| +{offset} | " + " | ".join(cells) + " |")
+    tests = " | ".join(f"{epoch}: **{loss:.4f}**" for epoch, loss in history.test_loss.items())
+    return "\n".join(lines) + f"\n\nTest loss by epoch: {tests}"
+
+
+def source_digest(path: str | Path = Path(__file__)) -> str:
+    """Return the first 12 hex digits of the SHA-256 of a text file, line endings normalised."""
+    text = Path(path).read_bytes().replace(b"\r\n", b"\n")
+    return hashlib.sha256(text).hexdigest()[:12]
+
+
+def comparison_table(rows: dict[str, tuple], columns: list[str]) -> str:
+    """Return a markdown table: one row per measure, one column per model (3 decimals)."""
+    def cell(value) -> str:
+        return str(value) if isinstance(value, int) else f"{value:.3f}"
+
+    lines = ["| measure | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    lines += [f"| {name} | " + " | ".join(map(cell, values)) + " |" for name, values in rows.items()]
+    return "\n".join(lines)
+
+
+# Made at import, before PyTorch starts its CPU worker threads, which copy it (flush_denormals).
+torch.set_flush_denormal(True)

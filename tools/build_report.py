@@ -1,0 +1,231 @@
+"""Build the submission: execute exercise9.ipynb if stale, export dist/exercise9.pdf, pack the ZIP.
+
+Usage (from the project folder; `make report` runs it after setting up):
+    python tools/build_report.py           execute only if the notebook is stale, then PDF and ZIP
+    python tools/build_report.py --force   re-execute even if the notebook is up to date
+    python tools/build_report.py --html    export dist/exercise9.html instead of the PDF (no LaTeX)
+
+The notebook is executed in place; it counts as up to date when every code cell has outputs,
+execution counts run 1, 2, 3, ... and its metadata records the SHA-256 of helpers.py and of the
+code cells it was executed with. Every output file is written to a temporary name and moved into
+place only on success, so a failed step leaves the previous files untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = "exercise9.ipynb"
+DIST = "dist"
+ZIP_FILES = ["exercise9.ipynb", "helpers.py", "requirements.txt", "environment.yml", "README.md",
+             "Makefile", "pytest.ini", "tools/setup.sh", "tools/build_report.py"]
+ZIP_GLOBS = ["tests/*.py", "tests/*.cfg", "bench/*.py"]
+LATEX_TOOLS = {"xelatex": "texlive-xetex texlive-fonts-recommended texlive-plain-generic",
+               "pandoc": "pandoc"}
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+class BuildError(Exception):
+    """A build step failed; the message says what is wrong and what to do."""
+
+
+@contextmanager
+def step(name: str, timings: dict[str, float]) -> Iterator[None]:
+    """Time a build step and print its name and duration."""
+    print(f"{name} ...", flush=True)
+    start = time.perf_counter()
+    yield
+    timings[name] = time.perf_counter() - start
+    print(f"{name}: {timings[name]:.1f} s", flush=True)
+
+
+def write_atomically(target: Path, write) -> None:
+    """Call write(temporary_path), then move the temporary file onto `target`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    os.close(handle)
+    try:
+        write(Path(temp_name))
+        os.replace(temp_name, target)
+    finally:
+        if os.path.exists(temp_name):
+            os.remove(temp_name)
+
+
+def read_notebook(path: Path):
+    """Return the notebook at `path`, or raise BuildError if it is missing or not valid."""
+    import nbformat
+
+    if not path.is_file():
+        raise BuildError(f"{path.name} is missing: restore it with `git checkout -- {path.name}`")
+    try:
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.validate(notebook)
+    except Exception as error:  # JSON syntax or schema: one message either way
+        raise BuildError(f"{path.name} is not a valid notebook ({type(error).__name__}: "
+                         f"{str(error).splitlines()[0]}); restore it with git") from None
+    return notebook
+
+
+def inputs_digest(notebook) -> str:
+    """Return the SHA-256 of helpers.py and the notebook's code cells (line endings normalised)."""
+    digest = hashlib.sha256((ROOT / "helpers.py").read_bytes().replace(b"\r\n", b"\n"))
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            digest.update(cell.source.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def is_up_to_date(notebook) -> bool:
+    """Return whether the notebook holds one complete run of its code with this helpers.py."""
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    counts = [cell.execution_count for cell in code]
+    recorded = notebook.metadata.get("exercise9", {}).get("inputs_sha256")
+    return (counts == list(range(1, len(code) + 1)) and all(cell.outputs for cell in code)
+            and recorded == inputs_digest(notebook))
+
+
+def execute(path: Path) -> None:
+    """Execute the notebook top to bottom in its folder and save it in place on success."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    notebook = read_notebook(path)
+    client = NotebookClient(notebook, timeout=1800, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        index = next((i for i, cell in enumerate(notebook.cells) if any(
+            out.get("output_type") == "error" for out in cell.get("outputs", []))), None)
+        where = "a cell" if index is None else f"cell {index} ({first_line(notebook, index)})"
+        raise BuildError(f"{path.name}: {where} raised {error.ename}: {error.evalue}. "
+                         f"The notebook on disk is unchanged; fix the cell and rerun.") from None
+    notebook.metadata["exercise9"] = {"inputs_sha256": inputs_digest(notebook)}
+    write_atomically(path, lambda temp: nbformat.write(notebook, temp))
+
+
+def first_line(notebook, index: int) -> str:
+    """Return the first line of a cell's source, shortened."""
+    return notebook.cells[index].source.splitlines()[0][:60] if notebook.cells[index].source else ""
+
+
+def printable(notebook):
+    """Return a copy without progress-bar widgets, tags or metadata that a reader must not see."""
+    import copy
+
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook.cells:
+        cell.metadata = {}
+        if cell.cell_type == "code":
+            cell.outputs = [out for out in cell.outputs if WIDGET_VIEW not in out.get("data", {})]
+    notebook.metadata.pop("widgets", None)
+    return notebook
+
+
+def check_latex_tools() -> None:
+    """Raise BuildError naming the missing LaTeX tool and how to install it."""
+    missing = [tool for tool in LATEX_TOOLS if shutil.which(tool) is None]
+    if missing:
+        packages = " ".join(LATEX_TOOLS[tool] for tool in missing)
+        raise BuildError(
+            f"{' and '.join(missing)} not found: the PDF export needs them. Install them "
+            f"(Debian/Ubuntu: apt-get install --no-install-recommends {packages}; "
+            f"macOS: MacTeX and pandoc), or run `python tools/build_report.py --html` for an "
+            f"HTML report that needs no LaTeX.")
+
+
+def export(notebook, target: Path, to_pdf: bool) -> None:
+    """Export the notebook to PDF (LaTeX) or HTML at `target`, atomically."""
+    from nbconvert import HTMLExporter, PDFExporter
+    from nbconvert.exporters.pdf import LatexFailed
+
+    exporter = PDFExporter() if to_pdf else HTMLExporter()
+    exporter.exclude_input_prompt = exporter.exclude_output_prompt = True
+    try:
+        body, _ = exporter.from_notebook_node(printable(notebook),
+                                              resources={"metadata": {"path": str(ROOT)}})
+    except LatexFailed as error:
+        log = ROOT / "build" / "latex.log"
+        log.parent.mkdir(exist_ok=True)
+        log.write_text(error.output or "", encoding="utf-8")
+        problems = [line for line in (error.output or "").splitlines() if line.startswith("!")]
+        raise BuildError(f"LaTeX could not build the PDF: {'; '.join(problems[:3]) or 'see log'}"
+                         f". Full log: {log.relative_to(ROOT)}; the previous PDF is kept.") from None
+    data = body if isinstance(body, bytes) else body.encode("utf-8")
+    write_atomically(target, lambda temp: temp.write_bytes(data))
+
+
+def zip_members() -> list[str]:
+    """Return the project files a grader needs, as relative POSIX paths."""
+    files = set(ZIP_FILES)
+    for pattern in ZIP_GLOBS:
+        files.update(path.relative_to(ROOT).as_posix() for path in ROOT.glob(pattern))
+    missing = [name for name in files if not (ROOT / name).is_file()]
+    if missing:
+        raise BuildError(f"files for the ZIP are missing: {', '.join(sorted(missing))}")
+    return sorted(files)
+
+
+def pack_zip(target: Path) -> None:
+    """Write the ZIP of the code (folder exercise9/ inside), atomically."""
+    def write(temp: Path) -> None:
+        with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in zip_members():
+                archive.write(ROOT / name, f"exercise9/{name}")
+    write_atomically(target, write)
+
+
+def build(force: bool, html: bool) -> dict[str, float]:
+    """Run the build steps; return their durations in seconds."""
+    timings: dict[str, float] = {}
+    path = ROOT / NOTEBOOK
+    with step("check the notebook", timings):
+        notebook = read_notebook(path)
+        stale = force or not is_up_to_date(notebook)
+        if not html:
+            check_latex_tools()
+    with step("execute the notebook" if stale else "notebook up to date, not re-executed",
+              timings):
+        if stale:
+            execute(path)
+            notebook = read_notebook(path)
+    suffix = "html" if html else "pdf"
+    with step(f"export {DIST}/exercise9.{suffix}", timings):
+        export(notebook, ROOT / DIST / f"exercise9.{suffix}", to_pdf=not html)
+    with step(f"pack {DIST}/exercise9.zip", timings):
+        pack_zip(ROOT / DIST / "exercise9.zip")
+    return timings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="re-execute the notebook")
+    parser.add_argument("--html", action="store_true", help="export HTML instead of PDF")
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    start = time.perf_counter()
+    try:
+        build(args.force, args.html)
+    except BuildError as error:
+        print(f"build failed: {error}", file=sys.stderr)
+        return 1
+    report = "exercise9.html" if args.html else "exercise9.pdf"
+    print(f"done in {time.perf_counter() - start:.1f} s:\n  {DIST}/{report}\n  {DIST}/exercise9.zip")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
