@@ -600,7 +600,7 @@ def show_image_rows(rows: dict[str, torch.Tensor], column_titles: list[str], tit
     """Return a figure with one labelled row of 28x28 images per entry of `rows`."""
     columns = len(column_titles)
     fig, axes = plt.subplots(len(rows), columns, squeeze=False,
-                             figsize=(FIGURE_WIDTH, 0.62 * len(rows) + 0.55))
+                             figsize=(FIGURE_WIDTH, 0.56 * len(rows) + 0.5))
     for row, (label, images) in enumerate(rows.items()):
         for column, ax in enumerate(axes[row]):
             ax.imshow(images[column].reshape(28, 28).cpu().numpy(), cmap="gray", vmin=-1, vmax=1)

@@ -102,7 +102,7 @@ def test_no_absolute_paths_in_the_code(code_cells):
 
 
 def test_code_lines_fit_the_pdf_text_width(code_cells):
-    assert max(len(line) for cell in code_cells for line in cell.source.splitlines()) <= 88
+    assert max(len(line) for cell in code_cells for line in cell.source.splitlines()) <= 78
 
 
 def test_results_json_holds_the_losses_of_both_models(results):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -123,7 +124,8 @@ def first_line(notebook, index: int) -> str:
 
 
 def printable(notebook):
-    """Return a copy without progress-bar widgets, tags or metadata that a reader must not see."""
+    """Return a copy for the reader: the first heading as the document title, the other
+    headings one level up, and no progress-bar widgets, cell tags or metadata."""
     import copy
 
     notebook = copy.deepcopy(notebook)
@@ -131,6 +133,12 @@ def printable(notebook):
         cell.metadata = {}
         if cell.cell_type == "code":
             cell.outputs = [out for out in cell.outputs if WIDGET_VIEW not in out.get("data", {})]
+        elif cell.cell_type == "markdown":
+            title = re.match(r"# (.+)\n*", cell.source)
+            if title and "title" not in notebook.metadata:
+                notebook.metadata["title"] = title[1]
+                cell.source = cell.source[title.end():]
+            cell.source = re.sub(r"^#(#+) ", r"\1 ", cell.source, flags=re.M)
     notebook.metadata.pop("widgets", None)
     return notebook
 
