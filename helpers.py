@@ -334,7 +334,7 @@ def train_epoch(
 ) -> float:
     """Train one epoch over a random permutation; return the mean loss over all samples."""
     model.train()
-    order = torch.randperm(len(train_x), generator=generator).to(train_x.device)
+    order = torch.randperm(len(train_x), generator=generator, device=train_x.device)
     total = torch.zeros((), device=train_x.device)
     for batch in order.split(batch_size):
         target = train_x.index_select(0, batch)  # faster than train_x[batch] on the CPU

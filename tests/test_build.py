@@ -152,3 +152,15 @@ def test_up_to_date_check_notices_a_changed_code_cell(notebook):
     changed = nbformat.reads(nbformat.writes(changed), as_version=4)
     next(c for c in changed.cells if c.cell_type == "code").source += "\n# changed"
     assert not build_report.is_up_to_date(changed)
+
+
+def test_without_latex_the_html_and_zip_are_still_built(tmp_path):
+    """Run as a user without XeLaTeX and pandoc would: one message, the rest of the build."""
+    python = Path(sys.executable)
+    run = subprocess.run([str(python), "tools/build_report.py", "--dist", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True,
+                         env={"PATH": str(python.parent), "HOME": str(tmp_path)})
+    assert run.returncode == 1
+    assert "xelatex and pandoc not found" in run.stderr and "Traceback" not in run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
+        "exercise9.html", "exercise9.zip"]

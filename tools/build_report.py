@@ -196,42 +196,50 @@ def pack_zip(target: Path) -> None:
     write_atomically(target, write)
 
 
-def build(force: bool, html: bool) -> dict[str, float]:
-    """Run the build steps; return their durations in seconds."""
+def build(force: bool, html: bool, dist: str = DIST) -> list[str]:
+    """Run the build steps; return the files written. A missing LaTeX toolchain does not stop
+    the other steps: the HTML report is written instead of the PDF, then BuildError is raised."""
     timings: dict[str, float] = {}
-    path = ROOT / NOTEBOOK
+    path, written, missing_latex = ROOT / NOTEBOOK, [], None
     with step("check the notebook", timings):
         notebook = read_notebook(path)
         stale = force or not is_up_to_date(notebook)
-        if not html:
-            check_latex_tools()
-    with step("execute the notebook" if stale else "notebook up to date, not re-executed",
-              timings):
+    with step("execute the notebook" if stale else "notebook up to date, not executed", timings):
         if stale:
             execute(path)
             notebook = read_notebook(path)
-    suffix = "html" if html else "pdf"
-    with step(f"export {DIST}/exercise9.{suffix}", timings):
-        export(notebook, ROOT / DIST / f"exercise9.{suffix}", to_pdf=not html)
-    with step(f"pack {DIST}/exercise9.zip", timings):
-        pack_zip(ROOT / DIST / "exercise9.zip")
-    return timings
+    if not html:
+        try:
+            check_latex_tools()
+        except BuildError as error:
+            missing_latex, html = error, True
+    report = f"{dist}/exercise9.{'html' if html else 'pdf'}"
+    with step(f"export {report}", timings):
+        export(notebook, ROOT / report, to_pdf=not html)
+        written.append(report)
+    with step(f"pack {dist}/exercise9.zip", timings):
+        pack_zip(ROOT / dist / "exercise9.zip")
+        written.append(f"{dist}/exercise9.zip")
+    if missing_latex:
+        raise BuildError(f"{missing_latex} Written instead: {', '.join(written)}.")
+    return written
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="re-execute the notebook")
     parser.add_argument("--html", action="store_true", help="export HTML instead of PDF")
+    parser.add_argument("--dist", default=DIST, help="output folder (default: dist)")
     args = parser.parse_args()
     os.chdir(ROOT)
     start = time.perf_counter()
     try:
-        build(args.force, args.html)
+        written = build(args.force, args.html, args.dist)
     except BuildError as error:
         print(f"build failed: {error}", file=sys.stderr)
         return 1
-    report = "exercise9.html" if args.html else "exercise9.pdf"
-    print(f"done in {time.perf_counter() - start:.1f} s:\n  {DIST}/{report}\n  {DIST}/exercise9.zip")
+    files = "".join(f"\n  {name}" for name in written)
+    print(f"done in {time.perf_counter() - start:.1f} s:{files}")
     return 0
 
 
