@@ -371,8 +371,7 @@ def fit(
     device = model_device(model)
     train_x, test_x = data.train_x.to(device), data.test_x.to(device)
     generator = torch.Generator(device=device).manual_seed(seed)
-    test_noise = torch.Generator(device=device).manual_seed(seed + 1)
-    test_input = add_white_noise(test_x, noise_std, test_noise) if noise_std else test_x
+    test_input = fixed_test_noise(test_x, noise_std, seed)
     history = TrainingHistory(noise_std=noise_std)
     name = "denoising autoencoder" if noise_std else "autoencoder"
     with tqdm(range(1, epochs + 1), desc=name, unit="epoch", disable=not progress) as bar:

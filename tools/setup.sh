@@ -41,7 +41,9 @@ if [ -n "$packages" ]; then
         say "please install: $packages"
         say "  Debian/Ubuntu: sudo apt-get install --no-install-recommends $packages"
         say "  macOS: brew install pandoc && brew install --cask mactex-no-gui"
-        say "  Fashion-MNIST without the Debian package: set FASHION_MNIST_DIR or go online"
+        case "$packages" in *"$DATA_PACKAGE"*)
+            say "  Fashion-MNIST without the Debian package: set FASHION_MNIST_DIR or go online";;
+        esac
         say "carrying on: the PDF export needs XeLaTeX and pandoc, everything else does not"
     fi
 else
