@@ -119,3 +119,10 @@ def test_seed_0_does_not_collapse_on_the_full_data(data, noise_std):
                                         noise_std=noise_std, progress=False)
     assert history.last_test_loss < 0.8 * helpers.mean_image_loss(data.test_x)
     assert history.live_code_units >= 3
+
+
+def test_every_cpu_thread_flushes_subnormal_floats():
+    """Importing helpers first (conftest does) lets PyTorch's worker threads inherit the flush."""
+    assert helpers.flush_denormals()
+    subnormals = torch.ones(1 << 20, dtype=torch.int32).view(torch.float32)
+    assert not (subnormals * 1.0).view(torch.int32).any()
