@@ -7,8 +7,10 @@ Nothing here reads notebook globals; every function takes what it needs as argum
 from __future__ import annotations
 
 import contextlib
+import copy
 import gzip
 import hashlib
+import json
 import math
 import os
 import shutil
@@ -26,8 +28,10 @@ import torch.nn.functional as F
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE, trustworthiness
 from sklearn.metrics import accuracy_score, confusion_matrix, recall_score, silhouette_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from torch import nn
 from torchvision.datasets import FashionMNIST
 from tqdm.auto import tqdm
@@ -191,11 +195,15 @@ def mlp(sizes: tuple[int, ...], last_activation: nn.Module) -> nn.Sequential:
 
 
 class Autoencoder(nn.Module):
-    """The sheet's fully-connected autoencoder: 784-128-64-32-16-8 and back, Tanh output."""
+    """The sheet's fully-connected autoencoder: 784-128-64-32-16-8 and back, Tanh output.
 
-    def __init__(self, seed: int | None = None) -> None:
+    linear_code=True drops the ReLU after the encoder's last layer (an ablation, not the
+    sheet's model): the 8 code units are then linear and cannot die.
+    """
+
+    def __init__(self, seed: int | None = None, linear_code: bool = False) -> None:
         super().__init__()
-        self.encoder = mlp(ENCODER_SIZES, nn.ReLU())
+        self.encoder = mlp(ENCODER_SIZES, nn.Identity() if linear_code else nn.ReLU())
         self.decoder = mlp(DECODER_SIZES, nn.Tanh())
         self.reset_parameters(seed)
 
@@ -339,12 +347,19 @@ def train_epoch(
     for batch in order.split(batch_size):
         target = train_x.index_select(0, batch)  # faster than train_x[batch] on the CPU
         inputs = add_white_noise(target, noise_std, generator) if noise_std else target
-        loss = F.mse_loss(model(inputs), target)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        total.add_(loss.detach(), alpha=len(batch))
+        total.add_(train_step(model, optimizer, inputs, target), alpha=len(batch))
     return total.item() / len(train_x)
+
+
+def train_step(
+    model: nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor, target: torch.Tensor
+) -> torch.Tensor:
+    """Take one optimiser step on the batch's MSE; return the loss (detached)."""
+    loss = F.mse_loss(model(inputs), target)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
 
 
 def collapse_reason(model: Autoencoder, test_input: torch.Tensor) -> str:
@@ -443,6 +458,81 @@ def train_autoencoder(
         return history
 
 
+@dataclass
+class BudgetRun:
+    """Loss on fixed training images against training seconds and examples seen, one SGD run."""
+
+    batch_size: int
+    lr: float
+    seconds: list[float] = field(default_factory=list)
+    examples: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    updates: int = 0
+
+    @property
+    def final_loss(self) -> float:
+        """Return the last measured loss (inf if the run diverged)."""
+        return self.loss[-1] if math.isfinite(self.loss[-1]) else math.inf
+
+    @property
+    def updates_per_second(self) -> float:
+        """Return the parameter updates per second of training time."""
+        return self.updates / self.seconds[-1]
+
+    def to_dict(self) -> dict:
+        """Return the run's settings and summary as JSON-ready numbers."""
+        return {"batch_size": self.batch_size, "lr": self.lr, "updates": self.updates,
+                "seconds": self.seconds[-1], "examples": self.examples[-1],
+                "updates_per_second": self.updates_per_second, "final_loss": self.final_loss}
+
+
+def train_for_seconds(
+    model: nn.Module, train_x: torch.Tensor, eval_x: torch.Tensor, *, batch_size: int,
+    lr: float, seconds: float, seed: int = 0, eval_every: float = 0.25,
+) -> BudgetRun:
+    """Train with plain SGD (no momentum, no decay) for `seconds`; return the loss over time.
+
+    Only the updates are timed: the clock stops while the reconstruction MSE of eval_x is
+    measured (at the start, then every eval_every seconds of training, and at the end).
+    batch_size=1 is stochastic, len(train_x) is batch gradient descent. A run whose loss is
+    no longer finite stops early.
+    """
+    check_images(train_x, "train_x")
+    if not (seconds > 0 and 0 < batch_size <= len(train_x) and lr > 0):
+        raise ValueError(f"need seconds > 0, 0 < batch_size <= {len(train_x)} and lr > 0, "
+                         f"got {seconds}, {batch_size} and {lr}")
+    device = model_device(model)
+    train_x, eval_x = train_x.to(device), eval_x.to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    run, elapsed, examples = BudgetRun(batch_size, lr), 0.0, 0
+    run.seconds.append(0.0), run.examples.append(0)
+    run.loss.append(reconstruction_loss(model, eval_x, eval_x))
+    while elapsed < seconds and math.isfinite(run.loss[-1]):
+        for batch in torch.randperm(len(train_x), generator=generator, device=device).split(
+                batch_size):
+            start = time.perf_counter()
+            target = train_x.index_select(0, batch)
+            train_step(model, optimizer, target, target)
+            elapsed += time.perf_counter() - start
+            examples, run.updates = examples + len(batch), run.updates + 1
+            if elapsed >= run.seconds[-1] + eval_every or elapsed >= seconds:
+                run.seconds.append(elapsed), run.examples.append(examples)
+                run.loss.append(reconstruction_loss(model, eval_x, eval_x))
+                if elapsed >= seconds or not math.isfinite(run.loss[-1]):
+                    break
+    return run
+
+
+def sweep_learning_rates(
+    model: nn.Module, train_x: torch.Tensor, eval_x: torch.Tensor, *, batch_size: int,
+    lrs: list[float], seconds: float, seed: int = 0,
+) -> dict[float, float]:
+    """Return the final loss of a short SGD run from a copy of `model` for every lr."""
+    return {lr: train_for_seconds(copy.deepcopy(model), train_x, eval_x, batch_size=batch_size,
+                                  lr=lr, seconds=seconds, seed=seed).final_loss for lr in lrs}
+
+
 # ---------------------------------------------------------------------------- evaluation
 
 
@@ -494,7 +584,12 @@ def mean_image_loss(x: torch.Tensor) -> float:
 
 def count_live_units(model: Autoencoder, x: torch.Tensor) -> int:
     """Return how many of the code units are non-zero for at least one input in x."""
-    return int((encode(model, x) > 0).any(0).sum())
+    return int((encode(model, x) != 0).any(0).sum())
+
+
+def unit_activity(codes: np.ndarray) -> np.ndarray:
+    """Return, per code unit (column), the share of codes in which it is non-zero."""
+    return (np.asarray(codes) != 0).mean(0)
 
 
 def fixed_test_noise(test_x: torch.Tensor, noise_std: float, seed: int) -> torch.Tensor:
@@ -504,39 +599,59 @@ def fixed_test_noise(test_x: torch.Tensor, noise_std: float, seed: int) -> torch
     return add_white_noise(test_x, noise_std, torch.Generator(test_x.device).manual_seed(seed + 1))
 
 
-def pca_reconstruction_loss(train_x: torch.Tensor, test_x: torch.Tensor, n_components: int) -> float:
-    """Return the test MSE of the best linear code: PCA with n_components fitted on train_x."""
-    pca = PCA(n_components=n_components, random_state=0).fit(train_x.numpy())
-    restored = pca.inverse_transform(pca.transform(test_x.numpy()))
-    return float(np.mean((restored - test_x.numpy()) ** 2))
+def fit_pca(train_x: torch.Tensor, n_components: int = CODE_SIZE) -> PCA:
+    """Return a PCA with n_components fitted on the training images: the best linear code."""
+    return PCA(n_components=n_components, random_state=0).fit(train_x.numpy())
 
 
-def knn_predictions(codes: np.ndarray, labels: np.ndarray, k: int = 5) -> np.ndarray:
-    """Return 5-fold cross-validated k-nearest-neighbour label predictions from the codes."""
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-    return cross_val_predict(KNeighborsClassifier(n_neighbors=k), codes, labels, cv=folds)
+def pca_reconstruction_loss(pca: PCA, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+    """Return the MSE between the PCA reconstructions of `inputs` and `targets`."""
+    restored = pca.inverse_transform(pca.transform(inputs.numpy()))
+    return float(np.mean((restored - targets.numpy()) ** 2))
 
 
-def code_metrics(codes: np.ndarray, labels: np.ndarray, embedding: np.ndarray) -> dict[str, float]:
-    """Return k-NN accuracy and silhouette of the codes, and trustworthiness of the embedding."""
+def knn_predict(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
+                k: int = 5) -> np.ndarray:
+    """Return the labels that k-nearest-neighbour voting among the training codes predicts."""
+    return KNeighborsClassifier(n_neighbors=k).fit(train_codes, train_labels).predict(test_codes)
+
+
+def linear_probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray,
+                          test_codes: np.ndarray, test_labels: np.ndarray) -> float:
+    """Return the test accuracy of logistic regression on standardised codes (a linear probe)."""
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    return float(probe.fit(train_codes, train_labels).score(test_codes, test_labels))
+
+
+def code_quality(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
+                 test_labels: np.ndarray, subset: np.ndarray, embedding: np.ndarray
+                 ) -> dict[str, float]:
+    """Return how well codes separate classes: k-NN and linear-probe accuracy on the test set,
+    and, for the embedded test codes `subset`, their silhouette in code space and in the t-SNE
+    plane and the embedding's trustworthiness (5 neighbours)."""
+    embedded, labels = test_codes[subset], test_labels[subset]
+    predicted = knn_predict(train_codes, train_labels, test_codes)
     return {
-        "knn_accuracy": float(accuracy_score(labels, knn_predictions(codes, labels))),
-        "silhouette": float(silhouette_score(codes, labels)),
-        "trustworthiness": float(trustworthiness(codes, embedding, n_neighbors=5)),
+        "knn_accuracy": float(accuracy_score(test_labels, predicted)),
+        "linear_probe_accuracy": linear_probe_accuracy(train_codes, train_labels, test_codes,
+                                                       test_labels),
+        "code_silhouette": float(silhouette_score(embedded, labels)),
+        "tsne_silhouette": float(silhouette_score(embedding, labels)),
+        "trustworthiness": float(trustworthiness(embedded, embedding, n_neighbors=5)),
     }
 
 
-def per_class_recall(codes: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict[str, float]:
-    """Return, per class, the share of its images whose k-NN prediction is right."""
-    recall = recall_score(labels, knn_predictions(codes, labels), average=None,
-                          labels=range(len(classes)))
+def per_class_recall(labels: np.ndarray, predicted: np.ndarray,
+                     classes: list[str]) -> dict[str, float]:
+    """Return, per class, the share of its images whose predicted label is right."""
+    recall = recall_score(labels, predicted, average=None, labels=range(len(classes)))
     return {name: float(value) for name, value in zip(classes, recall)}
 
 
-def most_confused_pairs(codes: np.ndarray, labels: np.ndarray, classes: list[str],
+def most_confused_pairs(labels: np.ndarray, predicted: np.ndarray, classes: list[str],
                         top: int = 3) -> list[tuple[str, str, int]]:
-    """Return the class pairs most often mixed up by k-NN on the codes, with their counts."""
-    matrix = confusion_matrix(labels, knn_predictions(codes, labels), labels=range(len(classes)))
+    """Return the class pairs most often mixed up by the predictions, with their counts."""
+    matrix = confusion_matrix(labels, predicted, labels=range(len(classes)))
     mixed = matrix + matrix.T
     pairs = [(mixed[i, j], i, j) for i in range(len(classes)) for j in range(i + 1, len(classes))]
     return [(classes[i], classes[j], int(n)) for n, i, j in sorted(pairs, reverse=True)[:top]]
@@ -550,11 +665,10 @@ CLASS_GROUPS = {  # coarse kinds of garment, for "which classes overlap"
 }
 
 
-def group_accuracy(codes: np.ndarray, labels: np.ndarray, classes: list[str]) -> float:
-    """Return the share of k-NN predictions that land in the right CLASS_GROUPS group."""
+def group_accuracy(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> float:
+    """Return the share of predictions that land in the right CLASS_GROUPS group."""
     group_of = {classes.index(name): group for group, names in CLASS_GROUPS.items()
                 for name in names}
-    predicted = knn_predictions(codes, labels)
     return float(np.mean([group_of[a] == group_of[b] for a, b in zip(labels, predicted)]))
 
 
@@ -564,6 +678,28 @@ def code_noise_sensitivity(model: Autoencoder, x: torch.Tensor, noise_std: float
     clean = encode(model, x)
     noisy = encode(model, add_white_noise(x, noise_std, torch.Generator().manual_seed(seed)))
     return ((noisy - clean).norm(dim=1).mean() / clean.norm(dim=1).mean()).item()
+
+
+def psnr(output: torch.Tensor, target: torch.Tensor, data_range: float = 2.0) -> float:
+    """Return the peak signal-to-noise ratio in dB, 10 log10(range^2 / MSE) over all pixels.
+
+    data_range is the span of the pixel scale (2 for [-1, 1]); identical images give inf.
+    """
+    mse = F.mse_loss(output, target).item()
+    return math.inf if mse == 0 else 10 * math.log10(data_range**2 / mse)
+
+
+def psnr_by_noise(models: dict[str, nn.Module], clean: torch.Tensor, noise_stds: list[float],
+                  seed: int) -> dict[str, list[float]]:
+    """Return, per noise std, the PSNR (dB) against `clean` of the noisy input ("noisy input")
+    and of each model's reconstruction of it; one noise draw per level, the same for all."""
+    curves: dict[str, list[float]] = {"noisy input": [], **{name: [] for name in models}}
+    for std in noise_stds:
+        noisy = add_white_noise(clean, std, torch.Generator(clean.device).manual_seed(seed))
+        curves["noisy input"].append(psnr(noisy, clean))
+        for name, model in models.items():
+            curves[name].append(psnr(reconstruct(model, noisy), clean))
+    return curves
 
 
 # ---------------------------------------------------------------------------- embedding
@@ -668,6 +804,61 @@ def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, class
     return fig
 
 
+def plot_budget_runs(runs: dict[str, BudgetRun]):
+    """Return a figure of loss against training seconds (left) and examples seen (right)."""
+    fig, (by_time, by_examples) = plt.subplots(1, 2, sharey=True, figsize=(FIGURE_WIDTH, 2.9))
+    for name, run in runs.items():
+        label = f"{name} (lr {run.lr:g})"
+        line, = by_time.plot(run.seconds, run.loss, label=label)
+        by_examples.plot(run.examples[1:], run.loss[1:], color=line.get_color(), marker=".")
+    by_time.set_xlabel("training time (s)")
+    by_examples.set_xlabel("training examples processed")
+    by_examples.set_xscale("log")
+    by_time.set_ylabel("MSE on 5,000 training images")
+    by_time.set_yscale("log")
+    for ax in (by_time, by_examples):
+        ax.grid(True, which="both", alpha=0.3)
+    fig.legend(loc="lower center", ncol=len(runs), fontsize=7, frameon=False)
+    fig.subplots_adjust(bottom=0.3, wspace=0.08)
+    return fig
+
+
+def plot_psnr(noise_stds: list[float], curves: dict[str, list[float]], training_std: float):
+    """Return a figure of PSNR (dB) against noise std, one line per curve, training std marked."""
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 3.0))
+    for (name, values), marker in zip(curves.items(), "osD^v"):
+        ax.plot(noise_stds, values, marker=marker, markersize=4, label=name)
+    ax.axvline(training_std, color="gray", linestyle="--", linewidth=1)
+    ax.annotate(f"training noise {training_std:g}", (training_std, 0.97), fontsize=7,
+                xycoords=("data", "axes fraction"), ha="left", va="top", xytext=(3, 0),
+                textcoords="offset points")
+    ax.set_xlabel("noise std on the [-1, 1] scale")
+    ax.set_ylabel("PSNR against the clean image (dB)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_code_units(codes: dict[str, np.ndarray]):
+    """Return a figure with one row per model: each code unit's values (box) and active share."""
+    fig, axes = plt.subplots(len(codes), 1, sharex=True, squeeze=False,
+                             figsize=(FIGURE_WIDTH, 1.5 * len(codes) + 0.4))
+    for ax, (name, values) in zip(axes[:, 0], codes.items()):
+        units = range(1, values.shape[1] + 1)
+        ax.boxplot(list(values.T), positions=list(units), widths=0.5, showfliers=False)
+        for unit, share in zip(units, unit_activity(values)):
+            ax.annotate(f"{share:.0%}" if share else "dead", (unit, 1.0), ha="center",
+                        va="bottom", fontsize=6, xycoords=("data", "axes fraction"),
+                        color="black" if share else "tab:red")
+        ax.axhline(0, color="gray", linewidth=0.5)
+        ax.set_ylabel(name, fontsize=7)
+        ax.tick_params(labelsize=7)
+    axes[-1, 0].set_xlabel("code unit (box: 25-75% of its values on the test set, "
+                           "whiskers: 1.5 IQR)", fontsize=7)
+    fig.subplots_adjust(hspace=0.35)
+    return fig
+
+
 # ---------------------------------------------------------------------------- report
 
 
@@ -692,13 +883,30 @@ def source_digest(path: str | Path = Path(__file__)) -> str:
 
 
 def comparison_table(rows: dict[str, tuple], columns: list[str]) -> str:
-    """Return a markdown table: one row per measure, one column per model (3 decimals)."""
+    """Return a markdown table: one row per measure, one column per model (3 decimals;
+    integers and strings as they are)."""
     def cell(value) -> str:
-        return str(value) if isinstance(value, int) else f"{value:.3f}"
+        return str(value) if isinstance(value, (int, str)) else f"{value:.3f}"
 
     lines = ["| measure | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
     lines += [f"| {name} | " + " | ".join(map(cell, values)) + " |" for name, values in rows.items()]
     return "\n".join(lines)
+
+
+def finite_or_none(value):
+    """Return the value with every non-finite float (inf, nan) inside it replaced by None."""
+    if isinstance(value, dict):
+        return {key: finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def results_json(results: dict) -> str:
+    """Return the results as strict JSON text (inf and nan become null), indented."""
+    return json.dumps(finite_or_none(results), indent=2, allow_nan=False) + "\n"
 
 
 # Made at import, before PyTorch starts its CPU worker threads, which copy it (flush_denormals).

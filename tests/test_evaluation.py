@@ -1,5 +1,7 @@
 """Evaluation: codes and reconstructions without gradients, in eval mode, and the losses."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -55,36 +57,88 @@ def clustered(seed: int = 0):
     return generator.normal(size=(90, 8)) * 0.1 + labels[:, None] * 5.0, labels
 
 
-def test_code_metrics_are_high_for_separated_classes_and_low_for_noise():
-    codes, labels = clustered()
-    good = helpers.code_metrics(codes, labels, codes[:, :2])
-    shuffled = helpers.code_metrics(codes, np.random.default_rng(1).permutation(labels), codes[:, :2])
-    assert good["knn_accuracy"] == 1.0 and good["silhouette"] > 0.9
-    assert shuffled["knn_accuracy"] < 0.6 and shuffled["silhouette"] < 0.1
+def test_knn_and_linear_probe_are_perfect_on_separable_codes_and_near_chance_on_noise():
+    codes, labels = clustered(0)
+    test_codes, test_labels = clustered(1)
+    assert helpers.knn_predict(codes, labels, test_codes).tolist() == test_labels.tolist()
+    assert helpers.linear_probe_accuracy(codes, labels, test_codes, test_labels) == 1.0
+    noise = np.random.default_rng(2).normal(size=(90, 8))
+    assert helpers.linear_probe_accuracy(noise, labels, test_codes * 0, test_labels) < 0.5
+
+
+def test_code_quality_is_high_for_separated_classes_and_low_for_shuffled_labels():
+    codes, labels = clustered(0)
+    test_codes, test_labels = clustered(1)
+    subset = np.arange(0, 90, 2)
+    good = helpers.code_quality(codes, labels, test_codes, test_labels, subset,
+                                test_codes[subset, :2])
+    assert good["knn_accuracy"] == 1.0 and good["linear_probe_accuracy"] == 1.0
+    assert good["code_silhouette"] > 0.9 and good["tsne_silhouette"] > 0.9
     assert 0.9 < good["trustworthiness"] <= 1.0
+    shuffled_labels = np.random.default_rng(1).permutation(test_labels)
+    bad = helpers.code_quality(codes, labels, test_codes, shuffled_labels, subset,
+                               test_codes[subset, :2])
+    assert bad["knn_accuracy"] < 0.6 and bad["tsne_silhouette"] < 0.1
 
 
 def test_per_class_recall_and_confused_pairs_name_the_classes():
-    codes, labels = clustered()
-    codes[labels == 2] = codes[labels == 1]  # classes 1 and 2 become indistinguishable
+    labels = np.array([0, 0, 1, 1, 1, 2, 2, 2])
+    predicted = np.array([0, 0, 1, 2, 2, 2, 1, 2])  # classes b and c are mixed up
     names = ["a", "b", "c"]
-    recall = helpers.per_class_recall(codes, labels, names)
-    assert recall["a"] == 1.0 and recall["b"] < 1.0
-    assert helpers.most_confused_pairs(codes, labels, names, top=1)[0][:2] == ("b", "c")
+    recall = helpers.per_class_recall(labels, predicted, names)
+    assert recall == pytest.approx({"a": 1.0, "b": 1 / 3, "c": 2 / 3})
+    assert helpers.most_confused_pairs(labels, predicted, names, top=1) == [("b", "c", 3)]
 
 
 def test_group_accuracy_forgives_mix_ups_within_a_group():
     classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-    labels = np.repeat([0, 2, 1], 30)  # two tops and the trousers
-    codes = np.repeat([[0.0] * 8, [0.0] * 8, [9.0] * 8], 30, axis=0)
-    assert helpers.group_accuracy(codes, labels, classes) == 1.0
+    labels = np.array([0, 2, 1, 5])  # T-shirt, pullover, trouser, sandal
+    assert helpers.group_accuracy(labels, np.array([2, 0, 1, 9]), classes) == 1.0
+    assert helpers.group_accuracy(labels, np.array([1, 2, 1, 5]), classes) == 0.75
 
 
 def test_pca_with_all_components_reconstructs_exactly():
     x = torch.randn(200, 784)
-    assert helpers.pca_reconstruction_loss(x, x[:20], n_components=200) < 1e-6
-    assert helpers.pca_reconstruction_loss(x, x[:20], n_components=1) > 0.5
+    assert helpers.pca_reconstruction_loss(helpers.fit_pca(x, 200), x[:20], x[:20]) < 1e-6
+    assert helpers.pca_reconstruction_loss(helpers.fit_pca(x, 1), x[:20], x[:20]) > 0.5
+
+
+def test_pca_reconstruction_loss_scores_noisy_inputs_against_clean_targets():
+    x = torch.randn(500, 10)
+    pca = helpers.fit_pca(x, 10)  # all components: reconstructs any input exactly
+    noisy = x + 0.1
+    assert helpers.pca_reconstruction_loss(pca, noisy, x) == pytest.approx(0.01, rel=1e-3)
+
+
+def test_unit_activity_is_the_share_of_codes_where_a_unit_is_non_zero():
+    codes = np.array([[0.0, 1.0, -2.0], [0.0, 0.0, 3.0], [0.0, 2.0, 1.0], [0.0, 0.0, 4.0]])
+    assert helpers.unit_activity(codes).tolist() == [0.0, 0.5, 1.0]
+
+
+def test_linear_code_units_count_as_live_even_when_negative():
+    model = helpers.Autoencoder(seed=0, linear_code=True)
+    with torch.no_grad():
+        model.encoder[8].bias[:] = -1e3  # every code value negative
+    assert helpers.count_live_units(model, torch.randn(20, 784)) == 8
+
+
+def test_psnr_is_infinite_for_identical_images_and_follows_the_mse():
+    x = torch.rand(5, 784) * 2 - 1
+    assert helpers.psnr(x, x) == math.inf
+    assert helpers.psnr(x + 0.2, x) == pytest.approx(10 * math.log10(4 / 0.04))
+    assert helpers.psnr(x + 0.1, x, data_range=1.0) == pytest.approx(20.0)
+
+
+def test_psnr_by_noise_has_one_value_per_level_and_falls_with_noise(model):
+    x = torch.rand(30, 784) * 2 - 1
+    curves = helpers.psnr_by_noise({"ae": model}, x, [0.0, 0.5, 1.0], seed=0)
+    assert list(curves) == ["noisy input", "ae"] and all(len(v) == 3 for v in curves.values())
+    noisy = curves["noisy input"]
+    assert noisy[0] == math.inf and noisy[1] == pytest.approx(20 * math.log10(2 / 0.5), abs=0.1)
+    assert noisy[1] > noisy[2]
+    again = helpers.psnr_by_noise({"ae": model}, x, [0.0, 0.5, 1.0], seed=0)
+    assert again == curves
 
 
 def test_fixed_test_noise_is_the_same_draw_every_time():

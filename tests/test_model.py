@@ -57,3 +57,13 @@ def test_get_device_returns_an_available_device():
     device = helpers.get_device()
     assert device.type in ("cuda", "mps", "cpu")
     torch.zeros(1, device=device)
+
+
+def test_linear_code_drops_only_the_relu_after_the_code_layer():
+    plain, linear = helpers.Autoencoder(seed=0), helpers.Autoencoder(seed=0, linear_code=True)
+    assert layer_spec(linear.encoder)[:-1] == layer_spec(plain.encoder)[:-1]
+    assert isinstance(linear.encoder[-1], nn.Identity) and isinstance(plain.encoder[-1], nn.ReLU)
+    assert layer_spec(linear.decoder) == layer_spec(plain.decoder)
+    x = torch.randn(100, 784)
+    assert (helpers.encode(linear, x) < 0).any()
+    assert helpers.count_parameters(linear) == helpers.count_parameters(plain)

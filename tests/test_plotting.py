@@ -1,5 +1,8 @@
 """Plotting: labelled figures sized for the PDF, saved as PNG; the report's loss table."""
 
+import json
+import math
+
 import matplotlib
 import numpy as np
 import pytest
@@ -66,3 +69,42 @@ def test_source_digest_ignores_line_endings(tmp_path):
     (tmp_path / "unix.py").write_bytes(b"a = 1\nb = 2\n")
     (tmp_path / "windows.py").write_bytes(b"a = 1\r\nb = 2\r\n")
     assert helpers.source_digest(tmp_path / "unix.py") == helpers.source_digest(tmp_path / "windows.py")
+
+
+def test_budget_plot_has_time_and_examples_panels_with_a_legend():
+    run = helpers.BudgetRun(batch_size=1, lr=0.1, seconds=[0.0, 1.0, 2.0],
+                            examples=[0, 10, 20], loss=[0.6, 0.3, 0.2], updates=20)
+    fig = helpers.plot_budget_runs({"stochastic": run})
+    by_time, by_examples = fig.axes
+    assert by_time.get_xlabel() == "training time (s)" and by_examples.get_xscale() == "log"
+    assert "MSE" in by_time.get_ylabel()
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["stochastic (lr 0.1)"]
+
+
+def test_psnr_plot_marks_the_training_noise_and_names_every_curve():
+    curves = {"noisy input": [math.inf, 10.0, 6.0], "autoencoder": [20.0, 18.0, 12.0]}
+    ax = helpers.plot_psnr([0.0, 0.5, 1.0], curves, training_std=0.5).axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(curves)
+    assert "dB" in ax.get_ylabel() and "noise std" in ax.get_xlabel()
+    assert any("training noise 0.5" in t.get_text() for t in ax.texts)
+
+
+def test_code_unit_plot_labels_dead_units_and_active_shares():
+    codes = np.zeros((4, 8))
+    codes[:2, 0] = 1.0
+    codes[:, 1:] = 2.0
+    codes[:, 7] = 0.0
+    ax = helpers.plot_code_units({"autoencoder": codes}).axes[0]
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == ["50%"] + ["100%"] * 6 + ["dead"] and ax.get_ylabel() == "autoencoder"
+
+
+def test_results_json_is_strict_json_with_null_for_infinite_values():
+    text = helpers.results_json({"psnr": [math.inf, 1.5], "n": {"x": math.nan, "y": 2}})
+    assert json.loads(text) == {"psnr": [None, 1.5], "n": {"x": None, "y": 2}}
+    assert "Infinity" not in text and "NaN" not in text
+
+
+def test_comparison_table_keeps_strings_and_integers_as_they_are():
+    table = helpers.comparison_table({"lr": ("0.1", 3, 0.12345)}, ["a", "b", "c"])
+    assert "| lr | 0.1 | 3 | 0.123 |" in table

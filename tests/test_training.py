@@ -126,3 +126,46 @@ def test_every_cpu_thread_flushes_subnormal_floats():
     assert helpers.flush_denormals()
     subnormals = torch.ones(1 << 20, dtype=torch.int32).view(torch.float32)
     assert not (subnormals * 1.0).view(torch.int32).any()
+
+
+def budget_run(small_data, **settings):
+    settings = {"batch_size": 64, "lr": 0.1, "seconds": 0.3, "eval_every": 0.05, **settings}
+    return helpers.train_for_seconds(helpers.Autoencoder(seed=0), small_data.train_x,
+                                     small_data.test_x[:200], **settings)
+
+
+def test_budget_run_stops_at_the_budget_and_counts_updates_and_examples(small_data):
+    run = budget_run(small_data, batch_size=50)
+    assert run.seconds[0] == 0.0 and run.examples[0] == 0
+    assert 0.3 <= run.seconds[-1] < 0.6 and run.updates > 0
+    assert run.examples[-1] == 50 * run.updates  # 2,000 images: 40 batches of 50 per pass
+    assert run.seconds == sorted(run.seconds) and len(run.loss) == len(run.seconds) >= 4
+    assert run.final_loss < run.loss[0]
+    assert run.updates_per_second == pytest.approx(run.updates / run.seconds[-1])
+
+
+def test_full_batch_run_takes_one_update_per_pass(small_data):
+    run = budget_run(small_data, batch_size=len(small_data.train_x), lr=0.5)
+    assert run.examples[-1] == len(small_data.train_x) * run.updates
+    assert all(examples % len(small_data.train_x) == 0 for examples in run.examples)
+    assert run.to_dict()["batch_size"] == 2000 and run.to_dict()["updates"] == run.updates
+
+
+def test_a_diverging_run_stops_early_with_an_infinite_final_loss(small_data):
+    run = budget_run(small_data, lr=1e10, seconds=5.0)  # the weights overflow to nan
+    assert run.final_loss == math.inf and run.seconds[-1] < 5.0
+
+
+def test_budget_run_rejects_bad_settings(small_data):
+    with pytest.raises(ValueError, match="batch_size"):
+        budget_run(small_data, batch_size=0)
+
+
+def test_learning_rate_sweep_starts_every_run_from_the_same_model(small_data):
+    model = helpers.Autoencoder(seed=0)
+    before = [p.clone() for p in model.parameters()]
+    losses = helpers.sweep_learning_rates(model, small_data.train_x, small_data.test_x[:200],
+                                          batch_size=64, lrs=[1e-9, 0.1], seconds=0.2)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    start = helpers.reconstruction_loss(model, small_data.test_x[:200], small_data.test_x[:200])
+    assert losses[1e-9] == pytest.approx(start, rel=1e-4) and losses[0.1] < start
