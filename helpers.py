@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -527,10 +528,10 @@ def train_for_seconds(
 def sweep_learning_rates(
     model: nn.Module, train_x: torch.Tensor, eval_x: torch.Tensor, *, batch_size: int,
     lrs: list[float], seconds: float, seed: int = 0,
-) -> dict[float, float]:
-    """Return the final loss of a short SGD run from a copy of `model` for every lr."""
+) -> dict[float, BudgetRun]:
+    """Return one train_for_seconds run per learning rate, each from a copy of `model`."""
     return {lr: train_for_seconds(copy.deepcopy(model), train_x, eval_x, batch_size=batch_size,
-                                  lr=lr, seconds=seconds, seed=seed).final_loss for lr in lrs}
+                                  lr=lr, seconds=seconds, seed=seed) for lr in lrs}
 
 
 # ---------------------------------------------------------------------------- evaluation
@@ -814,8 +815,11 @@ def plot_budget_runs(runs: dict[str, BudgetRun]):
     by_time.set_xlabel("training time (s)")
     by_examples.set_xlabel("training examples processed")
     by_examples.set_xscale("log")
-    by_time.set_ylabel("MSE on 5,000 training images")
+    by_time.set_ylabel("MSE on the fixed training images")
     by_time.set_yscale("log")
+    plain = ticker.FuncFormatter(lambda value, _: f"{value:g}")
+    by_time.yaxis.set_major_formatter(plain)
+    by_time.yaxis.set_minor_formatter(plain)
     for ax in (by_time, by_examples):
         ax.grid(True, which="both", alpha=0.3)
     fig.legend(loc="lower center", ncol=len(runs), fontsize=7, frameon=False)

@@ -122,3 +122,41 @@ def test_results_match_the_parameters_cell(results, code_cells):
     exec(tagged.source.replace("print(", "str("), namespace)  # noqa: S102: literals only
     assert results["config"] == {k: v for k, v in namespace.items() if k.isupper()}
     assert results["config"]["EPOCHS"] == 50
+
+
+BEYOND_THE_SHEET = ("pca8", "code_quality", "denoising_psnr", "dead_units",
+                    "linear_code_ablation", "sgd_variants")
+
+
+def numbers_in(value) -> list:
+    """Return the leaves of a dict/list of results (None stands for an infinite PSNR)."""
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in numbers_in(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in numbers_in(item)]
+    return [value]
+
+
+def test_results_json_holds_every_measured_answer_as_named_numbers(results):
+    for key in BEYOND_THE_SHEET:
+        assert isinstance(results[key], dict) and results[key], key
+        assert all(leaf is None or isinstance(leaf, (int, float))
+                   for leaf in numbers_in(results[key])), key
+
+
+def test_measured_answers_are_consistent_with_each_other(results):
+    pca8, psnr, sgd = results["pca8"], results["denoising_psnr"], results["sgd_variants"]
+    assert pca8["test_mse_clean"] == results["references"]["pca8_mse"]
+    assert len(psnr["noise_std"]) >= 6 and max(psnr["noise_std"]) >= 1.0
+    assert len(psnr["noisy_input_db"]) == len(psnr["autoencoder_db"]) == len(psnr["noise_std"])
+    assert psnr["noisy_input_db"][0] is None  # noise 0: identical images, infinite PSNR
+    assert sgd["stochastic_batch_size"] == 1 and sgd["batch_batch_size"] == 60000
+    assert sgd["mini_batch_batch_size"] == results["config"]["BATCH_SIZE"]
+    for name in ("stochastic", "mini_batch", "batch"):
+        assert sgd[f"{name}_seconds"] >= sgd["budget_seconds"]
+    quality = results["code_quality"]
+    for model in ("autoencoder", "denoising", "pca8"):
+        assert 0.1 < quality[f"{model}_knn_accuracy"] <= 1.0
+    dead = results["dead_units"]
+    assert dead["autoencoder_live_units"] == results["autoencoder"]["live_code_units"]
+    assert results["linear_code_ablation"]["epochs"] == results["config"]["ABLATION_EPOCHS"]

@@ -164,8 +164,9 @@ def test_budget_run_rejects_bad_settings(small_data):
 def test_learning_rate_sweep_starts_every_run_from_the_same_model(small_data):
     model = helpers.Autoencoder(seed=0)
     before = [p.clone() for p in model.parameters()]
-    losses = helpers.sweep_learning_rates(model, small_data.train_x, small_data.test_x[:200],
-                                          batch_size=64, lrs=[1e-9, 0.1], seconds=0.2)
+    runs = helpers.sweep_learning_rates(model, small_data.train_x, small_data.test_x[:200],
+                                        batch_size=64, lrs=[1e-9, 0.1], seconds=0.2)
+    losses = {lr: run.final_loss for lr, run in runs.items()}
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
     start = helpers.reconstruction_loss(model, small_data.test_x[:200], small_data.test_x[:200])
     assert losses[1e-9] == pytest.approx(start, rel=1e-4) and losses[0.1] < start
