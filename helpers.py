@@ -515,6 +515,7 @@ def train_for_seconds(
             start = time.perf_counter()
             target = train_x.index_select(0, batch)
             train_step(model, optimizer, target, target)
+            synchronize(device)
             elapsed += time.perf_counter() - start
             examples, run.updates = examples + len(batch), run.updates + 1
             if elapsed >= run.seconds[-1] + eval_every or elapsed >= seconds:
@@ -523,6 +524,14 @@ def train_for_seconds(
                 if elapsed >= seconds or not math.isfinite(run.loss[-1]):
                     break
     return run
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait until the queued GPU work is done, so that a clock measures it (no-op on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
 
 
 def sweep_learning_rates(
