@@ -1,6 +1,7 @@
 """Autoencoders and denoising autoencoders on Fashion-MNIST: the reusable code of exercise 9.
 
-Sections follow the data flow: data, model, noise, training, evaluation, embedding, plotting.
+Sections follow the data flow: data, model, noise, training, evaluation, embedding; each
+calls only what stands above it. Presentation (figures, tables, wording) is in report.py.
 Nothing here reads notebook globals; every function takes what it needs as arguments.
 """
 
@@ -10,7 +11,6 @@ import contextlib
 import copy
 import gzip
 import hashlib
-import json
 import math
 import os
 import shutil
@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
-import matplotlib.pyplot as plt
-from matplotlib import ticker
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -30,7 +28,7 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE, trustworthiness
 from sklearn.metrics import accuracy_score, confusion_matrix, recall_score, silhouette_score
 from sklearn.linear_model import LogisticRegression
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
@@ -314,10 +312,14 @@ def check_training_args(data: FashionMNISTData, **numbers: float) -> None:
             raise ValueError(f"{name} must be a finite number >= 0, got {numbers[name]!r}")
 
 
-def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Adam:
-    """Return Adam with an L2 penalty; fused kernels where this PyTorch has them."""
-    fused = model_device(model).type in ("cpu", "cuda")
-    return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=fused)
+def make_optimizer(
+    model: nn.Module | list[torch.Tensor], lr: float, weight_decay: float
+) -> torch.optim.Adam:
+    """Return Adam with an L2 penalty for a model's (or a list of) parameters; fused kernels
+    where this PyTorch has them."""
+    parameters = list(model.parameters()) if isinstance(model, nn.Module) else model
+    fused = parameters[0].device.type in ("cpu", "cuda")
+    return torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay, fused=fused)
 
 
 def flush_denormals() -> bool:
@@ -459,16 +461,207 @@ def train_autoencoder(
         return history
 
 
+# Several seeds at once: the models of all seeds trained side by side, their weights stacked.
+
+
 @dataclass
-class BudgetRun:
-    """Loss on fixed training images against training seconds and examples seen, one SGD run."""
+class ModelStack:
+    """Models trained side by side: stacked parameters, their Adam, one generator per seed."""
+
+    seeds: list[int]
+    models: list[Autoencoder]  # one per seed: model(i) copies the stacked weights into it
+    params: dict[str, torch.Tensor]  # parameter name -> [models, *shape]
+    optimizer: torch.optim.Adam
+    generators: list[torch.Generator]
+    test_inputs: list[torch.Tensor]
+    histories: list[TrainingHistory]
+
+    def model(self, index: int) -> Autoencoder:
+        """Return the model at `index` with the stack's current weights."""
+        self.models[index].load_state_dict({name: p[index] for name, p in self.params.items()})
+        return self.models[index]
+
+    def keep(self, indices: list[int]) -> None:
+        """Drop every model but those at `indices`, keeping their Adam state."""
+        index = torch.tensor(indices, dtype=torch.long, device=self.test_inputs[0].device)
+        params = {name: p.detach()[index].requires_grad_() for name, p in self.params.items()}
+        defaults = self.optimizer.defaults
+        optimizer = make_optimizer(list(params.values()), defaults["lr"], defaults["weight_decay"])
+        for old, new in zip(self.params.values(), params.values()):
+            optimizer.state[new] = {key: value.clone() if key == "step" else value[index]
+                                    for key, value in self.optimizer.state[old].items()}
+        self.params, self.optimizer = params, optimizer
+        for name in ("seeds", "models", "generators", "test_inputs", "histories"):
+            setattr(self, name, [getattr(self, name)[i] for i in indices])
+
+
+def make_stack(seeds: list[int], inits: list[int], test_x: torch.Tensor, *, noise_std: float,
+               lr: float, weight_decay: float, linear_code: bool) -> ModelStack:
+    """Return a stack of Autoencoder(seed=init) models on test_x's device, one per seed."""
+    device = test_x.device
+    models = [Autoencoder(init, linear_code).to(device) for init in inits]
+    params = torch.func.stack_module_state(models)[0]  # new leaf tensors [models, *shape]
+    return ModelStack(
+        list(seeds), models, params, make_optimizer(list(params.values()), lr, weight_decay),
+        [torch.Generator(device=device).manual_seed(seed) for seed in seeds],
+        [fixed_test_noise(test_x, noise_std, seed) for seed in seeds],
+        [TrainingHistory(noise_std=noise_std) for _ in seeds])
+
+
+def stacked_forward(template: Autoencoder, params: dict[str, torch.Tensor],
+                    x: torch.Tensor) -> torch.Tensor:
+    """Return each stacked model's reconstruction of its own batch: x is [models, N, 784]."""
+    for name, layer in template.named_modules():
+        if isinstance(layer, nn.Linear):
+            weight, bias = params[f"{name}.weight"], params[f"{name}.bias"]
+            x = torch.baddbmm(bias.unsqueeze(1), x, weight.mT)
+        elif not list(layer.children()):  # the activations
+            x = layer(x)
+    return x
+
+
+def stacked_white_noise(x: torch.Tensor, std: float,
+                        generators: list[torch.Generator]) -> torch.Tensor:
+    """Return x + N(0, std^2) noise where x[i] draws its noise from generators[i], as
+    add_white_noise(x[i], std, generators[i]) would."""
+    noise = torch.empty_like(x)
+    for part, generator in zip(noise, generators):
+        part.normal_(generator=generator)
+    return x + std * noise
+
+
+def stack_step(stack: ModelStack, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Take one Adam step for every model on its own batch's MSE; return the losses (detached)."""
+    losses = (stacked_forward(stack.models[0], stack.params, inputs) - target).square().mean((1, 2))
+    stack.optimizer.zero_grad(set_to_none=True)
+    losses.sum().backward()  # the models share no weights: each gets its own MSE's gradient
+    stack.optimizer.step()
+    return losses.detach()
+
+
+def train_stack_epoch(stack: ModelStack, train_x: torch.Tensor, batch_size: int,
+                      noise_std: float) -> list[float]:
+    """Train every model of the stack one epoch, as train_epoch; return the mean losses."""
+    orders = torch.stack([torch.randperm(len(train_x), generator=generator, device=train_x.device)
+                          for generator in stack.generators])
+    total = torch.zeros(len(stack.seeds), device=train_x.device)
+    for batch in orders.split(batch_size, dim=1):
+        target = train_x.index_select(0, batch.flatten()).view(*batch.shape, -1)
+        inputs = stacked_white_noise(target, noise_std, stack.generators) if noise_std else target
+        total.add_(stack_step(stack, inputs, target), alpha=batch.shape[1])
+    return [loss / len(train_x) for loss in total.tolist()]
+
+
+def drop_collapsed(stack: ModelStack, epoch: int, checks: dict[int, bool]) -> dict[int, str]:
+    """Remove the collapsed models (of the seeds checked) from the stack; return why, by seed."""
+    reasons = {seed: collapse_reason(stack.model(i), stack.test_inputs[i]) if checks[seed] else ""
+               for i, seed in enumerate(stack.seeds)}
+    collapsed = {seed: f"epoch {epoch}: {reason}" for seed, reason in reasons.items() if reason}
+    if collapsed:
+        stack.keep([i for i, seed in enumerate(stack.seeds) if seed not in collapsed])
+    return collapsed
+
+
+def fit_stack(stack: ModelStack, data: FashionMNISTData, *, epochs: int, batch_size: int,
+              noise_std: float, test_every: int, progress: bool,
+              checks: dict[int, bool]) -> dict[int, str]:
+    """Run fit's epoch loop for every model of the stack; return the collapsed seeds and why.
+
+    A collapsed model leaves the stack at once; the others carry on."""
+    device = stack.test_inputs[0].device
+    train_x, test_x = data.train_x.to(device), data.test_x.to(device)
+    collapsed: dict[int, str] = {}
+    name = f"{len(stack.seeds)} {'denoising autoencoders' if noise_std else 'autoencoders'}"
+    for epoch in tqdm(range(1, epochs + 1), desc=name, unit="epoch", disable=not progress):
+        start = time.perf_counter()
+        losses = train_stack_epoch(stack, train_x, batch_size, noise_std)
+        seconds = time.perf_counter() - start
+        for history, loss in zip(stack.histories, losses):
+            history.train_loss.append(loss)
+            history.epoch_seconds.append(seconds)
+        if epoch <= COLLAPSE_CHECK_EPOCHS:
+            collapsed.update(drop_collapsed(stack, epoch, checks))
+        if not stack.seeds:
+            break
+        if epoch % test_every == 0 or epoch == epochs:
+            for i, history in enumerate(stack.histories):
+                history.test_loss[epoch] = reconstruction_loss(stack.model(i), stack.test_inputs[i],
+                                                               test_x)
+    for i, history in enumerate(stack.histories):
+        history.live_code_units = count_live_units(stack.model(i), stack.test_inputs[i])
+    return collapsed
+
+
+def check_seeds(seeds: list[int]) -> None:
+    """Raise a clear ValueError unless `seeds` is a non-empty list of distinct integers."""
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise ValueError(f"seeds must be a non-empty list of integers, got {seeds!r}")
+    if len(set(seeds)) < len(seeds):
+        raise ValueError(f"seeds must be distinct, got {seeds!r}")
+
+
+def train_autoencoder_seeds(
+    data: FashionMNISTData,
+    seeds: list[int],
+    *,
+    epochs: int = 50,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-5,
+    noise_std: float = 0.0,
+    test_every: int = 10,
+    progress: bool = True,
+    restart_on_collapse: bool = True,
+    linear_code: bool = False,
+    device: torch.device | str | None = None,
+) -> list[tuple[Autoencoder, TrainingHistory]]:
+    """Train Autoencoder(seed=s) for every seed s side by side; return (model, history) per seed.
+
+    Seed s gets what train_autoencoder(Autoencoder(seed=s), data, seed=s, ...) gives it: the
+    same initial weights, shuffling, noise, collapse restarts and history, up to rounding.
+    Its steps are batched with the other seeds' (torch.baddbmm over stacked weights), which
+    is much faster than one model after the other. A collapsed model is re-initialised and
+    trained again after the others, in a stack of its own. epoch_seconds are the stack's.
+    device None is get_device().
+    """
+    check_training_args(data, epochs=epochs, batch_size=batch_size, test_every=test_every,
+                        lr=lr, weight_decay=weight_decay, noise_std=noise_std)
+    check_seeds(seeds)
+    if not flush_denormals():
+        warnings.warn("PyTorch's worker threads do not flush subnormal floats: see "
+                      "train_autoencoder", stacklevel=2)
+    test_x = data.test_x.to(device or get_device())
+    results: dict[int, tuple[Autoencoder, TrainingHistory]] = {}
+    restarts: dict[int, list[str]] = {seed: [] for seed in seeds}
+    inits = {seed: seed for seed in seeds}
+    while pending := [seed for seed in seeds if seed not in results]:
+        stack = make_stack(pending, [inits[seed] for seed in pending], test_x, noise_std=noise_std,
+                           lr=lr, weight_decay=weight_decay, linear_code=linear_code)
+        checks = {seed: restart_on_collapse and len(restarts[seed]) < MAX_RESTARTS
+                  for seed in pending}
+        collapsed = fit_stack(stack, data, epochs=epochs, batch_size=batch_size,
+                              noise_std=noise_std, test_every=test_every, progress=progress,
+                              checks=checks)
+        for seed, model, history in zip(stack.seeds, stack.models, stack.histories):
+            history.restarts, results[seed] = restarts[seed], (model, history)
+        for seed, reason in collapsed.items():
+            inits[seed] = 1000 * (len(restarts[seed]) + 1) + seed
+            restarts[seed].append(f"{reason}; restarted with seed {inits[seed]}")
+            print(f"Collapse at {restarts[seed][-1]}")
+    return [results[seed] for seed in seeds]
+
+
+@dataclass
+class SGDRun:
+    """One plain-SGD run: the loss on fixed images after given numbers of updates, and the
+    measured training time (which depends on the machine; the losses do not)."""
 
     batch_size: int
     lr: float
-    seconds: list[float] = field(default_factory=list)
+    updates: list[int] = field(default_factory=list)
     examples: list[int] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
-    updates: int = 0
 
     @property
     def final_loss(self) -> float:
@@ -477,53 +670,76 @@ class BudgetRun:
 
     @property
     def updates_per_second(self) -> float:
-        """Return the parameter updates per second of training time."""
-        return self.updates / self.seconds[-1]
+        """Return the parameter updates per second of measured training time."""
+        return self.updates[-1] / self.seconds[-1]
+
+    @property
+    def examples_per_second(self) -> float:
+        """Return the training examples processed per second of measured training time."""
+        return self.examples[-1] / self.seconds[-1]
+
+    def record(self, updates: int, examples: int, seconds: float, loss: float) -> None:
+        """Append one measurement."""
+        self.updates.append(updates), self.examples.append(examples)
+        self.seconds.append(seconds), self.loss.append(loss)
 
     def to_dict(self) -> dict:
         """Return the run's settings and summary as JSON-ready numbers."""
-        return {"batch_size": self.batch_size, "lr": self.lr, "updates": self.updates,
-                "seconds": self.seconds[-1], "examples": self.examples[-1],
-                "updates_per_second": self.updates_per_second, "final_loss": self.final_loss}
+        return {"batch_size": self.batch_size, "lr": self.lr, "updates": self.updates[-1],
+                "examples": self.examples[-1], "final_loss": self.final_loss,
+                "seconds": self.seconds[-1], "updates_per_second": self.updates_per_second,
+                "examples_per_second": self.examples_per_second}
 
 
-def train_for_seconds(
+def evaluation_points(updates: int, count: int) -> set[int]:
+    """Return about `count` update numbers from 1 to `updates`, evenly spaced on a log scale."""
+    return set(np.unique(np.geomspace(1, updates, count).round().astype(int)).tolist())
+
+
+def shuffled_batches(size: int, batch_size: int, generator: torch.Generator,
+                     device: torch.device) -> Iterator[torch.Tensor]:
+    """Yield the index batches of one random permutation after another, without end."""
+    while True:
+        yield from torch.randperm(size, generator=generator, device=device).split(batch_size)
+
+
+def train_for_updates(
     model: nn.Module, train_x: torch.Tensor, eval_x: torch.Tensor, *, batch_size: int,
-    lr: float, seconds: float, seed: int = 0, eval_every: float = 0.25,
-) -> BudgetRun:
-    """Train with plain SGD (no momentum, no decay) for `seconds`; return the loss over time.
+    lr: float, updates: int, seed: int = 0, evaluations: int = 25,
+    evaluate_at: tuple[int, ...] = (),
+) -> SGDRun:
+    """Train with plain SGD (no momentum, no decay) for a fixed number of updates.
 
-    Only the updates are timed: the clock stops while the reconstruction MSE of eval_x is
-    measured (at the start, then every eval_every seconds of training, and at the end).
-    batch_size=1 is stochastic, len(train_x) is batch gradient descent. A run whose loss is
-    no longer finite stops early.
+    The MSE of eval_x is measured at the start, after about `evaluations` update counts
+    (log-spaced, the last one included) and after each count in `evaluate_at`; the clock runs
+    only during the updates. batch_size=1 is stochastic, len(train_x) is batch gradient
+    descent. A diverging run stops early.
     """
     check_images(train_x, "train_x")
-    if not (seconds > 0 and 0 < batch_size <= len(train_x) and lr > 0):
-        raise ValueError(f"need seconds > 0, 0 < batch_size <= {len(train_x)} and lr > 0, "
-                         f"got {seconds}, {batch_size} and {lr}")
+    if isinstance(updates, bool) or not isinstance(updates, int) or updates <= 0 or not (
+            0 < batch_size <= len(train_x) and lr > 0):
+        raise ValueError(f"need an integer updates > 0, 0 < batch_size <= {len(train_x)} and "
+                         f"lr > 0, got {updates!r}, {batch_size} and {lr}")
     device = model_device(model)
     train_x, eval_x = train_x.to(device), eval_x.to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     generator = torch.Generator(device=device).manual_seed(seed)
-    run, elapsed, examples = BudgetRun(batch_size, lr), 0.0, 0
-    run.seconds.append(0.0), run.examples.append(0)
-    run.loss.append(reconstruction_loss(model, eval_x, eval_x))
-    while elapsed < seconds and math.isfinite(run.loss[-1]):
-        for batch in torch.randperm(len(train_x), generator=generator, device=device).split(
-                batch_size):
-            start = time.perf_counter()
-            target = train_x.index_select(0, batch)
-            train_step(model, optimizer, target, target)
-            synchronize(device)
-            elapsed += time.perf_counter() - start
-            examples, run.updates = examples + len(batch), run.updates + 1
-            if elapsed >= run.seconds[-1] + eval_every or elapsed >= seconds:
-                run.seconds.append(elapsed), run.examples.append(examples)
-                run.loss.append(reconstruction_loss(model, eval_x, eval_x))
-                if elapsed >= seconds or not math.isfinite(run.loss[-1]):
-                    break
-    return run
+    checkpoints = evaluation_points(updates, evaluations) | set(evaluate_at)
+    run = SGDRun(batch_size, lr)
+    run.record(0, 0, 0.0, reconstruction_loss(model, eval_x, eval_x))
+    done, examples, elapsed = 0, 0, 0.0
+    for batch in shuffled_batches(len(train_x), batch_size, generator, device):
+        start = time.perf_counter()
+        target = train_x.index_select(0, batch)
+        train_step(model, optimizer, target, target)
+        synchronize(device)
+        elapsed += time.perf_counter() - start
+        done, examples = done + 1, examples + len(batch)
+        if done in checkpoints:
+            run.record(done, examples, elapsed, reconstruction_loss(model, eval_x, eval_x))
+            if done == updates or not math.isfinite(run.loss[-1]):
+                return run
+    raise AssertionError("unreachable: shuffled_batches never ends")
 
 
 def synchronize(device: torch.device) -> None:
@@ -536,11 +752,12 @@ def synchronize(device: torch.device) -> None:
 
 def sweep_learning_rates(
     model: nn.Module, train_x: torch.Tensor, eval_x: torch.Tensor, *, batch_size: int,
-    lrs: list[float], seconds: float, seed: int = 0,
-) -> dict[float, BudgetRun]:
-    """Return one train_for_seconds run per learning rate, each from a copy of `model`."""
-    return {lr: train_for_seconds(copy.deepcopy(model), train_x, eval_x, batch_size=batch_size,
-                                  lr=lr, seconds=seconds, seed=seed) for lr in lrs}
+    lrs: list[float], updates: int, seed: int = 0, evaluate_at: tuple[int, ...] = (),
+) -> dict[float, SGDRun]:
+    """Return one train_for_updates run per learning rate, each from a copy of `model`."""
+    return {lr: train_for_updates(copy.deepcopy(model), train_x, eval_x, batch_size=batch_size,
+                                  lr=lr, updates=updates, seed=seed, evaluate_at=evaluate_at)
+            for lr in lrs}
 
 
 # ---------------------------------------------------------------------------- evaluation
@@ -728,198 +945,21 @@ def tsne_embed(codes: np.ndarray, seed: int, perplexity: float = 30.0) -> np.nda
     return tsne.fit_transform(np.asarray(codes, dtype=np.float64))
 
 
-# ---------------------------------------------------------------------------- plotting
-
-FIGURE_WIDTH = 5.8  # inches: the text width of nbconvert's PDF page
-
-
-def save_figure(fig, folder: str | Path, name: str) -> Path:
-    """Save a figure as folder/name.png (150 dpi) and return the path."""
-    path = Path(folder) / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150, bbox_inches="tight")
-    return path
+def plane_neighbour_votes(points: np.ndarray, labels: np.ndarray, k: int = 5) -> np.ndarray:
+    """Return, for each point of a 2-D map, the majority label of its k nearest other points
+    (ties go to the lower label): which classes the map itself keeps apart or mixes."""
+    neighbours = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)[1][:, 1:]
+    votes = np.apply_along_axis(np.bincount, 1, labels[neighbours], minlength=labels.max() + 1)
+    return votes.argmax(1)
 
 
-def show_image_rows(rows: dict[str, torch.Tensor], column_titles: list[str], title: str):
-    """Return a figure with one labelled row of 28x28 images per entry of `rows`."""
-    columns = len(column_titles)
-    fig, axes = plt.subplots(len(rows), columns, squeeze=False,
-                             figsize=(FIGURE_WIDTH, 0.56 * len(rows) + 0.5))
-    for row, (label, images) in enumerate(rows.items()):
-        for column, ax in enumerate(axes[row]):
-            ax.imshow(images[column].reshape(28, 28).cpu().numpy(), cmap="gray", vmin=-1, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if row == 0:
-                ax.set_title(column_titles[column], fontsize=6)
-        axes[row, 0].set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
-    fig.suptitle(title, fontsize=8)
-    fig.subplots_adjust(wspace=0.05, hspace=0.08, top=0.8 if len(rows) < 3 else 0.85)
-    return fig
-
-
-def show_reconstructions(model: Autoencoder, images: torch.Tensor, titles: list[str],
-                         title: str, noisy: torch.Tensor | None = None):
-    """Return a figure of the inputs (noisy ones if given), their reconstructions, originals."""
-    if noisy is None:
-        rows = {"input": images, "reconstruction": reconstruct(model, images)}
-    else:
-        rows = {"noisy input": noisy, "reconstruction": reconstruct(model, noisy),
-                "original": images}
-    return show_image_rows(rows, titles, title)
-
-
-def plot_losses(histories: dict[str, TrainingHistory]):
-    """Return a figure of training loss per epoch (lines) and test loss (markers), log y."""
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 3.2))
-    for color, (name, history) in zip(("tab:blue", "tab:orange"), histories.items()):
-        epochs = range(1, len(history.train_loss) + 1)
-        ax.plot(epochs, history.train_loss, color=color, label=f"{name}: training loss")
-        ax.plot(list(history.test_loss), list(history.test_loss.values()), "o", color=color,
-                markerfacecolor="white", label=f"{name}: test loss")
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("MSE per pixel ([-1, 1] scale)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    return fig
-
-
-def plot_embedding(points: np.ndarray, labels: np.ndarray, classes: list[str], title: str, ax):
-    """Draw a 2-D embedding coloured by class (tab10) into `ax`; return the scatter handles."""
-    colors = plt.get_cmap("tab10")
-    handles = []
-    for index, name in enumerate(classes):
-        mine = labels == index
-        handles.append(ax.scatter(points[mine, 0], points[mine, 1], s=6, color=colors(index),
-                                  label=name))
-    ax.set_title(title, fontsize=9)
-    ax.set_xlabel("t-SNE 1")
-    ax.set_ylabel("t-SNE 2")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    return handles
-
-
-def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, classes: list[str]):
-    """Return a figure with the embeddings side by side and one legend of class names."""
-    fig, axes = plt.subplots(1, len(embeddings), squeeze=False,
-                             figsize=(FIGURE_WIDTH, 3.4 if len(embeddings) > 1 else 4.2))
-    for ax, (title, points) in zip(axes[0], embeddings.items()):
-        handles = plot_embedding(points, labels, classes, title, ax)
-    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=7, markerscale=2,
-               frameon=False)
-    fig.subplots_adjust(bottom=0.2 if len(embeddings) > 1 else 0.17)
-    return fig
-
-
-def plot_budget_runs(runs: dict[str, BudgetRun]):
-    """Return a figure of loss against training seconds (left) and examples seen (right)."""
-    fig, (by_time, by_examples) = plt.subplots(1, 2, sharey=True, figsize=(FIGURE_WIDTH, 2.9))
-    for name, run in runs.items():
-        label = f"{name} (lr {run.lr:g})"
-        line, = by_time.plot(run.seconds, run.loss, label=label)
-        by_examples.plot(run.examples[1:], run.loss[1:], color=line.get_color(), marker=".")
-    by_time.set_xlabel("training time (s)")
-    by_examples.set_xlabel("training examples processed")
-    by_examples.set_xscale("log")
-    by_time.set_ylabel("MSE on the fixed training images")
-    by_time.set_yscale("log")
-    plain = ticker.FuncFormatter(lambda value, _: f"{value:g}")
-    by_time.yaxis.set_major_formatter(plain)
-    by_time.yaxis.set_minor_formatter(plain)
-    for ax in (by_time, by_examples):
-        ax.grid(True, which="both", alpha=0.3)
-    fig.legend(loc="lower center", ncol=len(runs), fontsize=7, frameon=False)
-    fig.subplots_adjust(bottom=0.3, wspace=0.08)
-    return fig
-
-
-def plot_psnr(noise_stds: list[float], curves: dict[str, list[float]], training_std: float):
-    """Return a figure of PSNR (dB) against noise std, one line per curve, training std marked."""
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 3.0))
-    for (name, values), marker in zip(curves.items(), "osD^v"):
-        ax.plot(noise_stds, values, marker=marker, markersize=4, label=name)
-    ax.axvline(training_std, color="gray", linestyle="--", linewidth=1)
-    ax.annotate(f"training noise {training_std:g}", (training_std, 0.97), fontsize=7,
-                xycoords=("data", "axes fraction"), ha="left", va="top", xytext=(3, 0),
-                textcoords="offset points")
-    ax.set_xlabel("noise std on the [-1, 1] scale")
-    ax.set_ylabel("PSNR against the clean image (dB)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7)
-    return fig
-
-
-def plot_code_units(codes: dict[str, np.ndarray]):
-    """Return a figure with one row per model: each code unit's values (box) and active share."""
-    fig, axes = plt.subplots(len(codes), 1, sharex=True, squeeze=False,
-                             figsize=(FIGURE_WIDTH, 1.5 * len(codes) + 0.4))
-    for ax, (name, values) in zip(axes[:, 0], codes.items()):
-        units = range(1, values.shape[1] + 1)
-        ax.boxplot(list(values.T), positions=list(units), widths=0.5, showfliers=False)
-        for unit, share in zip(units, unit_activity(values)):
-            ax.annotate(f"{share:.0%}" if share else "dead", (unit, 1.0), ha="center",
-                        va="bottom", fontsize=6, xycoords=("data", "axes fraction"),
-                        color="black" if share else "tab:red")
-        ax.axhline(0, color="gray", linewidth=0.5)
-        ax.set_ylabel(name, fontsize=7)
-        ax.tick_params(labelsize=7)
-    axes[-1, 0].set_xlabel("code unit (box: 25-75% of its values on the test set, "
-                           "whiskers: 1.5 IQR)", fontsize=7)
-    fig.subplots_adjust(hspace=0.35)
-    return fig
-
-
-# ---------------------------------------------------------------------------- report
-
-
-def loss_table(history: TrainingHistory, per_column: int = 10) -> str:
-    """Return a markdown table: training loss per epoch in columns of ten, test loss below."""
-    epochs = len(history.train_loss)
-    starts = range(0, epochs, per_column)
-    header = "| epoch | " + " | ".join(f"{s + 1}-{min(s + per_column, epochs)}" for s in starts)
-    lines = [header + " |", "|---:" * (len(starts) + 1) + "|"]
-    for offset in range(per_column):
-        cells = [f"{history.train_loss[s + offset]:.4f}" if s + offset < epochs else ""
-                 for s in starts]
-        lines.append(f"| +{offset} | " + " | ".join(cells) + " |")
-    tests = " | ".join(f"{epoch}: **{loss:.4f}**" for epoch, loss in history.test_loss.items())
-    return "\n".join(lines) + f"\n\nTest loss by epoch: {tests}"
+# ---------------------------------------------------------------------------- provenance
 
 
 def source_digest(path: str | Path = Path(__file__)) -> str:
     """Return the first 12 hex digits of the SHA-256 of a text file, line endings normalised."""
     text = Path(path).read_bytes().replace(b"\r\n", b"\n")
     return hashlib.sha256(text).hexdigest()[:12]
-
-
-def comparison_table(rows: dict[str, tuple], columns: list[str]) -> str:
-    """Return a markdown table: one row per measure, one column per model (3 decimals;
-    integers and strings as they are)."""
-    def cell(value) -> str:
-        return str(value) if isinstance(value, (int, str)) else f"{value:.3f}"
-
-    lines = ["| measure | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
-    lines += [f"| {name} | " + " | ".join(map(cell, values)) + " |" for name, values in rows.items()]
-    return "\n".join(lines)
-
-
-def finite_or_none(value):
-    """Return the value with every non-finite float (inf, nan) inside it replaced by None."""
-    if isinstance(value, dict):
-        return {key: finite_or_none(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite_or_none(item) for item in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def results_json(results: dict) -> str:
-    """Return the results as strict JSON text (inf and nan become null), indented."""
-    return json.dumps(finite_or_none(results), indent=2, allow_nan=False) + "\n"
 
 
 # Made at import, before PyTorch starts its CPU worker threads, which copy it (flush_denormals).

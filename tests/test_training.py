@@ -1,6 +1,10 @@
 """Training: true per-epoch means, test schedule, denoising, reproducibility, collapse restarts."""
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -121,51 +125,82 @@ def test_seed_0_does_not_collapse_on_the_full_data(data, noise_std):
     assert history.live_code_units >= 3
 
 
+def run_with_two_threads(script: str) -> str:
+    """Return what a fresh Python prints, with two PyTorch worker threads."""
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], env=env, check=True).stdout
+
+
+@pytest.mark.slow
 def test_every_cpu_thread_flushes_subnormal_floats():
-    """Importing helpers first (conftest does) lets PyTorch's worker threads inherit the flush."""
-    assert helpers.flush_denormals()
-    subnormals = torch.ones(1 << 20, dtype=torch.int32).view(torch.float32)
-    assert not (subnormals * 1.0).view(torch.int32).any()
+    """Importing helpers first makes every worker thread flush: products that would be
+    subnormal (1e-20 x 1e-20 = 1e-40), computed across both threads, come out as 0."""
+    script = ("import helpers, torch; products = torch.full((1 << 22,), 1e-20) * 1e-20; "
+              "print(torch.get_num_threads(), products.count_nonzero().item(), "
+              "helpers.flush_denormals())")
+    assert run_with_two_threads(script).split() == ["2", "0", "True"]
 
 
-def budget_run(small_data, **settings):
-    settings = {"batch_size": 64, "lr": 0.1, "seconds": 0.3, "eval_every": 0.05, **settings}
-    return helpers.train_for_seconds(helpers.Autoencoder(seed=0), small_data.train_x,
+@pytest.mark.slow
+def test_threads_started_before_helpers_are_detected():
+    """PyTorch work before `import helpers` starts worker threads that do not flush; the check
+    that train_autoencoder runs must see it."""
+    script = "import torch; torch.ones(1 << 22).sum(); import helpers; print(helpers.flush_denormals())"
+    assert run_with_two_threads(script).strip() == "False"
+
+
+def sgd_run(small_data, **settings):
+    settings = {"batch_size": 64, "lr": 0.1, "updates": 60, "evaluations": 5, **settings}
+    return helpers.train_for_updates(helpers.Autoencoder(seed=0), small_data.train_x,
                                      small_data.test_x[:200], **settings)
 
 
-def test_budget_run_stops_at_the_budget_and_counts_updates_and_examples(small_data):
-    run = budget_run(small_data, batch_size=50)
-    assert run.seconds[0] == 0.0 and run.examples[0] == 0
-    assert 0.3 <= run.seconds[-1] < 0.6 and run.updates > 0
-    assert run.examples[-1] == 50 * run.updates  # 2,000 images: 40 batches of 50 per pass
-    assert run.seconds == sorted(run.seconds) and len(run.loss) == len(run.seconds) >= 4
+def test_fixed_update_run_counts_updates_examples_and_time(small_data):
+    run = sgd_run(small_data, batch_size=50, evaluate_at=(7,))
+    assert run.updates[0] == 0 and run.examples[0] == 0 and run.seconds[0] == 0.0
+    assert run.updates[-1] == 60 and 7 in run.updates and run.updates == sorted(run.updates)
+    assert run.examples == [50 * u for u in run.updates]  # 2,000 images: 40 batches of 50
+    assert run.seconds == sorted(run.seconds) and run.seconds[-1] > 0
     assert run.final_loss < run.loss[0]
-    assert run.updates_per_second == pytest.approx(run.updates / run.seconds[-1])
+    assert run.examples_per_second == pytest.approx(run.examples[-1] / run.seconds[-1])
+
+
+def test_fixed_update_run_gives_the_same_losses_every_time(small_data):
+    """The losses depend on the seed only, not on time or load: what nbval may compare."""
+    first, second = sgd_run(small_data), sgd_run(small_data)
+    assert first.loss == second.loss and first.updates == second.updates
+    assert sgd_run(small_data, seed=1).loss != first.loss
+
+
+def test_partial_last_batch_is_counted_as_its_size(small_data):
+    run = sgd_run(small_data, batch_size=300, updates=7, evaluations=7)
+    assert run.examples[-1] == 6 * 300 + 200  # the seventh batch closes the pass with 200
 
 
 def test_full_batch_run_takes_one_update_per_pass(small_data):
-    run = budget_run(small_data, batch_size=len(small_data.train_x), lr=0.5)
-    assert run.examples[-1] == len(small_data.train_x) * run.updates
-    assert all(examples % len(small_data.train_x) == 0 for examples in run.examples)
-    assert run.to_dict()["batch_size"] == 2000 and run.to_dict()["updates"] == run.updates
+    run = sgd_run(small_data, batch_size=len(small_data.train_x), lr=0.5, updates=3)
+    assert run.examples == [0, 2000, 4000, 6000]
+    assert run.to_dict()["batch_size"] == 2000 and run.to_dict()["updates"] == 3
 
 
 def test_a_diverging_run_stops_early_with_an_infinite_final_loss(small_data):
-    run = budget_run(small_data, lr=1e10, seconds=5.0)  # the weights overflow to nan
-    assert run.final_loss == math.inf and run.seconds[-1] < 5.0
+    run = sgd_run(small_data, lr=1e10, updates=10_000)  # the weights overflow to nan
+    assert run.final_loss == math.inf and run.updates[-1] < 10_000
 
 
-def test_budget_run_rejects_bad_settings(small_data):
-    with pytest.raises(ValueError, match="batch_size"):
-        budget_run(small_data, batch_size=0)
+@pytest.mark.parametrize("setting", [{"batch_size": 0}, {"updates": 0}, {"updates": 2.5},
+                                     {"lr": 0.0}])
+def test_fixed_update_run_rejects_bad_settings(small_data, setting):
+    with pytest.raises(ValueError, match="need an integer updates > 0"):
+        sgd_run(small_data, **setting)
 
 
 def test_learning_rate_sweep_starts_every_run_from_the_same_model(small_data):
     model = helpers.Autoencoder(seed=0)
     before = [p.clone() for p in model.parameters()]
     runs = helpers.sweep_learning_rates(model, small_data.train_x, small_data.test_x[:200],
-                                        batch_size=64, lrs=[1e-9, 0.1], seconds=0.2)
+                                        batch_size=64, lrs=[1e-9, 0.1], updates=20)
     losses = {lr: run.final_loss for lr, run in runs.items()}
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
     start = helpers.reconstruction_loss(model, small_data.test_x[:200], small_data.test_x[:200])

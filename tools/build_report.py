@@ -29,12 +29,16 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "exercise9.ipynb"
 DIST = "dist"
-ZIP_FILES = ["exercise9.ipynb", "helpers.py", "requirements.txt", "environment.yml", "README.md",
-             "Makefile", "pytest.ini", "tools/setup.sh", "tools/build_report.py"]
+ZIP_FILES = ["exercise9.ipynb", "helpers.py", "report.py", "seed_study.json", "requirements.txt",
+             "environment.yml", "README.md", "Makefile", "pytest.ini", "tools/setup.sh",
+             "tools/build_report.py", "tools/latex/exercise9.tex.j2"]
 ZIP_GLOBS = ["tests/*.py", "tests/*.cfg", "bench/*.py"]
 LATEX_TOOLS = {"xelatex": "texlive-xetex texlive-fonts-recommended texlive-plain-generic",
                "pandoc": "pandoc"}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+TEMPLATE = ROOT / "tools" / "latex" / "exercise9.tex.j2"
+HIDING_TAGS = {"remove_input_tags": {"remove-input"}, "remove_all_outputs_tags": {"remove-output"},
+               "remove_cell_tags": {"remove-cell"}}
 
 
 class BuildError(Exception):
@@ -58,10 +62,18 @@ def write_atomically(target: Path, write) -> None:
     os.close(handle)
     try:
         write(Path(temp_name))
+        os.chmod(temp_name, 0o666 & ~current_umask())  # mkstemp's 0600 is for secrets
         os.replace(temp_name, target)
     finally:
         if os.path.exists(temp_name):
             os.remove(temp_name)
+
+
+def current_umask() -> int:
+    """Return the process's file-creation mask (e.g. 0o022, giving 0644 files)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def read_notebook(path: Path):
@@ -80,8 +92,11 @@ def read_notebook(path: Path):
 
 
 def inputs_digest(notebook) -> str:
-    """Return the SHA-256 of helpers.py and the notebook's code cells (line endings normalised)."""
-    digest = hashlib.sha256((ROOT / "helpers.py").read_bytes().replace(b"\r\n", b"\n"))
+    """Return the SHA-256 of helpers.py, report.py, seed_study.json and the notebook's code
+    cells (line endings normalised)."""
+    digest = hashlib.sha256()
+    for name in ("helpers.py", "report.py", "seed_study.json"):
+        digest.update((ROOT / name).read_bytes().replace(b"\r\n", b"\n"))
     for cell in notebook.cells:
         if cell.cell_type == "code":
             digest.update(cell.source.encode("utf-8"))
@@ -114,8 +129,37 @@ def execute(path: Path) -> None:
         where = "a cell" if index is None else f"cell {index} ({first_line(notebook, index)})"
         raise BuildError(f"{path.name}: {where} raised {error.ename}: {error.evalue}. "
                          f"The notebook on disk is unchanged; fix the cell and rerun.") from None
+    finish_progress_bars(notebook)
     notebook.metadata["exercise9"] = {"inputs_sha256": inputs_digest(notebook)}
     write_atomically(path, lambda temp: nbformat.write(notebook, temp))
+
+
+def bar_text(widget_id: str, state: dict) -> str:
+    """Return a tqdm widget's final state as tqdm's own text line."""
+    import html
+
+    box = state[widget_id]["state"]
+    parts = [state[child.removeprefix("IPY_MODEL_")]["state"] for child in box["children"]]
+    label, progress, numbers = parts
+    filled = round(10 * progress["value"] / progress["max"]) if progress["max"] else 10
+    text = f"{label['value']}|{'█' * filled}{' ' * (10 - filled)}|{numbers['value']}"
+    return html.unescape(text).replace("\u2007", " ") + "\n"
+
+
+def finish_progress_bars(notebook) -> None:
+    """Replace every progress-bar widget output by its final text, and drop the widget state,
+    so that a notebook opened without a kernel shows finished bars, not 0% snapshots."""
+    import nbformat
+
+    state = notebook.metadata.pop("widgets", {}).get(
+        "application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    for cell in notebook.cells:
+        for index, out in enumerate(cell.get("outputs", [])):
+            view = out.get("data", {}).get(WIDGET_VIEW)
+            if view:
+                text = bar_text(view["model_id"], state) if view["model_id"] in state else \
+                    out["data"].get("text/plain", "")
+                cell.outputs[index] = nbformat.v4.new_output("stream", name="stdout", text=text)
 
 
 def first_line(notebook, index: int) -> str:
@@ -124,15 +168,20 @@ def first_line(notebook, index: int) -> str:
 
 
 def printable(notebook):
-    """Return a copy for the reader: the first heading as the document title, the other
-    headings one level up, and no progress-bar widgets, cell tags or metadata."""
+    """Return a copy for the reader: cells, inputs and outputs removed as their tags say
+    (remove-cell, remove-input, remove-output), the first heading as the document title, the
+    other headings one level up, and no progress bars, cell tags or metadata."""
     import copy
 
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
     notebook = copy.deepcopy(notebook)
+    notebook, _ = TagRemovePreprocessor(enabled=True, **HIDING_TAGS).preprocess(notebook, {})
     for cell in notebook.cells:
-        cell.metadata = {}
+        cell.metadata = {key: value for key, value in cell.metadata.items() if key == "transient"}
         if cell.cell_type == "code":
-            cell.outputs = [out for out in cell.outputs if WIDGET_VIEW not in out.get("data", {})]
+            cell.outputs = [out for out in cell.outputs if WIDGET_VIEW not in out.get("data", {})
+                            and not re.search(r"\d+%\|", out.get("text", ""))]
         elif cell.cell_type == "markdown":
             title = re.match(r"# (.+)\n*", cell.source)
             if title and "title" not in notebook.metadata:
@@ -160,7 +209,7 @@ def export(notebook, target: Path, to_pdf: bool) -> None:
     from nbconvert import HTMLExporter, PDFExporter
     from nbconvert.exporters.pdf import LatexFailed
 
-    exporter = PDFExporter() if to_pdf else HTMLExporter()
+    exporter = PDFExporter(template_file=str(TEMPLATE)) if to_pdf else HTMLExporter()
     exporter.exclude_input_prompt = exporter.exclude_output_prompt = True
     try:
         body, _ = exporter.from_notebook_node(printable(notebook),
