@@ -251,6 +251,52 @@ def get_device() -> torch.device:
     return torch.device("cpu")
 
 
+@contextlib.contextmanager
+def evaluating(model: nn.Module) -> Iterator[None]:
+    """Put the model in eval mode without gradients; restore its previous mode after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """Return the device that holds the model's parameters."""
+    return next(model.parameters()).device
+
+
+def encode(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
+    """Return the codes f(x), shape [N, 8], on the device of x, without gradients."""
+    check_images(x, "encode input")
+    with evaluating(model):
+        return model.encoder(x.to(model_device(model))).to(x.device)
+
+
+def reconstruct(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Return the reconstructions g(f(x)), shape [N, 784], on the device of x, no gradients."""
+    with evaluating(model):
+        return model(x.to(model_device(model))).to(x.device)
+
+
+def reconstruction_loss(
+    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 2500
+) -> float:
+    """Return the mean squared error between model(inputs) and targets over all samples."""
+    total = 0.0
+    for batch_in, batch_target in zip(inputs.split(batch_size), targets.split(batch_size)):
+        output = reconstruct(model, batch_in)
+        total += F.mse_loss(output, batch_target, reduction="sum").item()
+    return total / targets.numel()
+
+
+def count_live_units(model: Autoencoder, x: torch.Tensor) -> int:
+    """Return how many of the code units are non-zero for at least one input in x."""
+    return int((encode(model, x) != 0).any(0).sum())
+
+
 # ---------------------------------------------------------------------------- noise
 
 
@@ -262,6 +308,14 @@ def add_white_noise(
         raise ValueError(f"noise std must be a finite number >= 0, got {std}")
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     return x + std * noise
+
+
+def fixed_test_noise(test_x: torch.Tensor, noise_std: float, seed: int) -> torch.Tensor:
+    """Return the test inputs of train_autoencoder: test_x plus the noise draw of `seed`."""
+    if not noise_std:
+        return test_x
+    return add_white_noise(test_x, noise_std, torch.Generator(test_x.device).manual_seed(seed + 1))
+
 
 
 # ---------------------------------------------------------------------------- training
@@ -463,36 +517,82 @@ def train_autoencoder(
 
 # Several seeds at once: the models of all seeds trained side by side, their weights stacked.
 
+ACTIVATIONS = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Identity: None}
+
+
+def stack_layers(template: nn.Module) -> list[tuple[str, str | None]]:
+    """Return (name, activation after it) for each Linear layer of the template, in order."""
+    layers: list[tuple[str, str | None]] = []
+    for name, module in template.named_modules():
+        if isinstance(module, nn.Linear):
+            layers.append((name, None))
+        elif type(module) in ACTIVATIONS:
+            layers[-1] = (layers[-1][0], ACTIVATIONS[type(module)])
+        elif not list(module.children()):
+            raise TypeError(f"stacked training knows no {type(module).__name__} layer")
+    return layers
+
 
 @dataclass
 class ModelStack:
-    """Models trained side by side: stacked parameters, their Adam, one generator per seed."""
+    """Models trained side by side, one per seed: their weights in one flat tensor (each
+    parameter stacked [models, *shape], one after another), its Adam, and per seed the model,
+    the generator, the test inputs and the history."""
 
+    template: Autoencoder
     seeds: list[int]
-    models: list[Autoencoder]  # one per seed: model(i) copies the stacked weights into it
-    params: dict[str, torch.Tensor]  # parameter name -> [models, *shape]
-    optimizer: torch.optim.Adam
+    models: list[Autoencoder]
     generators: list[torch.Generator]
     test_inputs: list[torch.Tensor]
     histories: list[TrainingHistory]
+    flat: torch.Tensor
+    lr: float
+    weight_decay: float
+
+    def __post_init__(self) -> None:
+        self.flat.grad = torch.zeros_like(self.flat)
+        self.optimizer = make_optimizer([self.flat], self.lr, self.weight_decay)
+        self.layers = stack_layers(self.template)
+        self.params, self.grads = self.views(self.flat), self.views(self.flat.grad)
+        self.buffers: dict[int, tuple[list[torch.Tensor], list[torch.Tensor]]] = {}
+
+    def views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Return the stacked parameters [models, *shape] by name, as views into `flat`."""
+        views, start = {}, 0
+        for name, parameter in self.template.named_parameters():
+            size = len(self.seeds) * parameter.numel()
+            views[name] = flat[start:start + size].view(len(self.seeds), *parameter.shape)
+            start += size
+        return views
 
     def model(self, index: int) -> Autoencoder:
         """Return the model at `index` with the stack's current weights."""
         self.models[index].load_state_dict({name: p[index] for name, p in self.params.items()})
         return self.models[index]
 
-    def keep(self, indices: list[int]) -> None:
-        """Drop every model but those at `indices`, keeping their Adam state."""
-        index = torch.tensor(indices, dtype=torch.long, device=self.test_inputs[0].device)
-        params = {name: p.detach()[index].requires_grad_() for name, p in self.params.items()}
-        defaults = self.optimizer.defaults
-        optimizer = make_optimizer(list(params.values()), defaults["lr"], defaults["weight_decay"])
-        for old, new in zip(self.params.values(), params.values()):
-            optimizer.state[new] = {key: value.clone() if key == "step" else value[index]
-                                    for key, value in self.optimizer.state[old].items()}
-        self.params, self.optimizer = params, optimizer
-        for name in ("seeds", "models", "generators", "test_inputs", "histories"):
-            setattr(self, name, [getattr(self, name)[i] for i in indices])
+    def keep(self, indices: list[int]) -> ModelStack:
+        """Return a stack of the models at `indices` only, with their Adam state."""
+        index = torch.tensor(indices, dtype=torch.long, device=self.flat.device)
+
+        def select(flat: torch.Tensor) -> torch.Tensor:
+            return torch.cat([view[index].flatten() for view in self.views(flat).values()])
+
+        lists = {name: [getattr(self, name)[i] for i in indices]
+                 for name in ("seeds", "models", "generators", "test_inputs", "histories")}
+        kept = ModelStack(self.template, **lists, flat=select(self.flat), lr=self.lr,
+                          weight_decay=self.weight_decay)
+        kept.optimizer.state[kept.flat] = {key: value if key == "step" else select(value)
+                                           for key, value in self.optimizer.state[self.flat].items()}
+        return kept
+
+    def batch_buffers(self, batch_size: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Return buffers [models, batch_size, width] for each layer's output and its gradient."""
+        if batch_size not in self.buffers:
+            shape = (len(self.seeds), batch_size)
+            widths = [self.params[name + ".bias"].shape[1] for name, _ in self.layers]
+            self.buffers[batch_size] = tuple([self.flat.new_empty(*shape, width) for width in widths]
+                                             for _ in range(2))
+        return self.buffers[batch_size]
 
 
 def make_stack(seeds: list[int], inits: list[int], test_x: torch.Tensor, *, noise_std: float,
@@ -500,24 +600,45 @@ def make_stack(seeds: list[int], inits: list[int], test_x: torch.Tensor, *, nois
     """Return a stack of Autoencoder(seed=init) models on test_x's device, one per seed."""
     device = test_x.device
     models = [Autoencoder(init, linear_code).to(device) for init in inits]
-    params = torch.func.stack_module_state(models)[0]  # new leaf tensors [models, *shape]
+    flat = torch.cat([torch.stack([model.get_parameter(name).detach() for model in models]).flatten()
+                      for name, _ in models[0].named_parameters()])
     return ModelStack(
-        list(seeds), models, params, make_optimizer(list(params.values()), lr, weight_decay),
+        copy.deepcopy(models[0]), list(seeds), models,
         [torch.Generator(device=device).manual_seed(seed) for seed in seeds],
         [fixed_test_noise(test_x, noise_std, seed) for seed in seeds],
-        [TrainingHistory(noise_std=noise_std) for _ in seeds])
+        [TrainingHistory(noise_std=noise_std) for _ in seeds], flat, lr, weight_decay)
 
 
-def stacked_forward(template: Autoencoder, params: dict[str, torch.Tensor],
-                    x: torch.Tensor) -> torch.Tensor:
-    """Return each stacked model's reconstruction of its own batch: x is [models, N, 784]."""
-    for name, layer in template.named_modules():
-        if isinstance(layer, nn.Linear):
-            weight, bias = params[f"{name}.weight"], params[f"{name}.bias"]
-            x = torch.baddbmm(bias.unsqueeze(1), x, weight.mT)
-        elif not list(layer.children()):  # the activations
-            x = layer(x)
+def stack_forward(stack: ModelStack, x: torch.Tensor, outputs: list[torch.Tensor]) -> torch.Tensor:
+    """Write each layer's output for the batches x [models, N, 784] into `outputs`; return the
+    last: each model's reconstruction of its own batch."""
+    for (name, activation), out in zip(stack.layers, outputs):
+        torch.baddbmm(stack.params[name + ".bias"].unsqueeze(1), x,
+                      stack.params[name + ".weight"].mT, out=out)
+        if activation == "relu":
+            out.relu_()
+        elif activation == "tanh":
+            out.tanh_()
+        x = out
     return x
+
+
+def stack_backward(stack: ModelStack, x: torch.Tensor, outputs: list[torch.Tensor],
+                   output_grads: list[torch.Tensor]) -> None:
+    """Write into stack.grads the gradients of the loss whose gradient with respect to the
+    last output is output_grads[-1] (backpropagation by hand; overwrites output_grads)."""
+    grad = output_grads[-1]
+    for index in reversed(range(len(stack.layers))):
+        name, activation = stack.layers[index]
+        if activation == "relu":  # the gradient at the layer's output before its activation
+            grad.mul_(outputs[index] > 0)
+        elif activation == "tanh":
+            grad.mul_(1 - outputs[index].square())
+        layer_input = outputs[index - 1] if index else x
+        torch.bmm(grad.mT, layer_input, out=stack.grads[name + ".weight"])
+        torch.sum(grad, 1, out=stack.grads[name + ".bias"])
+        if index:
+            grad = torch.bmm(grad, stack.params[name + ".weight"], out=output_grads[index - 1])
 
 
 def stacked_white_noise(x: torch.Tensor, std: float,
@@ -527,16 +648,20 @@ def stacked_white_noise(x: torch.Tensor, std: float,
     noise = torch.empty_like(x)
     for part, generator in zip(noise, generators):
         part.normal_(generator=generator)
-    return x + std * noise
+    return noise.mul_(std).add_(x)
 
 
+@torch.no_grad()
 def stack_step(stack: ModelStack, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Take one Adam step for every model on its own batch's MSE; return the losses (detached)."""
-    losses = (stacked_forward(stack.models[0], stack.params, inputs) - target).square().mean((1, 2))
-    stack.optimizer.zero_grad(set_to_none=True)
-    losses.sum().backward()  # the models share no weights: each gets its own MSE's gradient
+    """Take one Adam step for every model on its own batch's MSE; return the losses."""
+    outputs, output_grads = stack.batch_buffers(target.shape[1])
+    error = torch.sub(stack_forward(stack, inputs, outputs), target, out=output_grads[-1])
+    size = error[0].numel()
+    losses = torch.linalg.vecdot(error.flatten(1), error.flatten(1)) / size
+    error.mul_(2 / size)  # the gradient of each model's MSE with respect to its output
+    stack_backward(stack, inputs, outputs, output_grads)
     stack.optimizer.step()
-    return losses.detach()
+    return losses
 
 
 def train_stack_epoch(stack: ModelStack, train_x: torch.Tensor, batch_size: int,
@@ -552,22 +677,22 @@ def train_stack_epoch(stack: ModelStack, train_x: torch.Tensor, batch_size: int,
     return [loss / len(train_x) for loss in total.tolist()]
 
 
-def drop_collapsed(stack: ModelStack, epoch: int, checks: dict[int, bool]) -> dict[int, str]:
-    """Remove the collapsed models (of the seeds checked) from the stack; return why, by seed."""
+def drop_collapsed(stack: ModelStack, epoch: int,
+                   checks: dict[int, bool]) -> tuple[ModelStack, dict[int, str]]:
+    """Return the stack without its collapsed models (of the seeds checked), and why, by seed."""
     reasons = {seed: collapse_reason(stack.model(i), stack.test_inputs[i]) if checks[seed] else ""
                for i, seed in enumerate(stack.seeds)}
     collapsed = {seed: f"epoch {epoch}: {reason}" for seed, reason in reasons.items() if reason}
     if collapsed:
-        stack.keep([i for i, seed in enumerate(stack.seeds) if seed not in collapsed])
-    return collapsed
+        stack = stack.keep([i for i, seed in enumerate(stack.seeds) if seed not in collapsed])
+    return stack, collapsed
 
 
 def fit_stack(stack: ModelStack, data: FashionMNISTData, *, epochs: int, batch_size: int,
-              noise_std: float, test_every: int, progress: bool,
-              checks: dict[int, bool]) -> dict[int, str]:
-    """Run fit's epoch loop for every model of the stack; return the collapsed seeds and why.
-
-    A collapsed model leaves the stack at once; the others carry on."""
+              noise_std: float, test_every: int, progress: bool, checks: dict[int, bool],
+              ) -> tuple[list[tuple[int, Autoencoder, TrainingHistory]], dict[int, str]]:
+    """Run fit's epoch loop for every model of the stack; return (seed, model, history) for
+    those that finished, and the collapsed seeds with why (they left the stack at once)."""
     device = stack.test_inputs[0].device
     train_x, test_x = data.train_x.to(device), data.test_x.to(device)
     collapsed: dict[int, str] = {}
@@ -580,7 +705,8 @@ def fit_stack(stack: ModelStack, data: FashionMNISTData, *, epochs: int, batch_s
             history.train_loss.append(loss)
             history.epoch_seconds.append(seconds)
         if epoch <= COLLAPSE_CHECK_EPOCHS:
-            collapsed.update(drop_collapsed(stack, epoch, checks))
+            stack, newly_collapsed = drop_collapsed(stack, epoch, checks)
+            collapsed.update(newly_collapsed)
         if not stack.seeds:
             break
         if epoch % test_every == 0 or epoch == epochs:
@@ -589,7 +715,7 @@ def fit_stack(stack: ModelStack, data: FashionMNISTData, *, epochs: int, batch_s
                                                                test_x)
     for i, history in enumerate(stack.histories):
         history.live_code_units = count_live_units(stack.model(i), stack.test_inputs[i])
-    return collapsed
+    return list(zip(stack.seeds, stack.models, stack.histories)), collapsed
 
 
 def check_seeds(seeds: list[int]) -> None:
@@ -639,10 +765,10 @@ def train_autoencoder_seeds(
                            lr=lr, weight_decay=weight_decay, linear_code=linear_code)
         checks = {seed: restart_on_collapse and len(restarts[seed]) < MAX_RESTARTS
                   for seed in pending}
-        collapsed = fit_stack(stack, data, epochs=epochs, batch_size=batch_size,
-                              noise_std=noise_std, test_every=test_every, progress=progress,
-                              checks=checks)
-        for seed, model, history in zip(stack.seeds, stack.models, stack.histories):
+        finished, collapsed = fit_stack(stack, data, epochs=epochs, batch_size=batch_size,
+                                        noise_std=noise_std, test_every=test_every,
+                                        progress=progress, checks=checks)
+        for seed, model, history in finished:
             history.restarts, results[seed] = restarts[seed], (model, history)
         for seed, reason in collapsed.items():
             inits[seed] = 1000 * (len(restarts[seed]) + 1) + seed
@@ -763,67 +889,14 @@ def sweep_learning_rates(
 # ---------------------------------------------------------------------------- evaluation
 
 
-@contextlib.contextmanager
-def evaluating(model: nn.Module) -> Iterator[None]:
-    """Put the model in eval mode without gradients; restore its previous mode after."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train(was_training)
-
-
-def model_device(model: nn.Module) -> torch.device:
-    """Return the device that holds the model's parameters."""
-    return next(model.parameters()).device
-
-
-def encode(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
-    """Return the codes f(x), shape [N, 8], on the device of x, without gradients."""
-    check_images(x, "encode input")
-    with evaluating(model):
-        return model.encoder(x.to(model_device(model))).to(x.device)
-
-
-def reconstruct(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Return the reconstructions g(f(x)), shape [N, 784], on the device of x, no gradients."""
-    with evaluating(model):
-        return model(x.to(model_device(model))).to(x.device)
-
-
-def reconstruction_loss(
-    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 2500
-) -> float:
-    """Return the mean squared error between model(inputs) and targets over all samples."""
-    total = 0.0
-    for batch_in, batch_target in zip(inputs.split(batch_size), targets.split(batch_size)):
-        output = reconstruct(model, batch_in)
-        total += F.mse_loss(output, batch_target, reduction="sum").item()
-    return total / targets.numel()
-
-
 def mean_image_loss(x: torch.Tensor) -> float:
     """Return the MSE of predicting the mean image for every image (the collapse level)."""
     return F.mse_loss(x.mean(0, keepdim=True).expand_as(x), x).item()
 
 
-def count_live_units(model: Autoencoder, x: torch.Tensor) -> int:
-    """Return how many of the code units are non-zero for at least one input in x."""
-    return int((encode(model, x) != 0).any(0).sum())
-
-
 def unit_activity(codes: np.ndarray) -> np.ndarray:
     """Return, per code unit (column), the share of codes in which it is non-zero."""
     return (np.asarray(codes) != 0).mean(0)
-
-
-def fixed_test_noise(test_x: torch.Tensor, noise_std: float, seed: int) -> torch.Tensor:
-    """Return the test inputs of train_autoencoder: test_x plus the noise draw of `seed`."""
-    if not noise_std:
-        return test_x
-    return add_white_noise(test_x, noise_std, torch.Generator(test_x.device).manual_seed(seed + 1))
 
 
 def fit_pca(train_x: torch.Tensor, n_components: int = CODE_SIZE) -> PCA:
@@ -897,6 +970,14 @@ def group_accuracy(labels: np.ndarray, predicted: np.ndarray, classes: list[str]
     group_of = {classes.index(name): group for group, names in CLASS_GROUPS.items()
                 for name in names}
     return float(np.mean([group_of[a] == group_of[b] for a, b in zip(labels, predicted)]))
+
+
+def group_recall(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> dict[str, float]:
+    """Return, per CLASS_GROUPS group, the share of its images predicted inside the group."""
+    group_of = np.array([next(group for group, names in CLASS_GROUPS.items() if name in names)
+                         for name in classes])
+    return {group: float(np.mean(group_of[predicted[group_of[labels] == group]] == group))
+            for group in CLASS_GROUPS}
 
 
 def code_noise_sensitivity(model: Autoencoder, x: torch.Tensor, noise_std: float,

@@ -170,7 +170,7 @@ def plot_embedding(points: np.ndarray, labels: np.ndarray, classes: list[str], t
 def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, classes: list[str]):
     """Return a figure with the embeddings side by side and one legend of class names."""
     fig, axes = plt.subplots(1, len(embeddings), squeeze=False,
-                             figsize=(FIGURE_WIDTH, 3.9 if len(embeddings) > 1 else 4.6))
+                             figsize=(FIGURE_WIDTH, 3.9 if len(embeddings) > 1 else 3.9))
     for ax, (title, points) in zip(axes[0], embeddings.items()):
         handles = plot_embedding(points, labels, classes, title, ax)
     fig.legend(handles=handles, loc="lower center", ncol=5, markerscale=1.6, frameon=False,
@@ -247,7 +247,8 @@ def cell(value) -> str:
 
 def markdown_table(rows: dict[str, tuple], columns: list[str], first: str = "measure") -> str:
     """Return a markdown table: one row per entry, one column per name."""
-    lines = [f"| {first} | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    lines = [f"| {first} | " + " | ".join(columns) + " |",
+             "|" + "-" * 16 + "|" + "|".join(["-" * 7 + ":"] * len(columns)) + "|"]
     lines += [f"| {name} | " + " | ".join(map(cell, values)) + " |" for name, values in rows.items()]
     return "\n".join(lines)
 
@@ -294,9 +295,9 @@ def best_run(runs: dict[float, helpers.SGDRun]) -> helpers.SGDRun:
 # ---------------------------------------------------------------------------- seed study
 
 SEED_METRICS = {  # key: (label, higher is better, decimals)
-    "test_mse_clean": ("test MSE, clean inputs", False, 4),
-    "test_mse_noisy": ("test MSE, noisy inputs", False, 4),
-    "live_code_units": ("live code units (of 8)", True, 1),
+    "test_mse_clean": ("test MSE, clean", False, 4),
+    "test_mse_noisy": ("test MSE, noisy", False, 4),
+    "live_code_units": ("live code units", True, 1),
     "knn_accuracy": ("5-NN accuracy", True, 3),
     "linear_probe_accuracy": ("linear-probe accuracy", True, 3),
     "code_silhouette": ("silhouette, code space", True, 3),
@@ -342,7 +343,7 @@ def seed_rows(study: dict) -> list[tuple[str, str, int | None, bool, int]]:
     rows = [(label, key, None, higher, decimals)
             for key, (label, higher, decimals) in SEED_METRICS.items()
             if key in study["autoencoder"]]
-    stds = study["settings"]["psnr_noise_stds"]
+    stds = study["settings"]["noise_stds_psnr"]
     rows += [(f"PSNR (dB), noise {std:g}", "psnr_db", level, True, 2)
              for level, std in enumerate(stds) if std > 0]
     return rows
@@ -352,18 +353,19 @@ def seed_table(study: dict, main_run: dict[str, dict[str, float]]) -> str:
     """Return the seed-study table: mean ± sd per model, the paired difference with its sd,
     the plain model's wins, the verdict, and the report's own run (marked *)."""
     seeds = len(study["seeds"])
-    lines = ["| measure | plain AE | denoising AE | plain - denoising | plain wins | reads as "
-             "| this run*: plain / denoising |", "|---|---:|---:|---:|---:|---|---:|"]
+    lines = ["| measure | plain | denoising | plain - denoising | plain wins | better (2 sd) "
+             "| this run* |", "|" + "-" * 24 + "|---:|---:|---:|---:|" + "-" * 10 + "|---:|"]
     for label, key, level, higher, decimals in seed_rows(study):
         mean, sd, wins, _ = difference(study, key, level)
         mine = [main_run[model].get(key if level is None else f"psnr_db_{level}")
                 for model in ("autoencoder", "denoising_autoencoder")]
         own = " / ".join("-" if value is None else f"{value:.{decimals}f}" for value in mine)
+        better = verdict(mean, sd, higher).replace(" better", "")
         lines.append(
             f"| {label} | {spread(seed_values(study, 'autoencoder', key, level), decimals)} | "
             f"{spread(seed_values(study, 'denoising_autoencoder', key, level), decimals)} | "
             f"{mean:+.{decimals}f} ± {sd:.{decimals}f} | {wins} of {seeds} | "
-            f"{verdict(mean, sd, higher)} | {own} |")
+            f"{'none' if better == 'no measurable difference' else better} | {own} |")
     return "\n".join(lines)
 
 
@@ -505,9 +507,27 @@ def metric(study: dict, model: str, key: str, decimals: int, level: int | None =
     return spread(seed_values(study, model, key, level), decimals)
 
 
+def study_noise(study: dict) -> float:
+    """Return the training noise std of the seed study's denoising model."""
+    return study["settings"]["models"]["denoising_autoencoder"]["noise_std"]
+
+
 def study_epochs(study: dict) -> str:
     """Return '5 seeds, 50 epochs': what the seed study's numbers rest on."""
     return f"{len(study['seeds'])} seeds, {study['settings']['epochs']} epochs"
+
+
+def settings_table(config: dict) -> str:
+    """Return the settings of the parameters cell that the text names, as a two-column table."""
+    rows = [("epochs per model", config["EPOCHS"]), ("batch size", config["BATCH_SIZE"]),
+            ("Adam learning rate", f"{config['LEARNING_RATE']:g}"),
+            ("weight decay (the sheet's \"momentum\")", f"{config['WEIGHT_DECAY']:g}"),
+            ("test loss and plots every", f"{config['TEST_EVERY']} epochs"),
+            ("noise std (Question 3)", f"{config['NOISE_STD']:g}"),
+            ("seed of this run", config["SEED"]), ("test images in the t-SNE maps",
+                                                   config["TSNE_POINTS"])]
+    lines = ["| setting | value |", "|---|---:|"]
+    return "\n".join(lines + [f"| {name} | {value} |" for name, value in rows])
 
 
 def glance_table(study: dict, config: dict, parameters: int) -> str:
@@ -538,12 +558,12 @@ def glance_table(study: dict, config: dict, parameters: int) -> str:
         ("Q3 b)", f"Same set-up; noisy input, reconstruction and original after epochs {tests}. "
                   f"Noisy-input test MSE "
                   f"{metric(study, 'denoising_autoencoder', 'test_mse_noisy', 4)} ({runs}), "
-                  f"against {study['settings']['noise_std'] ** 2:.2f} for the noisy input itself.",
+                  f"against {study_noise(study) ** 2:.2f} for the noisy input itself.",
          "Figures 5 and 6, Table 2"),
         ("Q3 c)", f"Hardly: the same layout of the garment groups. {comparison_short(study)}",
          "Figure 7, Table 7"),
     ]
-    lines = ["| sheet item | answer | evidence |", "|---|---|---|"]
+    lines = ["| sheet item | answer | evidence |", "|--|" + "-" * 60 + "|" + "-" * 14 + "|"]
     return "\n".join(lines + [f"| {a} | {b} | {c} |" for a, b, c in rows])
 
 
@@ -675,11 +695,9 @@ def comparison_answer(study: dict) -> str:
 
 def quality_table(qualities: dict[str, dict[str, float]]) -> str:
     """Return Table 4: code quality of each model."""
-    measures = {"knn_accuracy": "5-NN accuracy (10,000 test images)",
-                "linear_probe_accuracy": "linear-probe accuracy (10,000 test images)",
-                "code_silhouette": "class silhouette in code space (t-SNE images)",
-                "tsne_silhouette": "class silhouette in the t-SNE plane",
-                "trustworthiness": "trustworthiness of the t-SNE map"}
+    measures = {"knn_accuracy": "5-NN accuracy", "linear_probe_accuracy": "linear-probe accuracy",
+                "code_silhouette": "silhouette, code space", "tsne_silhouette":
+                "silhouette, t-SNE plane", "trustworthiness": "t-SNE trustworthiness"}
     rows = {label: tuple(q[key] for q in qualities.values()) for key, label in measures.items()}
     return markdown_table(rows, list(qualities)) + (
         "\n\n**Table 4.** How well the codes separate the classes, this run: both autoencoders "
@@ -705,7 +723,7 @@ def quality_finding(qualities: dict[str, dict[str, float]], study: dict) -> str:
 
 def psnr_finding(stds: list[float], curves: dict[str, list[float]], study: dict) -> str:
     """Return the finding of A.3 (from the seed study) and its caveat."""
-    levels = [(level, std) for level, std in enumerate(study["settings"]["psnr_noise_stds"])
+    levels = [(level, std) for level, std in enumerate(study["settings"]["noise_stds_psnr"])
               if std > 0]
     words = []
     for level, std in levels:
@@ -792,14 +810,15 @@ def seed_study_text(study: dict, main_run: dict[str, dict[str, float]]) -> str:
         f"Both models were trained with seeds {listed(study['seeds'])} "
         f"({settings['epochs']} epochs, batch {settings['batch_size']}, Adam lr "
         f"{settings['lr']:g}, weight decay {settings['weight_decay']:g}, noise std "
-        f"{settings['noise_std']:g}) by `make seeds` (`bench/seed_study.py`), which trains "
+        f"{study_noise(study):g}) by `make seeds` (`bench/seed_study.py`), which trains "
         f"all seeds of a model at once with `helpers.train_autoencoder_seeds`; seed s gives the "
         f"same losses as `train_autoencoder(seed=s)` (a test checks it). Every seed is scored "
         f"as in this report.\n\n" + seed_table(study, main_run) +
         f"\n\n**Table 7.** Seed study: mean ± sample standard deviation over "
         f"{len(study['seeds'])} seeds per model, the paired difference plain minus denoising "
         f"(same seed) with its standard deviation, how many seeds the plain model wins, and "
-        f"how the gap reads: 'no measurable difference' when it is within 2 sd. *This run: the "
+        f"which model is better where the gap exceeds 2 sd ('none': no measurable difference). "
+        f"*This run: the "
         f"report's own values (seed {study['seeds'][0]} of the same set-up, trained by "
         f"`train_autoencoder`).\n\n*Finding:* {seed_summary(study)} *Caveat:* "
         f"{len(study['seeds'])} seeds give a rough spread; a gap near 2 sd may go either way "
@@ -821,7 +840,8 @@ def results_document(*, config: dict, ae_history, dae_history, mean_mse: float,
                        "pca8_noisy_mse": pca_noisy},
         "code_quality": {{"PCA-8": "pca8"}.get(name, name.replace(" ", "_")): quality
                          for name, quality in qualities.items()},
-        "tsne_map": {model: helpers.per_class_recall(labels, vote, classes)
+        "tsne_map": {model: {"class_recall": helpers.per_class_recall(labels, vote, classes),
+                             "group_recall": helpers.group_recall(labels, vote, classes)}
                      for model, vote in votes.items()},
         "denoising_psnr": {"noise_std": config["PSNR_NOISE_STDS"],
                            **{name.replace(" ", "_") + "_db": values

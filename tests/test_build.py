@@ -1,6 +1,8 @@
 """The submission: the PDF built from the committed notebook and the ZIP of the code."""
 
+import os
 import re
+import stat
 import subprocess
 import sys
 import zipfile
@@ -15,9 +17,9 @@ import build_report  # noqa: E402
 
 ROOT = build_report.ROOT
 UNIT_TESTS = ["tests/test_data.py", "tests/test_model.py", "tests/test_noise.py",
-              "tests/test_training.py", "tests/test_evaluation.py", "tests/test_embedding.py",
-              "tests/test_plotting.py",
-              "tests/test_environment.py"]
+              "tests/test_training.py", "tests/test_seeds.py", "tests/test_evaluation.py",
+              "tests/test_embedding.py", "tests/test_report.py", "tests/test_environment.py",
+              "tests/test_checkout.py"]
 
 
 @pytest.fixture(scope="module")
@@ -50,18 +52,34 @@ def test_pdf_has_the_title_and_a_heading_per_question(pdf_text):
 
 
 def test_pdf_has_every_answer_and_caption(pdf_text, notebook):
-    answers = ["Batch gradient descent", "Stochastic gradient descent (SGD)",
-               "Mini-batch gradient descent", "How well do the codes organise the classes?",
-               "Is the code different from the normal autoencoder", "Adam has no momentum"]
-    captions = re.findall(r"\*\*((?:Figure|Table) \d+)\.\*\*", "".join(
-        cell.source for cell in notebook.cells if cell.cell_type == "markdown"))
-    assert len(captions) >= 10
+    answers = ["Answers at a glance", "Batch gradient descent", "Stochastic gradient descent (SGD)",
+               "Mini-batch gradient descent", "Adam has no momentum", "What the autoencoder's map",
+               "Appendix A: beyond the sheet", "Appendix B: code"]
+    rendered = [out.get("data", {}).get("text/markdown", "") for cell in notebook.cells
+                if cell.cell_type == "code" for out in cell.outputs]
+    captions = re.findall(r"\*\*((?:Figure|Table|Listing) \d+)\.\*\*", "".join(
+        [cell.source for cell in notebook.cells if cell.cell_type == "markdown"] + rendered))
+    assert len(captions) >= 20
     for text in answers + captions:
         assert squeeze(text) in squeeze(pdf_text), text
 
 
-def test_pdf_hides_cell_tags_and_progress_bars(pdf_text):
-    assert "nbval" not in pdf_text and "0%|" not in pdf_text
+def test_pdf_hides_cell_tags_progress_bars_and_machinery(pdf_text):
+    assert "nbval" not in pdf_text and "%|" not in pdf_text
+    assert "display(Markdown" not in pdf_text and "report." not in pdf_text
+    assert not re.search(r": (True|False)\s*$", pdf_text, re.M)
+
+
+def test_pdf_lists_the_code_the_sheet_asks_for(pdf_text):
+    for code in ("class Autoencoder(nn.Module):", "loss = F.mse_loss(model(inputs), target)",
+                 "def train_epoch(", "def add_white_noise(", "def train_autoencoder("):
+        assert squeeze(code) in squeeze(pdf_text), code
+
+
+def test_pdf_has_at_most_20_pages_before_the_code_appendix(pdf):
+    pages = [squeeze(page.extract_text()) for page in pdf.pages]
+    appendix = next(i for i, page in enumerate(pages) if squeeze("Appendix B: code") in page)
+    assert appendix <= 20, f"the code appendix starts on page {appendix + 1}"
 
 
 def test_pdf_embeds_at_least_one_image_per_figure_output(pdf, notebook):
@@ -71,10 +89,11 @@ def test_pdf_embeds_at_least_one_image_per_figure_output(pdf, notebook):
 
 
 def test_no_code_line_is_cut_or_wrapped_in_the_pdf(pdf_text, notebook):
-    """The longest line of each code cell appears whole, without a line-break marker."""
+    """The longest line of each code cell shown appears whole, without a line-break marker."""
     text = squeeze(pdf_text)
+    hidden = {"remove-input", "remove-cell"}
     for cell in notebook.cells:
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and not hidden & set(cell.metadata.get("tags", [])):
             longest = max(cell.source.splitlines(), key=len)
             assert squeeze(longest) in text, longest
 
@@ -83,8 +102,9 @@ def test_zip_holds_the_code_and_nothing_generated(tmp_path):
     target = tmp_path / "exercise9.zip"
     build_report.pack_zip(target)
     names = zipfile.ZipFile(target).namelist()
-    for required in ("exercise9.ipynb", "helpers.py", "requirements.txt", "environment.yml",
-                     "README.md", "tests/test_model.py"):
+    for required in ("exercise9.ipynb", "helpers.py", "report.py", "seed_study.json",
+                     "requirements.txt", "environment.yml", "README.md", "tests/test_model.py",
+                     "tools/latex/exercise9.tex.j2", "bench/seed_study.py"):
         assert f"exercise9/{required}" in names
     assert not [n for n in names if re.search(r"/(data|figures|dist|\.venv)/|__pycache__|\.pyc$", n)]
 
@@ -107,8 +127,18 @@ def test_unpacked_zip_imports_helpers_and_passes_its_unit_tests(tmp_path):
                            cwd=folder, capture_output=True, text=True, check=True).stdout
     assert Path(found.strip()).resolve().parent == folder.resolve()
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          *UNIT_TESTS], cwd=folder, capture_output=True, text=True)
+                          "-m", "not slow", *UNIT_TESTS], cwd=folder, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:]
+
+
+def test_build_outputs_are_readable_by_everyone_like_other_build_files(tmp_path):
+    """0644 (with the usual umask 022), not the 0600 of a temporary file."""
+    old = os.umask(0o022)
+    try:
+        build_report.pack_zip(tmp_path / "exercise9.zip")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "exercise9.zip").stat().st_mode) == 0o644
 
 
 def test_missing_xelatex_or_pandoc_is_one_clear_message(tmp_path, monkeypatch):

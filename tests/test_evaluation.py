@@ -186,3 +186,12 @@ def test_plane_neighbour_votes_follow_the_map_not_the_label_of_the_point():
     labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     votes = helpers.plane_neighbour_votes(points, labels, k=3)
     assert votes.tolist() == [0, 0, 0, 0, 0, 1, 1, 1]  # point 4 sits among class 0
+
+
+def test_group_recall_counts_mix_ups_inside_a_group_as_right():
+    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    labels = np.array([0, 2, 1, 5, 7, 8])
+    predicted = np.array([2, 1, 1, 7, 5, 8])  # a pullover taken for a trouser
+    assert helpers.group_recall(labels, predicted, classes) == {
+        "tops": 0.5, "trousers": 1.0, "footwear": 1.0, "bags": 1.0}

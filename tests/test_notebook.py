@@ -152,12 +152,11 @@ def test_every_figure_has_a_numbered_caption_right_under_it(notebook):
     assert numbers == list(range(1, len(numbers) + 1))
 
 
-def test_every_figure_is_saved_under_figures(notebook):
-    names = re.findall(r'"(fig\d\d_[a-z0-9_]+)', "".join(c.source for c in notebook.cells))
+def test_every_figure_is_saved_under_figures_and_nothing_else_is(notebook):
+    names = set(re.findall(r'"(fig\d\d_[a-z0-9_]+)"', "".join(c.source for c in notebook.cells)))
     saved = {path.stem for path in (ROOT / "figures").glob("*.png")}
     assert len(names) == len(figure_cells(notebook))
-    for name in names:
-        assert any(stem.startswith(name) for stem in saved), name
+    assert saved == names
 
 
 def test_no_absolute_paths_in_the_code(code_cells):

@@ -27,7 +27,7 @@ def study_of(plain: list[float], denoising: list[float]) -> dict:
     """A seed study with one measure (test MSE, clean) and one PSNR level."""
     def model(values):
         return {"test_mse_clean": {"values": values}, "psnr_db": {"values": [[30.0, v] for v in values]}}
-    return {"seeds": list(range(len(plain))), "settings": {"psnr_noise_stds": [0.0, 0.5]},
+    return {"seeds": list(range(len(plain))), "settings": {"noise_stds_psnr": [0.0, 0.5]},
             "autoencoder": model(plain), "denoising_autoencoder": model(denoising)}
 
 
@@ -199,7 +199,7 @@ def test_seed_table_marks_the_main_run_and_gives_the_verdict():
             "denoising_autoencoder": {"test_mse_clean": 0.08, "psnr_db_1": 0.08}}
     table = report.seed_table(study, main)
     row = next(line for line in table.splitlines() if line.startswith("| test MSE, clean"))
-    assert "plain better" in row and "3 of 3" in row and "0.0700 / 0.0800" in row
+    assert "| plain |" in row and "3 of 3" in row and "0.0700 / 0.0800" in row
 
 
 def test_settings_in_the_text_follow_the_parameters():
