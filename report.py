@@ -557,7 +557,8 @@ def glance_table(study: dict, config: dict, parameters: int) -> str:
                   f"one.", "Listing 4, Figure 4"),
         ("Q3 b)", f"Same set-up; noisy input, reconstruction and original after epochs {tests}. "
                   f"Noisy-input test MSE "
-                  f"{metric(study, 'denoising_autoencoder', 'test_mse_noisy', 4)} ({runs}), "
+                  f"{metric(study, 'denoising_autoencoder', 'test_mse_noisy', 4)} ({runs}, "
+                  f"noise std {study_noise(study):g}), "
                   f"against {study_noise(study) ** 2:.2f} for the noisy input itself.",
          "Figures 5 and 6, Table 2"),
         ("Q3 c)", f"Hardly: the same layout of the garment groups. {comparison_short(study)}",

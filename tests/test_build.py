@@ -22,6 +22,9 @@ UNIT_TESTS = ["tests/test_data.py", "tests/test_model.py", "tests/test_noise.py"
               "tests/test_checkout.py"]
 
 
+SLOW = pytest.mark.slow  # runs LaTeX or a whole build: part of `make test`, not of the unit tests
+
+
 @pytest.fixture(scope="module")
 def notebook():
     return build_report.read_notebook(ROOT / "exercise9.ipynb")
@@ -44,6 +47,7 @@ def squeeze(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+@SLOW
 def test_pdf_has_the_title_and_a_heading_per_question(pdf_text):
     for heading in ("Exercise sheet 9", "Question 1: Variants of gradient descent",
                     "Question 2: An autoencoder for Fashion-MNIST",
@@ -51,6 +55,7 @@ def test_pdf_has_the_title_and_a_heading_per_question(pdf_text):
         assert squeeze(heading) in squeeze(pdf_text), heading
 
 
+@SLOW
 def test_pdf_has_every_answer_and_caption(pdf_text, notebook):
     answers = ["Answers at a glance", "Batch gradient descent", "Stochastic gradient descent (SGD)",
                "Mini-batch gradient descent", "Adam has no momentum", "What the autoencoder's map",
@@ -64,30 +69,35 @@ def test_pdf_has_every_answer_and_caption(pdf_text, notebook):
         assert squeeze(text) in squeeze(pdf_text), text
 
 
+@SLOW
 def test_pdf_hides_cell_tags_progress_bars_and_machinery(pdf_text):
     assert "nbval" not in pdf_text and "%|" not in pdf_text
     assert "display(Markdown" not in pdf_text and "report." not in pdf_text
     assert not re.search(r": (True|False)\s*$", pdf_text, re.M)
 
 
+@SLOW
 def test_pdf_lists_the_code_the_sheet_asks_for(pdf_text):
     for code in ("class Autoencoder(nn.Module):", "loss = F.mse_loss(model(inputs), target)",
                  "def train_epoch(", "def add_white_noise(", "def train_autoencoder("):
         assert squeeze(code) in squeeze(pdf_text), code
 
 
+@SLOW
 def test_pdf_has_at_most_20_pages_before_the_code_appendix(pdf):
     pages = [squeeze(page.extract_text()) for page in pdf.pages]
     appendix = next(i for i, page in enumerate(pages) if squeeze("Appendix B: code") in page)
     assert appendix <= 20, f"the code appendix starts on page {appendix + 1}"
 
 
+@SLOW
 def test_pdf_embeds_at_least_one_image_per_figure_output(pdf, notebook):
     figures = sum("image/png" in out.get("data", {}) for cell in notebook.cells
                   if cell.cell_type == "code" for out in cell.outputs)
     assert sum(len(page.images) for page in pdf.pages) >= figures > 0
 
 
+@SLOW
 def test_no_code_line_is_cut_or_wrapped_in_the_pdf(pdf_text, notebook):
     """The longest line of each code cell shown appears whole, without a line-break marker."""
     text = squeeze(pdf_text)
@@ -165,6 +175,7 @@ def test_a_raising_cell_is_named_and_the_notebook_kept(tmp_path):
     assert path.read_bytes() == before
 
 
+@SLOW
 def test_a_latex_failure_keeps_the_previous_pdf(tmp_path):
     build_report.check_latex_tools()
     target = tmp_path / "exercise9.pdf"
@@ -184,6 +195,7 @@ def test_up_to_date_check_notices_a_changed_code_cell(notebook):
     assert not build_report.is_up_to_date(changed)
 
 
+@SLOW
 def test_without_latex_the_html_and_zip_are_still_built(tmp_path):
     """Run as a user without XeLaTeX and pandoc would: one message, the rest of the build."""
     python = Path(sys.executable)

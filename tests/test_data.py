@@ -46,7 +46,7 @@ def offline(monkeypatch, tmp_path):
 
 def test_loads_from_the_folder_named_by_the_environment_variable(raw_source, tmp_path, monkeypatch, offline):
     for name in ("train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):  # .gz works as well
-        with open(raw_source / name, "rb") as plain, gzip.open(raw_source / f"{name}.gz", "wb") as packed:
+        with open(raw_source / name, "rb") as plain, gzip.open(raw_source / f"{name}.gz", "wb", compresslevel=1) as packed:
             shutil.copyfileobj(plain, packed)
         (raw_source / name).unlink()
     monkeypatch.setenv(helpers.DATA_DIR_VARIABLE, str(raw_source))

@@ -114,6 +114,7 @@ def test_restarts_can_be_turned_off(small_data):
     assert history.restarts == [] and history.live_code_units == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("noise_std", [0.0, 0.5])
 def test_seed_0_does_not_collapse_on_the_full_data(data, noise_std):
     """Seed 0 of the denoising model collapsed with PyTorch's default initialisation.
