@@ -581,17 +581,18 @@ class ModelStack:
                  for name in ("seeds", "models", "generators", "test_inputs", "histories")}
         kept = ModelStack(self.template, **lists, flat=select(self.flat), lr=self.lr,
                           weight_decay=self.weight_decay)
+        state = self.optimizer.state[self.flat]
         kept.optimizer.state[kept.flat] = {key: value if key == "step" else select(value)
-                                           for key, value in self.optimizer.state[self.flat].items()}
+                                           for key, value in state.items()}
         return kept
 
     def batch_buffers(self, batch_size: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """Return buffers [models, batch_size, width] for each layer's output and its gradient."""
         if batch_size not in self.buffers:
-            shape = (len(self.seeds), batch_size)
             widths = [self.params[name + ".bias"].shape[1] for name, _ in self.layers]
-            self.buffers[batch_size] = tuple([self.flat.new_empty(*shape, width) for width in widths]
-                                             for _ in range(2))
+            self.buffers[batch_size] = tuple(
+                [self.flat.new_empty(len(self.seeds), batch_size, width) for width in widths]
+                for _ in range(2))
         return self.buffers[batch_size]
 
 
@@ -600,8 +601,8 @@ def make_stack(seeds: list[int], inits: list[int], test_x: torch.Tensor, *, nois
     """Return a stack of Autoencoder(seed=init) models on test_x's device, one per seed."""
     device = test_x.device
     models = [Autoencoder(init, linear_code).to(device) for init in inits]
-    flat = torch.cat([torch.stack([model.get_parameter(name).detach() for model in models]).flatten()
-                      for name, _ in models[0].named_parameters()])
+    flat = torch.cat([torch.stack([model.get_parameter(name).detach() for model in models])
+                      .flatten() for name, _ in models[0].named_parameters()])
     return ModelStack(
         copy.deepcopy(models[0]), list(seeds), models,
         [torch.Generator(device=device).manual_seed(seed) for seed in seeds],
@@ -630,10 +631,10 @@ def stack_backward(stack: ModelStack, x: torch.Tensor, outputs: list[torch.Tenso
     grad = output_grads[-1]
     for index in reversed(range(len(stack.layers))):
         name, activation = stack.layers[index]
-        if activation == "relu":  # the gradient at the layer's output before its activation
-            grad.mul_(outputs[index] > 0)
+        if activation == "relu":  # the gradient before the activation, in place (as autograd)
+            torch.ops.aten.threshold_backward.grad_input(grad, outputs[index], 0, grad_input=grad)
         elif activation == "tanh":
-            grad.mul_(1 - outputs[index].square())
+            torch.ops.aten.tanh_backward.grad_input(grad, outputs[index], grad_input=grad)
         layer_input = outputs[index - 1] if index else x
         torch.bmm(grad.mT, layer_input, out=stack.grads[name + ".weight"])
         torch.sum(grad, 1, out=stack.grads[name + ".bias"])
@@ -643,12 +644,12 @@ def stack_backward(stack: ModelStack, x: torch.Tensor, outputs: list[torch.Tenso
 
 def stacked_white_noise(x: torch.Tensor, std: float,
                         generators: list[torch.Generator]) -> torch.Tensor:
-    """Return x + N(0, std^2) noise where x[i] draws its noise from generators[i], as
-    add_white_noise(x[i], std, generators[i]) would."""
+    """Return x + N(0, std^2) noise where x[i] draws its noise from generators[i]: the same
+    numbers as add_white_noise(x[i], std, generators[i])."""
     noise = torch.empty_like(x)
     for part, generator in zip(noise, generators):
-        part.normal_(generator=generator)
-    return noise.mul_(std).add_(x)
+        part.normal_(0.0, std, generator=generator)  # rounds std * N(0, 1) once, as there
+    return noise.add_(x)
 
 
 @torch.no_grad()
@@ -745,10 +746,11 @@ def train_autoencoder_seeds(
 
     Seed s gets what train_autoencoder(Autoencoder(seed=s), data, seed=s, ...) gives it: the
     same initial weights, shuffling, noise, collapse restarts and history, up to rounding.
-    Its steps are batched with the other seeds' (torch.baddbmm over stacked weights), which
-    is much faster than one model after the other. A collapsed model is re-initialised and
-    trained again after the others, in a stack of its own. epoch_seconds are the stack's.
-    device None is get_device().
+    Its steps are batched with the other seeds' (torch.baddbmm over stacked weights, with
+    backpropagation written out, see stack_backward), which is much faster than one model
+    after the other. A collapsed model leaves the stack, is re-initialised and trained again
+    after the others, in a stack of its own. epoch_seconds are the stack's. device None is
+    get_device().
     """
     check_training_args(data, epochs=epochs, batch_size=batch_size, test_every=test_every,
                         lr=lr, weight_decay=weight_decay, noise_std=noise_std)

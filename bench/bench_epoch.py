@@ -1,11 +1,17 @@
-"""Benchmark: seconds per epoch of helpers.train_autoencoder against a tutorial-style baseline.
+"""Benchmark: seconds per epoch of helpers' trainers against a tutorial-style baseline.
 
-Measured in one run on one machine (run it with `make bench`):
+Measured in one run on one machine (run it with `make bench`); the trainers take turns, one
+epoch each, so that a change in the machine's speed during the run hits them all alike:
   * baseline: torchvision dataset with ToTensor + Normalize, a shuffling DataLoader of batch
     size 128, plain Adam, the same model; the median of --baseline-epochs epochs;
-  * project: 50 epochs of the plain and of the denoising model with train_autoencoder;
-    median seconds per epoch, epoch 5 against epoch 50 (denormals), total time;
-  * the compute floor: 6 x parameters x 60,000 images FLOP at this machine's matmul speed.
+  * project: --epochs epochs of the plain and of the denoising model with helpers.train_epoch,
+    the epoch that train_autoencoder times; median seconds per epoch, early epochs against
+    late ones (denormals); the denoising model's median epoch as a ratio to the plain one's;
+  * seeds: the epoch of train_autoencoder_seeds (helpers.train_stack_epoch) with 1, 5 and 8
+    seeds, --seed-epochs epochs each, as a ratio to the plain model's epoch of the same rounds;
+  * the compute floor: 6 x parameters x 60,000 images FLOP at this machine's matmul speed
+    (the best of three measurements spread over the run), and each trainer's epoch as a
+    ratio to it.
 """
 
 from __future__ import annotations
@@ -14,13 +20,17 @@ import argparse
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import helpers  # noqa: E402
+
+TARGETS = {"5 seeds": 3.0, "8 seeds": 4.5, "noise": 1.1, "floor": 2.5}  # at most, as ratios
 
 
 def baseline_epoch_seconds(root: str, epochs: int) -> list[float]:
@@ -57,41 +67,94 @@ def matmul_gflops() -> float:
     return 2 * 1024**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
+def verdict(ratio: float, target: str) -> str:
+    """Return the ratio with whether it meets its target."""
+    limit = TARGETS[target]
+    return f"{ratio:.2f}x (target <= {limit}x: {'met' if ratio <= limit else 'MISSED'})"
+
+
+def epoch_runners(data: helpers.FashionMNISTData, seed_counts: list[int]) -> dict[str, Callable]:
+    """Return, by name, functions that each train their own model(s) one more epoch."""
+    runners = {}
+    for name, noise_std in (("autoencoder", 0.0), ("denoising", 0.5)):
+        model = helpers.Autoencoder(seed=0)
+        optimizer = helpers.make_optimizer(model, 1e-3, 1e-5)
+        generator = torch.Generator().manual_seed(0)
+        runners[name] = partial(helpers.train_epoch, model, optimizer, data.train_x, 128,
+                                noise_std, generator)
+    for count in seed_counts:
+        stack = helpers.make_stack(list(range(count)), list(range(count)), data.test_x,
+                                   noise_std=0.0, lr=1e-3, weight_decay=1e-5, linear_code=False)
+        runners[f"{count} seeds"] = partial(helpers.train_stack_epoch, stack, data.train_x, 128,
+                                            0.0)
+    return runners
+
+
+def take_turns(runners: dict[str, Callable], epochs: dict[str, int]) -> dict[str, list[float]]:
+    """Return seconds per epoch of each runner, the runners taking turns epoch by epoch."""
+    seconds: dict[str, list[float]] = {name: [] for name in runners}
+    for round_ in range(max(epochs.values())):
+        for name, run in runners.items():
+            if round_ < epochs[name]:
+                start = time.perf_counter()
+                run()
+                seconds[name].append(time.perf_counter() - start)
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=50)
-    parser.add_argument("--baseline-epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--baseline-epochs", type=int, default=2)
+    parser.add_argument("--seed-epochs", type=int, default=3)
     parser.add_argument("--root", default="data")
     args = parser.parse_args()
 
+    start = time.perf_counter()
     data = helpers.load_fashion_mnist(args.root)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu")
+    gflops = [matmul_gflops()]
     baseline = baseline_epoch_seconds(args.root, args.baseline_epochs)
-    runs, totals = {}, {}
-    for name, noise_std in (("autoencoder", 0.0), ("denoising", 0.5)):
-        start = time.perf_counter()
-        history = helpers.train_autoencoder(helpers.Autoencoder(seed=0), data, epochs=args.epochs,
-                                            noise_std=noise_std, progress=False)
-        totals[name], runs[name] = time.perf_counter() - start, history.epoch_seconds
+    gflops.append(matmul_gflops())
+    runners = epoch_runners(data, [1, 5, 8])
+    runs = take_turns(runners, {name: args.epochs if name in ("autoencoder", "denoising")
+                                else args.seed_epochs for name in runners})
+    gflops.append(matmul_gflops())
     floor = 6 * helpers.count_parameters(helpers.Autoencoder()) * len(data.train_x) / 1e9
-    gflops = matmul_gflops()
+    floor_seconds = floor / max(gflops)
 
     base_median = statistics.median(baseline)
-    print(f"\n{'run':<28}{'median s/epoch':>16}{'epoch 5':>10}{'epoch ' + str(args.epochs):>10}")
-    print(f"{'baseline (DataLoader)':<28}{base_median:>16.3f}")
-    for name, seconds in runs.items():
-        late = seconds[min(args.epochs, len(seconds)) - 1]
-        print(f"{name:<28}{statistics.median(seconds):>16.3f}{seconds[4]:>10.3f}{late:>10.3f}")
-    project_median = statistics.median(runs["autoencoder"])
-    print(f"\nspeed-up over the baseline (median epoch): {base_median / project_median:.1f}x")
-    for name, seconds in runs.items():
-        early, late = statistics.median(seconds[2:7]), statistics.median(seconds[-5:])
+    plain, denoising = (statistics.median(runs[name]) for name in ("autoencoder", "denoising"))
+    plain_early = statistics.median(runs["autoencoder"][:args.seed_epochs])  # the seeds' rounds
+    seeds = {int(name.split()[0]): statistics.median(seconds) for name, seconds in runs.items()
+             if name.endswith("seeds")}
+    last = f"epoch {args.epochs}"
+    print(f"\n{'run':<36}{'median s/epoch':>16}{'epoch 5':>10}{last:>10}")
+    print(f"{'baseline (DataLoader)':<36}{base_median:>16.3f}")
+    for name in ("autoencoder", "denoising"):
+        seconds = runs[name]
+        print(f"{name:<36}{statistics.median(seconds):>16.3f}{seconds[4]:>10.3f}"
+              f"{seconds[-1]:>10.3f}")
+    for count, seconds in seeds.items():
+        print(f"{f'train_autoencoder_seeds, {count} seeds':<36}{seconds:>16.3f}")
+
+    print(f"\nspeed-up over the baseline (median epoch): {base_median / plain:.1f}x")
+    for name in ("autoencoder", "denoising"):
+        early, late = statistics.median(runs[name][2:7]), statistics.median(runs[name][-5:])
         print(f"{name}: median of epochs 3-7 {early:.3f} s, of the last five {late:.3f} s, "
               f"ratio late/early {late / early:.2f}")
-    print(f"both models, {args.epochs} epochs each: {sum(totals.values()):.1f} s "
-          f"({totals['autoencoder']:.1f} + {totals['denoising']:.1f})")
-    print(f"compute floor: {floor:.1f} GFLOP per epoch at {gflops:.0f} GFLOP/s (matmul) = "
-          f"{floor / gflops:.3f} s; the median epoch is {project_median / (floor / gflops):.1f}x that")
+    print(f"seeds: against the plain model's epochs 1-{args.seed_epochs}, "
+          f"median {plain_early:.3f} s:")
+    print(f"  5 seeds' epoch / one model's epoch: {verdict(seeds[5] / plain_early, '5 seeds')}")
+    print(f"  8 seeds' epoch / one model's epoch: {verdict(seeds[8] / plain_early, '8 seeds')}")
+    print(f"noise: denoising epoch / plain epoch: {verdict(denoising / plain, 'noise')}")
+    print(f"compute floor: {floor:.1f} GFLOP per epoch at {max(gflops):.0f} GFLOP/s (matmul; "
+          f"measured {', '.join(f'{g:.0f}' for g in gflops)}) = {floor_seconds:.3f} s")
+    print(f"floor: plain epoch (train_autoencoder) / floor: "
+          f"{verdict(plain / floor_seconds, 'floor')}")
+    print(f"floor: one seed's epoch (train_autoencoder_seeds) / floor: "
+          f"{verdict(seeds[1] / floor_seconds, 'floor')}")
+    print(f"bench total: {time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import helpers  # noqa: E402
+import report  # noqa: E402
 
 SETTINGS = {"epochs": 50, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-5}
 MODELS = {  # key in the file: the model's own settings
@@ -137,7 +138,7 @@ def main() -> None:
         name: difference(study["autoencoder"][name]["values"],
                          study["denoising_autoencoder"][name]["values"], higher)
         for name, higher in HIGHER_IS_BETTER.items()}
-    write_atomically(args.output, helpers.results_json(study))
+    write_atomically(args.output, report.results_json(study))
     print_table(study)
     print(f"wrote {args.output.name}; total time {time.perf_counter() - start:.0f} s")
 
@@ -151,7 +152,8 @@ def print_table(study: dict) -> None:
             continue
         cells = [f"{study[n][metric]['mean']:.4f} +- {study[n][metric]['sd']:.4f}" for n in names]
         wins = study["difference"][metric]["plain_wins"]
-        print(f"{metric:<24}" + "".join(f"{c:>26}" for c in cells) + f"{wins:>8} of {len(study['seeds'])}")
+        print(f"{metric:<24}" + "".join(f"{c:>26}" for c in cells)
+              + f"{wins:>8} of {len(study['seeds'])}")
 
 
 if __name__ == "__main__":

@@ -120,6 +120,7 @@ def test_seed_verdicts_in_the_text_follow_the_seed_study(study, text):
     """The rendered verdicts ('no measurable difference' within 2 sd, else which model is
     better) of Q3 c) and Appendix A.7, recomputed from the results' seed study."""
     said(report.comparison_short(study), text)
+    said(f"**Answer.** {report.comparison_lead(study)}. Both maps", text)
     said(report.seed_summary(study), text)
 
 

@@ -63,10 +63,11 @@ def test_seeds_differ_from_each_other(both_trainers):
 
 
 def test_stacked_noise_is_each_seeds_own_draw_of_add_white_noise():
-    x = torch.rand(3, 5, helpers.IMAGE_SIZE)
-    noisy = helpers.stacked_white_noise(x, 0.5, [torch.Generator().manual_seed(s) for s in (4, 5, 6)])
-    for part, clean, seed in zip(noisy, x, (4, 5, 6)):
-        assert torch.equal(part, helpers.add_white_noise(clean, 0.5, torch.Generator().manual_seed(seed)))
+    x, seeds = torch.rand(3, 5, helpers.IMAGE_SIZE), (4, 5, 6)
+    noisy = helpers.stacked_white_noise(x, 0.5, [torch.Generator().manual_seed(s) for s in seeds])
+    for part, clean, seed in zip(noisy, x, seeds):
+        expected = helpers.add_white_noise(clean, 0.5, torch.Generator().manual_seed(seed))
+        assert torch.equal(part, expected)
 
 
 def kill_the_code(model: helpers.Autoencoder) -> helpers.Autoencoder:
