@@ -8,7 +8,8 @@ epoch each, so that a change in the machine's speed during the run hits them all
     the epoch that train_autoencoder times; median seconds per epoch, early epochs against
     late ones (denormals); the denoising model's median epoch as a ratio to the plain one's;
   * seeds: the epoch of train_autoencoder_seeds (helpers.train_stack_epoch) with 1, 5 and 8
-    seeds, --seed-epochs epochs each, as a ratio to the plain model's epoch of the same rounds;
+    seeds, --seed-epochs epochs each after one to warm up, as a ratio to the plain model's
+    epochs of the same rounds;
   * the compute floor: 6 x parameters x 60,000 images FLOP at this machine's matmul speed
     (the best of three measurements spread over the run), and each trainer's epoch as a
     ratio to it.
@@ -102,13 +103,41 @@ def take_turns(runners: dict[str, Callable], epochs: dict[str, int]) -> dict[str
     return seconds
 
 
+def profile_table(data: helpers.FashionMNISTData, batches: int = 100, rows: int = 15) -> str:
+    """Return the top operations of train_autoencoder's batches (plain model) by self CPU time,
+    per batch, from torch.profiler."""
+    model = helpers.Autoencoder(seed=0)
+    optimizer = helpers.make_optimizer(model, 1e-3, 1e-5)
+    order = torch.randperm(len(data.train_x), generator=torch.Generator().manual_seed(0))
+    for number, batch in enumerate(order.split(128)[:20 + batches]):
+        if number == 20:  # after 20 batches to warm up
+            profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+            profiler.__enter__()
+        target = data.train_x.index_select(0, batch)
+        helpers.train_step(model, optimizer, target, target)
+    profiler.__exit__(None, None, None)
+    events = sorted(profiler.key_averages(), key=lambda event: -event.self_cpu_time_total)
+    total = sum(event.self_cpu_time_total for event in events)
+    lines = [f"{'operation':<44}{'calls':>7}{'self us':>10}{'share':>8}   (per batch)"]
+    lines += [f"{event.key[:43]:<44}{event.count / batches:>7.0f}"
+              f"{event.self_cpu_time_total / batches:>10.0f}"
+              f"{event.self_cpu_time_total / total:>8.1%}" for event in events[:rows]]
+    lines.append(f"{'all operations':<44}{'':>7}{total / batches:>10.0f}{1:>8.1%}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--baseline-epochs", type=int, default=2)
     parser.add_argument("--seed-epochs", type=int, default=3)
     parser.add_argument("--root", default="data")
+    parser.add_argument("--profile", action="store_true",
+                        help="print only torch.profiler's top operations of a batch")
     args = parser.parse_args()
+    if args.profile:
+        print(profile_table(helpers.load_fashion_mnist(args.root)))
+        return
 
     start = time.perf_counter()
     data = helpers.load_fashion_mnist(args.root)
@@ -118,16 +147,17 @@ def main() -> None:
     gflops.append(matmul_gflops())
     runners = epoch_runners(data, [1, 5, 8])
     runs = take_turns(runners, {name: args.epochs if name in ("autoencoder", "denoising")
-                                else args.seed_epochs for name in runners})
+                                else 1 + args.seed_epochs for name in runners})
     gflops.append(matmul_gflops())
     floor = 6 * helpers.count_parameters(helpers.Autoencoder()) * len(data.train_x) / 1e9
     floor_seconds = floor / max(gflops)
 
     base_median = statistics.median(baseline)
     plain, denoising = (statistics.median(runs[name]) for name in ("autoencoder", "denoising"))
-    plain_early = statistics.median(runs["autoencoder"][:args.seed_epochs])  # the seeds' rounds
-    seeds = {int(name.split()[0]): statistics.median(seconds) for name, seconds in runs.items()
-             if name.endswith("seeds")}
+    rounds = slice(1, 1 + args.seed_epochs)  # the seeds' rounds after the first (warm-up)
+    plain_early = statistics.median(runs["autoencoder"][rounds])
+    seeds = {int(name.split()[0]): statistics.median(seconds[rounds])
+             for name, seconds in runs.items() if name.endswith("seeds")}
     last = f"epoch {args.epochs}"
     print(f"\n{'run':<36}{'median s/epoch':>16}{'epoch 5':>10}{last:>10}")
     print(f"{'baseline (DataLoader)':<36}{base_median:>16.3f}")
@@ -143,7 +173,7 @@ def main() -> None:
         early, late = statistics.median(runs[name][2:7]), statistics.median(runs[name][-5:])
         print(f"{name}: median of epochs 3-7 {early:.3f} s, of the last five {late:.3f} s, "
               f"ratio late/early {late / early:.2f}")
-    print(f"seeds: against the plain model's epochs 1-{args.seed_epochs}, "
+    print(f"seeds: against the plain model's epochs 2-{1 + args.seed_epochs}, "
           f"median {plain_early:.3f} s:")
     print(f"  5 seeds' epoch / one model's epoch: {verdict(seeds[5] / plain_early, '5 seeds')}")
     print(f"  8 seeds' epoch / one model's epoch: {verdict(seeds[8] / plain_early, '8 seeds')}")

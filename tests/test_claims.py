@@ -82,17 +82,20 @@ def test_q2d_the_first_test_already_gets_the_garment_right(results, text):
 
 @pytest.mark.parametrize("model", ["autoencoder", "denoising_autoencoder"])
 def test_q2e_q3c_garment_groups_apart_and_tops_overlapping(results, text, model):
-    """'the trousers, the bags and the footwear ... each occupy their own regions, while the five
-    kinds of tops ... share overlapping regions' (Q2 e), and 'the same coarse layout of garment
-    groups' (Q3 c): from each point's 5 nearest neighbours in the t-SNE plane."""
-    said("the trousers, the bags and the footwear (sandals, sneakers, ankle boots) each occupy "
-         "their own regions, while the five kinds of tops", text)
+    """'the footwear (sandals, sneakers, ankle boots) forms a region of its own, apart from the
+    clothes; the trousers and the bags mostly keep to areas of their own; and the five kinds of
+    tops ... overlap' (Q2 e), and 'the same coarse layout of garment groups' (Q3 c): from each
+    point's 5 nearest neighbours in the t-SNE plane (own group: at least 90% for footwear and
+    85% for tops, more than 60% for trousers and bags; tops classes below 80% on average)."""
+    said("the footwear (sandals, sneakers, ankle boots) forms a region of its own, apart from "
+         "the clothes; the trousers and the bags mostly keep to areas of their own", text)
     said("Both maps (Figure 7) show the same coarse layout of garment groups", text)
     groups = results["tsne_map"][model]["group_recall"]
     recall = results["tsne_map"][model]["class_recall"]
-    assert min(groups[group] for group in ("trousers", "footwear", "bags", "tops")) >= 0.85
-    tops = ["T-shirt/top", "Pullover", "Coat", "Shirt"]
-    assert sum(recall[name] for name in tops) / len(tops) < min(recall["Trouser"], 0.8)
+    assert groups["footwear"] >= 0.9 and groups["tops"] >= 0.85
+    assert min(groups["trousers"], groups["bags"]) > 0.6
+    tops = ["T-shirt/top", "Pullover", "Dress", "Coat", "Shirt"]
+    assert sum(recall[name] for name in tops) / len(tops) < 0.8
 
 
 def test_q3b_the_denoising_model_removes_noise_and_its_loss_lies_above(results, study, text):
@@ -124,16 +127,19 @@ def test_seed_verdicts_in_the_text_follow_the_seed_study(study, text):
     said(report.seed_summary(study), text)
 
 
-def test_a3_both_models_lift_every_noisy_input_below_20_db(results, text):
-    """'wherever the noisy input is below 20 dB, both reconstructions are several dB above it'
-    (several: at least 3 dB)."""
-    said("wherever the noisy input is below 20 dB, both reconstructions are several dB above it",
-         text)
+def test_a3_strong_noise_is_removed_and_weak_noise_costs_detail(results, text):
+    """'wherever the noisy input is below 15 dB, both reconstructions are at least 3 dB above
+    it ... At weak noise (input above 20 dB) both are below the input'."""
+    said("wherever the noisy input is below 15 dB, both reconstructions are at least 3 dB above "
+         "it", text)
+    said("At weak noise (input above 20 dB) both are below the input", text)
     psnr = results["denoising_psnr"]
     for noisy, plain, denoising in zip(psnr["noisy_input_db"], psnr["autoencoder_db"],
                                        psnr["denoising_autoencoder_db"]):
-        if noisy is not None and noisy < 20:
-            assert min(plain, denoising) > noisy + 3
+        if noisy is not None and noisy < 15:
+            assert min(plain, denoising) >= noisy + 3
+        if noisy is None or noisy > 20:
+            assert noisy is None or max(plain, denoising) < noisy
 
 
 def test_a2_pca8_separates_the_classes_about_as_well(results, study, text):
