@@ -1,7 +1,7 @@
 # The two commands of the README: `make report` and `make test`. Both set up what is missing.
 PYTHON := .venv/bin/python
 
-.PHONY: report test setup html bench collapse-check
+.PHONY: report test setup html bench seeds collapse-check
 
 report: setup  ## execute the notebook if stale, export dist/exercise9.pdf and dist/exercise9.zip
 	$(PYTHON) tools/build_report.py $(if $(FORCE),--force)
@@ -17,6 +17,9 @@ html: setup  ## HTML export, a fallback that needs no LaTeX
 
 bench: setup  ## seconds per epoch against a tutorial-style baseline
 	$(PYTHON) bench/bench_epoch.py
+
+seeds: setup  ## the seed study: 5 seeds of each model, 50 epochs -> seed_study.json (about 20 min here)
+	$(PYTHON) bench/seed_study.py
 
 collapse-check: setup  ## seeds 0-19, plain and denoising model, 5 epochs each
 	$(PYTHON) bench/collapse_check.py
