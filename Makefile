@@ -19,7 +19,7 @@ bench: setup  ## seconds per epoch against a tutorial-style baseline
 	$(PYTHON) bench/bench_epoch.py
 
 seeds: setup  ## the seed study: 5 seeds of each model, 50 epochs -> seed_study.json (about 20 min here)
-	$(PYTHON) bench/seed_study.py
+	$(PYTHON) bench/seed_study.py --linear-code always
 
 collapse-check: setup  ## seeds 0-19, plain and denoising model, 5 epochs each
 	$(PYTHON) bench/collapse_check.py
