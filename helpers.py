@@ -32,7 +32,6 @@ from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
-from torchvision.datasets import FashionMNIST
 from tqdm.auto import tqdm
 
 # ---------------------------------------------------------------------------- data
@@ -121,6 +120,8 @@ def install_raw_file(source: Path, target: Path) -> None:
 
 def download_raw_files(root: Path) -> None:
     """Let torchvision download and extract the four files under `root`."""
+    from torchvision.datasets import FashionMNIST  # imported where used: it takes seconds
+
     try:
         for train in (True, False):
             FashionMNIST(str(root), train=train, download=True)
@@ -167,6 +168,8 @@ def scale_images(images: torch.Tensor) -> torch.Tensor:
 
 def load_fashion_mnist(root: str | Path = "data") -> FashionMNISTData:
     """Return Fashion-MNIST (train, test, class names), fetching it offline first."""
+    from torchvision.datasets import FashionMNIST
+
     raw = ensure_raw_files(Path(root))
     splits = []
     for train, size in ((True, 60_000), (False, 10_000)):
@@ -268,11 +271,27 @@ def model_device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
+def check_codes(codes: torch.Tensor) -> None:
+    """Raise a clear error unless `codes` is a float32 tensor of codes [N, 8]."""
+    if not isinstance(codes, torch.Tensor) or codes.dtype != torch.float32:
+        got = codes.dtype if isinstance(codes, torch.Tensor) else type(codes).__name__
+        raise TypeError(f"codes must be a float32 torch.Tensor, got {got}")
+    if codes.ndim != 2 or codes.shape[1] != CODE_SIZE:
+        raise ValueError(f"codes must have shape [N, {CODE_SIZE}], got {list(codes.shape)}")
+
+
 def encode(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
     """Return the codes f(x), shape [N, 8], on the device of x, without gradients."""
     check_images(x, "encode input")
     with evaluating(model):
         return model.encoder(x.to(model_device(model))).to(x.device)
+
+
+def decode(model: Autoencoder, codes: torch.Tensor) -> torch.Tensor:
+    """Return the images g(z) [N, 784] of codes z [N, 8], on the device of z, no gradients."""
+    check_codes(codes)
+    with evaluating(model):
+        return model.decoder(codes.to(model_device(model))).to(codes.device)
 
 
 def reconstruct(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -1010,6 +1029,35 @@ def psnr_by_noise(models: dict[str, nn.Module], clean: torch.Tensor, noise_stds:
         for name, model in models.items():
             curves[name].append(psnr(reconstruct(model, noisy), clean))
     return curves
+
+
+# What a code unit draws (a latent traversal): one unit varied over its range, the others held
+# at one image's code, the codes decoded.
+
+
+def traversal_values(codes: np.ndarray, steps: int = 7, low: float = 5, high: float = 95
+                     ) -> np.ndarray:
+    """Return [units, steps]: per code unit, evenly spaced values from its low-th to its
+    high-th percentile over `codes` (a dead unit's are all 0)."""
+    ends = np.percentile(np.asarray(codes, dtype=np.float64), [low, high], axis=0)
+    return np.linspace(ends[0], ends[1], steps, axis=1).astype(np.float32)
+
+
+def traverse_units(model: Autoencoder, code: torch.Tensor, values: np.ndarray) -> torch.Tensor:
+    """Return images [units, steps, 784]: row u decodes `code` with unit u set to values[u]."""
+    units, steps = values.shape
+    codes = code.reshape(1, 1, -1).repeat(units, steps, 1)
+    rows = torch.arange(units)
+    codes[rows, :, rows] = torch.as_tensor(values, dtype=codes.dtype)
+    return decode(model, codes.reshape(-1, code.numel())).reshape(units, steps, -1)
+
+
+def ink_measures(images: torch.Tensor, threshold: float = 0.0) -> dict[str, np.ndarray]:
+    """Return per image [..., 784] its ink area (pixels above `threshold` on the [-1, 1]
+    scale), the number of inked columns (width) and rows (height), and its mean pixel."""
+    ink = images.reshape(*images.shape[:-1], 28, 28) > threshold
+    return {"area": ink.sum((-2, -1)).numpy(), "width": ink.any(-2).sum(-1).numpy(),
+            "height": ink.any(-1).sum(-1).numpy(), "brightness": images.mean(-1).numpy()}
 
 
 # ---------------------------------------------------------------------------- embedding

@@ -28,6 +28,21 @@ def test_reconstruct_matches_the_forward_pass_and_restores_eval_mode(model):
     assert torch.equal(output, model(x).detach()) and not model.training
 
 
+def test_decode_runs_the_decoder_alone_without_gradients(model):
+    codes = helpers.encode(model, torch.randn(5, 784))
+    images = helpers.decode(model, codes)
+    assert not images.requires_grad and model.training
+    model.eval()
+    assert torch.equal(images, model.decoder(codes).detach())
+
+
+@pytest.mark.parametrize("bad, error", [(torch.zeros(3, 7), ValueError),
+                                        (torch.zeros(3, 8, dtype=torch.float64), TypeError)])
+def test_decode_rejects_what_is_not_a_batch_of_codes(model, bad, error):
+    with pytest.raises(error, match="codes must"):
+        helpers.decode(model, bad)
+
+
 def test_reconstruction_loss_is_the_mean_over_every_pixel_of_every_image(model):
     x = torch.randn(1001, 784)
     expected = torch.nn.functional.mse_loss(model(x), x).item()
@@ -195,3 +210,39 @@ def test_group_recall_counts_mix_ups_inside_a_group_as_right():
     predicted = np.array([2, 1, 1, 7, 5, 8])  # a pullover taken for a trouser
     assert helpers.group_recall(labels, predicted, classes) == {
         "tops": 0.5, "trousers": 1.0, "footwear": 1.0, "bags": 1.0}
+
+
+# ---------------------------------------------------------------------------- traversal
+
+
+def test_traversal_values_run_from_the_5th_to_the_95th_percentile_and_dead_units_stay_0():
+    codes = np.zeros((101, 8), dtype=np.float32)
+    codes[:, 1] = np.arange(101)  # percentiles 5 and 95 are 5 and 95; unit 0 is dead
+    values = helpers.traversal_values(codes, steps=7)
+    assert values.shape == (8, 7)
+    assert np.allclose(values[1], np.linspace(5, 95, 7))
+    assert not values[0].any()
+
+
+def test_traverse_units_varies_one_unit_per_row_and_holds_the_others(model):
+    code = helpers.encode(model, torch.randn(1, 784))[0]
+    values = np.tile(np.linspace(0, 2, 5, dtype=np.float32), (8, 1))
+    values[3] = code[3].item()  # row 3 keeps its unit where the code has it
+    images = helpers.traverse_units(model, code, values)
+    assert images.shape == (8, 5, 784)
+    for unit in (0, 6):
+        codes = code.repeat(5, 1)
+        codes[:, unit] = torch.from_numpy(values[unit])
+        assert torch.allclose(images[unit], helpers.decode(model, codes), atol=1e-6)
+    assert torch.allclose(images[3], helpers.decode(model, code[None]).expand(5, -1), atol=1e-6)
+    assert (images[0, -1] - images[0, 0]).abs().max() > 1e-3
+
+
+def test_ink_measures_count_the_inked_pixels_columns_and_rows():
+    image = -torch.ones(28, 28)
+    image[4:14, 20:25] = 1.0  # 10 rows x 5 columns of ink
+    measures = helpers.ink_measures(torch.stack([image.flatten(), -torch.ones(784)]))
+    assert measures["area"].tolist() == [50, 0]
+    assert measures["width"].tolist() == [5, 0]
+    assert measures["height"].tolist() == [10, 0]
+    assert measures["brightness"][0] == pytest.approx((50 - 734) / 784)
