@@ -7,7 +7,9 @@ size of a figure (FIGURE_WIDTH inches, the PDF's text width).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
 import json
 import math
 import os
@@ -173,6 +175,8 @@ def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, class
                              figsize=(FIGURE_WIDTH, 3.9 if len(embeddings) > 1 else 3.9))
     for ax, (title, points) in zip(axes[0], embeddings.items()):
         handles = plot_embedding(points, labels, classes, title, ax)
+    for ax in axes[0, 1:]:
+        ax.set_ylabel("")  # the first panel's label serves the row; a second one would overlap
     fig.legend(handles=handles, loc="lower center", ncol=5, markerscale=1.6, frameon=False,
                handletextpad=0.2, columnspacing=0.8)
     fig.subplots_adjust(bottom=0.22 if len(embeddings) > 1 else 0.19, wspace=0.08)
@@ -234,6 +238,35 @@ def plot_code_units(codes: dict[str, np.ndarray]):
     axes[-1, 0].set_xlabel("code unit (box: middle half of its values on the test set, "
                            "whiskers: 1.5 IQR)")
     fig.subplots_adjust(hspace=0.6)
+    return fig
+
+
+def value_label(value: float) -> str:
+    """Return a code value short enough to print under a 28x28 image."""
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+def plot_traversal(images: dict[str, torch.Tensor], values: dict[str, np.ndarray],
+                   live: dict[str, np.ndarray]):
+    """Return a figure with one panel per model: row u decodes the code with unit u set to
+    each of values[u] (printed under the image); dead units are labelled so."""
+    units, steps = next(iter(values.values())).shape
+    fig = plt.figure(figsize=(FIGURE_WIDTH, 0.56 * units + 0.45))
+    for panel, name in zip(fig.subfigures(1, len(images), wspace=0.04), images):
+        axes = panel.subplots(units, steps)
+        for unit in range(units):
+            for step, ax in enumerate(axes[unit]):
+                ax.imshow(images[name][unit, step].reshape(28, 28).numpy(), cmap="gray",
+                          vmin=-1, vmax=1)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.set_xlabel(value_label(values[name][unit, step]), fontsize=8, labelpad=1)
+            label = f"unit {unit + 1}" + ("" if live[name][unit] else "\ndead")
+            axes[unit, 0].set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center",
+                                     color="black" if live[name][unit] else "tab:red")
+        panel.suptitle(name, fontsize=9)
+        panel.subplots_adjust(left=0.2, right=0.99, top=0.95, bottom=0.03, wspace=0.06,
+                              hspace=0.45)
     return fig
 
 
@@ -492,6 +525,65 @@ def recorder_caption(number: int, recorder: Recorder, history: helpers.TrainingH
             f"{listed(list(recorder.outputs))}{last}, recorded during training at each test. "
             f"Test MSE over all 10,000 test images{' (noisy inputs, clean targets)' if noisy else ''}"
             f": {losses}.")
+
+
+def pixel_change(images: torch.Tensor) -> np.ndarray:
+    """Return per traversal row [units, steps, 784] the mean absolute pixel change from its
+    first to its last image (on the [-1, 1] scale)."""
+    return (images[:, -1] - images[:, 0]).abs().mean(-1).numpy()
+
+
+def traversal_sentence(name: str, images: torch.Tensor, values: np.ndarray,
+                       live: np.ndarray) -> str:
+    """Return what the live units of one model's traversal change, and the dead ones."""
+    change = pixel_change(images)
+    units = range(len(change))
+    moving = [u for u in units if live[u] and values[u, -1] > values[u, 0]]
+    rare = [u + 1 for u in units if live[u] and u not in moving]
+    dead = [u + 1 for u in units if not live[u]]
+    top = max(moving, key=lambda unit: change[unit])
+    ends = helpers.ink_measures(images[top][[0, -1]])
+    moves = [f"the {what} from {ends[key][0]} to {ends[key][1]} {unit}" for what, key, unit in
+             (("ink area", "area", "pixels"), ("width", "width", "columns"),
+              ("height", "height", "rows")) if ends[key][0] != ends[key][1]]
+    effect = (f"taking {listed(moves)}" if moves else
+              "changing its shading, not its ink area, width or height")
+    text = (f"*{name.capitalize()}:* the live units {listed([u + 1 for u in moving])} change "
+            f"the image by {change[moving].min():.2f} to {change[moving].max():.2f}; unit "
+            f"{top + 1} changes it most, {effect}")
+    if rare:
+        many = len(rare) > 1
+        text += (f"; unit{'s' * many} {listed(rare)} fire{'s' * (not many)} on fewer than 5% "
+                 f"of the test images, so {'their rows stay' if many else 'its row stays'} at "
+                 f"0 and change{'s' * (not many)} {change[[u - 1 for u in rare]].max():.3f}")
+    if dead:
+        many = len(dead) > 1
+        text += (f"; the dead unit{'s' * many} {listed(dead)} change{'s' * (not many)} no "
+                 f"pixel ({change[[u - 1 for u in dead]].max():.3f})")
+    return text + ("." if dead else "; no unit is dead.")
+
+
+def traversal_caption(number: int, images: dict[str, torch.Tensor], values: dict[str, np.ndarray],
+                      live: dict[str, np.ndarray], index: int, class_name: str) -> str:
+    """Return the caption of the traversal figure, its findings taken from its images."""
+    sentences = " ".join(traversal_sentence(name, rows, values[name], live[name])
+                         for name, rows in images.items())
+    steps = next(iter(images.values())).shape[1]
+    return (f"**Figure {number}.** What each code unit draws (a latent traversal) on test image "
+            f"{index} ({class_name}). Row *u* sets unit *u* to {steps} evenly spaced values "
+            f"from its 5th to its 95th percentile over the 10,000 test codes (printed under "
+            f"each image) and holds the other units at the image's own code. The change of a "
+            f"row is the mean absolute pixel difference between its first and last image, on "
+            f"the [-1, 1] pixel scale; ink is a pixel above 0. {sentences}")
+
+
+def traversal_results(images: dict[str, torch.Tensor], values: dict[str, np.ndarray],
+                      live: dict[str, np.ndarray]) -> dict:
+    """Return the traversal's numbers for results.json, per model and code unit."""
+    return {name.replace(" ", "_"): {"live": live[name].tolist(),
+                                     "values": values[name].tolist(),
+                                     "pixel_change": pixel_change(rows).tolist()}
+            for name, rows in images.items()}
 
 
 def listed(items: list) -> str:
@@ -845,7 +937,7 @@ def results_document(*, config: dict, ae_history, dae_history, mean_mse: float,
                      pca_mse: float, pca_noisy: float, noisy_mse: float, ae_on_noisy: float,
                      dae_on_clean: float, qualities: dict, votes: dict, labels: np.ndarray,
                      classes: list[str], psnr_curves: dict, unit_codes: dict,
-                     sgd_sweeps: dict, compare_at: int, study: dict) -> dict:
+                     sgd_sweeps: dict, compare_at: int, traversal: dict, study: dict) -> dict:
     """Return every number of the report as one JSON-ready document (results.json)."""
     sgd_runs = {name: best_run(runs) for name, runs in sgd_sweeps.items()}
     return {
@@ -871,6 +963,154 @@ def results_document(*, config: dict, ae_history, dae_history, mean_mse: float,
                                      "learning_rates": {f"{lr:g}": r.final_loss
                                                         for lr, r in sgd_sweeps[name].items()}}
             for name, run in sgd_runs.items()}},
+        "traversal": traversal,
         "seed_study": study,
         "config": config,
     }
+
+
+# ---------------------------------------------------------------------------- explorer
+
+EXPLORER_SCALE = 4  # screen pixels per image pixel
+
+
+def png(image: torch.Tensor, scale: int = EXPLORER_SCALE) -> bytes:
+    """Return a 28x28 image on the [-1, 1] scale as grey PNG bytes, scale x scale per pixel."""
+    pixels = image.reshape(28, 28).cpu().numpy().repeat(scale, 0).repeat(scale, 1)
+    buffer = io.BytesIO()
+    plt.imsave(buffer, pixels, cmap="gray", vmin=-1, vmax=1, format="png")
+    return buffer.getvalue()
+
+
+def psnr_label(value: float) -> str:
+    """Return a PSNR for the screen: dB, or 'identical' for a perfect copy."""
+    return f"{value:.1f} dB" if math.isfinite(value) else "identical"
+
+
+class CodeExplorer:
+    """An explorer of the 8-number codes for JupyterLab (report.code_explorer shows it).
+
+    Pick a test image by class and index; its code sets one slider per code unit (range: the
+    unit's 1st to 99th percentile over the test codes, widened to hold the image's value; a
+    dead unit's slider is fixed at 0), and the image decoded from the sliders follows them.
+    A noise slider adds white noise (one fixed draw per image, scaled) and shows the noisy
+    input and every model's reconstruction with its PSNR. The update functions (decoded,
+    noise_view) are plain methods, so tests drive them without a browser.
+    """
+
+    def __init__(self, models: dict[str, helpers.Autoencoder], data: helpers.FashionMNISTData,
+                 noise_std: float = 0.5, noise_seed: int = 0) -> None:
+        import ipywidgets as widgets
+
+        self.models, self.data, self.noise_seed = models, data, noise_seed
+        codes = {name: helpers.encode(m, data.test_x).numpy() for name, m in models.items()}
+        self.ranges = {name: np.percentile(c, [1, 99], axis=0) for name, c in codes.items()}
+        self.live = {name: helpers.unit_activity(c) > 0 for name, c in codes.items()}
+        self.highest = {name: c.max(0) for name, c in codes.items()}
+        self.by_class = [torch.nonzero(data.test_y == k).flatten()
+                         for k in range(len(data.classes))]
+        self.garment = widgets.Dropdown(options=[(n, k) for k, n in enumerate(data.classes)],
+                                        description="class")
+        self.index = widgets.IntSlider(0, 0, len(self.by_class[0]) - 1, description="image")
+        self.model = widgets.ToggleButtons(options=list(models), description="sliders of")
+        self.units = [widgets.FloatSlider(description=f"unit {unit + 1}", readout_format=".2f")
+                      for unit in range(helpers.CODE_SIZE)]
+        self.noise = widgets.FloatSlider(noise_std, min=0.0, max=1.0, step=0.05,
+                                         description="noise std")
+        self.images = {key: widgets.Image(format="png") for key in
+                       ["original", "decoded", "noisy input", *models]}
+        self.captions = {key: widgets.HTML() for key in self.images}
+        self.holding = False
+        self.layout = self.arrange(widgets)
+        self.garment.observe(self.choose_class, "value")
+        for control in (self.index, self.model):
+            control.observe(lambda change: self.show_image(), "value")
+        for slider in self.units:
+            slider.observe(lambda change: self.draw_decoded(), "value")
+        self.noise.observe(lambda change: self.draw_noise(), "value")
+        self.show_image()
+
+    def arrange(self, widgets):
+        """Return the layout: choices on top, sliders and images, then the noise view."""
+        def shown(key):
+            return widgets.VBox([self.captions[key], self.images[key]])
+        noise_row = widgets.HBox([shown(key) for key in ["noisy input", *self.models]])
+        return widgets.VBox([
+            widgets.HBox([self.garment, self.index]), self.model,
+            widgets.HBox([widgets.VBox(self.units), shown("original"), shown("decoded")]),
+            self.noise, noise_row])
+
+    def test_index(self) -> int:
+        """Return the test-set index of the chosen image."""
+        return int(self.by_class[self.garment.value][self.index.value])
+
+    def code(self) -> torch.Tensor:
+        """Return the code the sliders hold, shape [1, 8]."""
+        return torch.tensor([[slider.value for slider in self.units]], dtype=torch.float32)
+
+    def decoded(self) -> torch.Tensor:
+        """Return the chosen model's decoder output for the sliders' code, shape [784]."""
+        return helpers.decode(self.models[self.model.value], self.code())[0]
+
+    def noise_view(self) -> dict[str, tuple[torch.Tensor, float]]:
+        """Return the noisy input and each model's reconstruction, with PSNR against the clean
+        image: one noise draw per image (seed noise_seed + index), scaled by the noise std."""
+        index = self.test_index()
+        clean = self.data.test_x[index:index + 1]
+        generator = torch.Generator().manual_seed(self.noise_seed + index)
+        noisy = helpers.add_white_noise(clean, self.noise.value, generator)
+        shown = {"noisy input": noisy}
+        shown.update({name: helpers.reconstruct(m, noisy) for name, m in self.models.items()})
+        return {key: (image[0], helpers.psnr(image, clean)) for key, image in shown.items()}
+
+    def choose_class(self, change) -> None:
+        """Limit the image index to the class's test images and show the image."""
+        with self.hold():
+            self.index.max = len(self.by_class[self.garment.value]) - 1
+        self.show_image()
+
+    def show_image(self) -> None:
+        """Set the sliders to the chosen image's code and draw everything."""
+        name, index = self.model.value, self.test_index()
+        code = helpers.encode(self.models[name], self.data.test_x[index:index + 1])[0].tolist()
+        (low, high), live = self.ranges[name], self.live[name]
+        with self.hold():
+            for unit, slider in enumerate(self.units):
+                top = max(high[unit] if high[unit] > low[unit] else self.highest[name][unit],
+                          code[unit])
+                bottom = min(low[unit], code[unit])
+                with slider.hold_trait_notifications():  # checks min <= value <= max after
+                    slider.min, slider.max, slider.value = bottom, top, code[unit]
+                slider.step = (top - bottom) / 100 if top > bottom else 0.01
+                slider.disabled = not live[unit]
+                slider.description = f"unit {unit + 1}" + ("" if live[unit] else " (dead)")
+        self.images["original"].value = png(self.data.test_x[index])
+        self.captions["original"].value = f"<b>test image {index}</b>"
+        self.draw_decoded()
+        self.draw_noise()
+
+    def draw_decoded(self) -> None:
+        """Draw the image decoded from the sliders' code (unless the sliders are being set)."""
+        if not self.holding:
+            self.images["decoded"].value = png(self.decoded())
+            self.captions["decoded"].value = f"<b>decoded</b> ({self.model.value})"
+
+    def draw_noise(self) -> None:
+        """Draw the noisy input and each model's reconstruction with its PSNR."""
+        for key, (image, value) in self.noise_view().items():
+            self.images[key].value = png(image)
+            self.captions[key].value = f"<b>{key}</b><br>PSNR {psnr_label(value)}"
+
+    @contextlib.contextmanager
+    def hold(self):
+        """Hold the redraws while several sliders change."""
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+
+
+def code_explorer(models: dict[str, helpers.Autoencoder], data: helpers.FashionMNISTData):
+    """Return the code explorer's ipywidgets layout (see CodeExplorer)."""
+    return CodeExplorer(models, data).layout

@@ -12,7 +12,9 @@ epoch each, so that a change in the machine's speed during the run hits them all
     epochs of the same rounds;
   * the compute floor: 6 x parameters x 60,000 images FLOP at this machine's matmul speed
     (the best of three measurements spread over the run), and each trainer's epoch as a
-    ratio to it.
+    ratio to it;
+  * the code explorer (report.CodeExplorer): milliseconds from a slider's new value to the
+    decoded image's new PNG in its widget (Python side, no browser), against 50 ms.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import helpers  # noqa: E402
 
 TARGETS = {"5 seeds": 3.0, "8 seeds": 4.5, "noise": 1.1, "floor": 2.5}  # at most, as ratios
+EXPLORER_TARGET_MS = 50.0
 
 
 def baseline_epoch_seconds(root: str, epochs: int) -> list[float]:
@@ -126,6 +129,24 @@ def profile_table(data: helpers.FashionMNISTData, batches: int = 100, rows: int 
     return "\n".join(lines)
 
 
+def explorer_update_ms(data: helpers.FashionMNISTData, updates: int = 80) -> list[float]:
+    """Return the milliseconds of each slider update of the code explorer (two models)."""
+    import report
+
+    models = {"autoencoder": helpers.Autoencoder(seed=0),
+              "denoising autoencoder": helpers.Autoencoder(seed=1)}
+    explorer = report.CodeExplorer(models, data)
+    live = [slider for slider in explorer.units if not slider.disabled]
+    times = []
+    for update in range(updates):
+        slider = live[update % len(live)]
+        value = slider.min + (slider.max - slider.min) * (update // len(live) % 10) / 9
+        begin = time.perf_counter()
+        slider.value = value
+        times.append(1000 * (time.perf_counter() - begin))
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=25)
@@ -184,6 +205,11 @@ def main() -> None:
           f"{verdict(plain / floor_seconds, 'floor')}")
     print(f"floor: one seed's epoch (train_autoencoder_seeds) / floor: "
           f"{verdict(seeds[1] / floor_seconds, 'floor')}")
+    explorer = explorer_update_ms(data)
+    print(f"explorer: {statistics.median(explorer):.1f} ms per slider update (median of "
+          f"{len(explorer)}, slowest {max(explorer):.1f} ms; target at most "
+          f"{EXPLORER_TARGET_MS:.0f} ms: "
+          f"{'met' if statistics.median(explorer) <= EXPLORER_TARGET_MS else 'missed'})")
     print(f"bench total: {time.perf_counter() - start:.0f} s")
 
 

@@ -206,3 +206,22 @@ def test_without_latex_the_html_and_zip_are_still_built(tmp_path):
     assert "xelatex and pandoc not found" in run.stderr and "Traceback" not in run.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
         "exercise9.html", "exercise9.zip"]
+
+
+def test_saved_widgets_become_finished_bars_or_a_note_to_run_the_cell():
+    def view(model_id):
+        return nbformat.v4.new_output("display_data", data={
+            build_report.WIDGET_VIEW: {"model_id": model_id}, "text/plain": "VBox(children=…"})
+    state = {"bar": {"model_name": "HBoxModel", "state": {"children": [
+        "IPY_MODEL_label", "IPY_MODEL_progress", "IPY_MODEL_numbers"]}},
+             "label": {"model_name": "HTMLModel", "state": {"value": "autoencoder: 100%"}},
+             "progress": {"model_name": "FloatProgressModel", "state": {"value": 50, "max": 50}},
+             "numbers": {"model_name": "HTMLModel", "state": {"value": " 50/50 [00:01]"}},
+             "explorer": {"model_name": "VBoxModel", "state": {"children": []}}}
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[
+        view("bar"), view("explorer")])])
+    notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": state}}
+    build_report.finish_progress_bars(notebook)
+    texts = [out["text"] for out in notebook.cells[0].outputs]
+    assert texts == ["autoencoder: 100%|██████████| 50/50 [00:01]\n", build_report.WIDGET_NOTE]
+    assert "widgets" not in notebook.metadata

@@ -123,6 +123,23 @@ def test_progress_bars_are_saved_as_finished_text_without_widget_state(notebook,
                 if "application/vnd.jupyter.widget-view+json" in out.get("data", {})]
 
 
+def test_the_explorer_is_left_out_of_the_pdf_and_its_saved_output_says_to_run_it(code_cells):
+    explorer = [cell for cell in code_cells if "report.code_explorer(" in cell.source]
+    assert len(explorer) == 1
+    assert {"remove-cell", IGNORE} <= set(explorer[0].metadata.get("tags", []))
+    assert "run this cell in JupyterLab" in stdout(explorer[0])
+
+
+def test_results_json_holds_the_traversal_of_every_code_unit(results):
+    for name in ("autoencoder", "denoising_autoencoder"):
+        traversal = results["traversal"][name]
+        assert len(traversal["live"]) == len(traversal["pixel_change"]) == helpers.CODE_SIZE
+        assert len(traversal["values"][0]) == results["config"]["TRAVERSAL_STEPS"]
+        assert traversal["live"] == [share > 0 for share in results["dead_units"][name]]
+        dead = [c for c, alive in zip(traversal["pixel_change"], traversal["live"]) if not alive]
+        assert all(change == 0 for change in dead)
+
+
 def test_kernelspec_matches_the_installed_ipykernel(notebook):
     """JupyterLab rewrites a differing display name on open and the notebook goes dirty."""
     from ipykernel.kernelspec import get_kernel_dict

@@ -86,6 +86,7 @@ def test_embedding_plot_uses_ten_colours_and_ten_marker_shapes_with_class_names(
     assert len({tuple(h.get_facecolor()[0]) for h in handles}) == 10
     assert len({h.get_paths()[0].vertices.tobytes() for h in handles}) == 10
     assert all("no units" in ax.get_xlabel() for ax in fig.axes)
+    assert [ax.get_ylabel() for ax in fig.axes] == ["t-SNE 2 (no units)", ""]  # no overlap
     assert min(fonts(fig)) >= 8
 
 
@@ -220,3 +221,131 @@ def test_listing_renders_the_real_source():
     text = report.listing(helpers.add_white_noise)
     assert text.startswith("```python\ndef add_white_noise(") and "torch.randn" in text
     assert "noise" in report.lines_with(helpers.train_epoch, "noise")
+
+
+# ---------------------------------------------------------------------------- traversal, explorer
+
+
+def with_dead_unit(model: helpers.Autoencoder, unit: int) -> helpers.Autoencoder:
+    """Kill one code unit: its pre-activation is -1 for every input, so ReLU gives 0."""
+    code_layer = model.encoder[-2]
+    with torch.no_grad():
+        code_layer.weight[unit] = 0.0
+        code_layer.bias[unit] = -1.0
+    return model
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    """200 random test images in 10 classes (the explorer needs no training)."""
+    generator = torch.Generator().manual_seed(0)
+    test_x = torch.rand(200, 784, generator=generator) * 2 - 1
+    return helpers.FashionMNISTData(test_x[:20], torch.arange(20) % 10, test_x,
+                                    torch.arange(200) % 10, CLASSES)
+
+
+@pytest.fixture
+def models():
+    return {"plain": with_dead_unit(helpers.Autoencoder(seed=0), 4),
+            "noisy": helpers.Autoencoder(seed=1)}
+
+
+def traversal(models, data):
+    codes = {name: helpers.encode(m, data.test_x).numpy() for name, m in models.items()}
+    values = {name: helpers.traversal_values(c) for name, c in codes.items()}
+    images = {name: helpers.traverse_units(m, torch.from_numpy(codes[name][0]), values[name])
+              for name, m in models.items()}
+    live = {name: helpers.unit_activity(c) > 0 for name, c in codes.items()}
+    return images, values, live
+
+
+def test_traversal_figure_has_a_row_per_unit_a_column_per_value_and_marks_dead_units(models,
+                                                                                   tiny_data):
+    images, values, live = traversal(models, tiny_data)
+    fig = report.plot_traversal(images, values, live)
+    assert len(fig.axes) == 2 * 8 * 7 and [sub._suptitle.get_text() for sub in fig.subfigs] == list(models)
+    first_column = [ax for ax in fig.axes if ax.get_ylabel()]
+    assert [ax.get_ylabel() for ax in first_column[:8]] == [
+        f"unit {u}" + ("\ndead" if u == 5 else "") for u in range(1, 9)]
+    assert fig.axes[1].get_xlabel() == report.value_label(values["plain"][0, 1])
+    assert min(fonts(fig)) >= 8
+
+
+def test_traversal_caption_takes_its_numbers_from_the_images(models, tiny_data):
+    images, values, live = traversal(models, tiny_data)
+    caption = report.traversal_caption(11, images, values, live, 0, "class 0")
+    change = report.pixel_change(images["plain"])
+    assert caption.startswith("**Figure 11.**") and "test image 0 (class 0)" in caption
+    assert change[4] == 0.0 and "the dead unit 5 changes no pixel (0.000)" in caption
+    top = int(np.argmax(change))
+    assert f"unit {top + 1} changes it most" in caption
+    assert f"by {change[live['plain']].min():.2f} to {change.max():.2f}" in caption
+    area = helpers.ink_measures(images["plain"][top][[0, -1]])["area"]
+    assert f"ink area from {area[0]} to {area[1]} pixels" in caption
+
+
+def test_explorer_decodes_exactly_the_code_the_sliders_hold(models, tiny_data):
+    explorer = report.CodeExplorer(models, tiny_data)
+    for name, model in models.items():
+        explorer.model.value = name
+        index = explorer.test_index()
+        assert torch.equal(explorer.code(), helpers.encode(model, tiny_data.test_x[index:index + 1]))
+        for unit, slider in enumerate(explorer.units):
+            slider.value = slider.min + (unit + 1) / 9 * (slider.max - slider.min)
+        code = explorer.code()
+        with torch.no_grad():
+            assert torch.equal(explorer.decoded(), model.eval().decoder(code)[0])
+        assert explorer.images["decoded"].value == report.png(explorer.decoded())
+
+
+def test_moving_a_dead_units_slider_changes_no_pixel(models, tiny_data):
+    explorer = report.CodeExplorer(models, tiny_data)
+    dead, live = explorer.units[4], explorer.units[0]
+    assert dead.disabled and dead.description == "unit 5 (dead)" and not live.disabled
+    before = explorer.images["decoded"].value
+    dead.value = 3.0
+    assert dead.value == 0.0 and explorer.images["decoded"].value == before
+    live.value = live.max
+    assert explorer.images["decoded"].value != before
+
+
+def test_choosing_a_class_shows_one_of_its_test_images(models, tiny_data):
+    explorer = report.CodeExplorer(models, tiny_data)
+    explorer.garment.value = 3
+    explorer.index.value = explorer.index.max
+    index = explorer.test_index()
+    assert tiny_data.test_y[index] == 3 and explorer.index.max == 19 and index == 193
+    assert explorer.images["original"].value == report.png(tiny_data.test_x[index])
+
+
+def test_noise_view_psnr_is_helpers_psnr_of_the_same_draw(models, tiny_data):
+    explorer = report.CodeExplorer(models, tiny_data, noise_seed=7)
+    explorer.garment.value, explorer.noise.value = 2, 0.3
+    index = explorer.test_index()
+    clean = tiny_data.test_x[index:index + 1]
+    noisy = helpers.add_white_noise(clean, 0.3, torch.Generator().manual_seed(7 + index))
+    view = explorer.noise_view()
+    assert torch.equal(view["noisy input"][0], noisy[0])
+    assert view["noisy input"][1] == helpers.psnr(noisy, clean)
+    for name, model in models.items():
+        assert view[name][1] == helpers.psnr(helpers.reconstruct(model, noisy), clean)
+        assert report.psnr_label(view[name][1]) in explorer.captions[name].value
+    explorer.noise.value = 0.0
+    assert explorer.noise_view()["noisy input"][1] == math.inf
+    assert "identical" in explorer.captions["noisy input"].value
+
+
+def test_code_explorer_returns_one_ipywidgets_layout(models, tiny_data):
+    import ipywidgets
+
+    layout = report.code_explorer(models, tiny_data)
+    assert isinstance(layout, ipywidgets.VBox)
+    shown = []
+
+    def walk(widget):
+        shown.append(widget)
+        for child in getattr(widget, "children", ()):
+            walk(child)
+    walk(layout)
+    assert sum(isinstance(w, ipywidgets.FloatSlider) for w in shown) == 8 + 1
+    assert sum(isinstance(w, ipywidgets.Image) for w in shown) == 3 + len(models)

@@ -36,6 +36,7 @@ ZIP_GLOBS = ["tests/*.py", "tests/*.cfg", "bench/*.py"]
 LATEX_TOOLS = {"xelatex": "texlive-xetex texlive-fonts-recommended texlive-plain-generic",
                "pandoc": "pandoc"}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_NOTE = "An interactive widget: run this cell in JupyterLab (a live kernel) to use it.\n"
 TEMPLATE = ROOT / "tools" / "latex" / "exercise9.tex.j2"
 HIDING_TAGS = {"remove_input_tags": {"remove-input"}, "remove_all_outputs_tags": {"remove-output"},
                "remove_cell_tags": {"remove-cell"}}
@@ -145,9 +146,17 @@ def bar_text(widget_id: str, state: dict) -> str:
     return html.unescape(text).replace("\u2007", " ") + "\n"
 
 
+def is_progress_bar(widget_id: str, state: dict) -> bool:
+    """Return whether a saved widget is a tqdm bar (a box of label, progress bar, numbers)."""
+    children = state.get(widget_id, {}).get("state", {}).get("children", [])
+    return len(children) == 3 and state.get(children[1].removeprefix("IPY_MODEL_"), {}).get(
+        "model_name", "").endswith("ProgressModel")
+
+
 def finish_progress_bars(notebook) -> None:
     """Replace every progress-bar widget output by its final text, and drop the widget state,
-    so that a notebook opened without a kernel shows finished bars, not 0% snapshots."""
+    so that a notebook opened without a kernel shows finished bars, not 0% snapshots; any
+    other widget (the code explorer) by a line that says to run its cell."""
     import nbformat
 
     state = notebook.metadata.pop("widgets", {}).get(
@@ -156,8 +165,10 @@ def finish_progress_bars(notebook) -> None:
         for index, out in enumerate(cell.get("outputs", [])):
             view = out.get("data", {}).get(WIDGET_VIEW)
             if view:
-                text = bar_text(view["model_id"], state) if view["model_id"] in state else \
-                    out["data"].get("text/plain", "")
+                plain = out["data"].get("text/plain", "")
+                text = (bar_text(view["model_id"], state)
+                        if is_progress_bar(view["model_id"], state) else
+                        plain if re.search(r"\d+%\|", plain) else WIDGET_NOTE)
                 cell.outputs[index] = nbformat.v4.new_output("stream", name="stdout", text=text)
 
 
