@@ -349,3 +349,18 @@ def test_code_explorer_returns_one_ipywidgets_layout(models, tiny_data):
     walk(layout)
     assert sum(isinstance(w, ipywidgets.FloatSlider) for w in shown) == 8 + 1
     assert sum(isinstance(w, ipywidgets.Image) for w in shown) == 3 + len(models)
+
+
+def test_traversal_caption_explains_a_live_unit_whose_range_stays_at_zero():
+    images = -torch.ones(8, 7, 784)
+    images[1:, -1, :100] = 1.0  # every unit but the first adds 100 pixels of ink
+    values = np.tile(np.linspace(0, 1, 7, dtype=np.float32), (8, 1))
+    values[0] = 0.0  # unit 1 fires on under 5% of the images: its percentiles are both 0
+    images[0] = images[0, :1]
+    caption = report.traversal_caption(3, {"plain": images}, {"plain": values},
+                                       {"plain": np.ones(8, bool)}, 5, "Bag")
+    assert "the live units 2, 3, 4, 5, 6, 7 and 8 change the image by 0.26 to 0.26" in caption
+    assert "unit 1 fires on fewer than 5% of the test images, so its row stays at 0" in caption
+    assert "taking the ink area from 0 to 100 pixels, the width from 0 to 28 columns and the " \
+           "height from 0 to 4 rows; unit 1" in caption
+    assert caption.endswith("changes 0.000; no unit is dead.")
