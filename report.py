@@ -251,7 +251,7 @@ def plot_traversal(images: dict[str, torch.Tensor], values: dict[str, np.ndarray
     """Return a figure with one panel per model: row u decodes the code with unit u set to
     each of values[u] (printed under the image); dead units are labelled so."""
     units, steps = next(iter(values.values())).shape
-    fig = plt.figure(figsize=(FIGURE_WIDTH, 0.56 * units + 0.45))
+    fig = plt.figure(figsize=(FIGURE_WIDTH, 0.52 * units + 0.45))
     for panel, name in zip(fig.subfigures(1, len(images), wspace=0.04), images):
         axes = panel.subplots(units, steps)
         for unit in range(units):
