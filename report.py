@@ -1012,13 +1012,17 @@ class CodeExplorer:
         self.garment = widgets.Dropdown(options=[(n, k) for k, n in enumerate(data.classes)],
                                         description="class")
         self.index = widgets.IntSlider(0, 0, len(self.by_class[0]) - 1, description="image")
-        self.model = widgets.ToggleButtons(options=list(models), description="sliders of")
-        self.units = [widgets.FloatSlider(description=f"unit {unit + 1}", readout_format=".2f")
-                      for unit in range(helpers.CODE_SIZE)]
+        self.model = widgets.ToggleButtons(options=list(models), description="sliders of",
+                                           style={"button_width": "auto"})
+        named = {"description_width": "90px"}
+        self.units = [widgets.FloatSlider(description=f"unit {unit + 1}", readout_format=".2f",
+                                          style=named) for unit in range(helpers.CODE_SIZE)]
         self.noise = widgets.FloatSlider(noise_std, min=0.0, max=1.0, step=0.05,
-                                         description="noise std")
-        self.images = {key: widgets.Image(format="png") for key in
-                       ["original", "decoded", "noisy input", *models]}
+                                         description="noise std", style=named)
+        side = f"{28 * EXPLORER_SCALE}px"
+        self.images = {key: widgets.Image(format="png", layout=widgets.Layout(width=side,
+                                                                              height=side))
+                       for key in ["original", "decoded", "noisy input", *models]}
         self.captions = {key: widgets.HTML() for key in self.images}
         self.holding = False
         self.layout = self.arrange(widgets)
@@ -1033,7 +1037,8 @@ class CodeExplorer:
     def arrange(self, widgets):
         """Return the layout: choices on top, sliders and images, then the noise view."""
         def shown(key):
-            return widgets.VBox([self.captions[key], self.images[key]])
+            return widgets.VBox([self.captions[key], self.images[key]],
+                                layout=widgets.Layout(width="190px", align_items="flex-start"))
         noise_row = widgets.HBox([shown(key) for key in ["noisy input", *self.models]])
         return widgets.VBox([
             widgets.HBox([self.garment, self.index]), self.model,
@@ -1085,7 +1090,8 @@ class CodeExplorer:
                 slider.disabled = not live[unit]
                 slider.description = f"unit {unit + 1}" + ("" if live[unit] else " (dead)")
         self.images["original"].value = png(self.data.test_x[index])
-        self.captions["original"].value = f"<b>test image {index}</b>"
+        garment = self.data.classes[self.data.test_y[index]]
+        self.captions["original"].value = f"<b>test image {index}</b><br>{garment}"
         self.draw_decoded()
         self.draw_noise()
 
@@ -1093,7 +1099,7 @@ class CodeExplorer:
         """Draw the image decoded from the sliders' code (unless the sliders are being set)."""
         if not self.holding:
             self.images["decoded"].value = png(self.decoded())
-            self.captions["decoded"].value = f"<b>decoded</b> ({self.model.value})"
+            self.captions["decoded"].value = f"<b>decoded</b><br>{self.model.value}"
 
     def draw_noise(self) -> None:
         """Draw the noisy input and each model's reconstruction with its PSNR."""
