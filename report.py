@@ -328,13 +328,13 @@ def best_run(runs: dict[float, helpers.SGDRun]) -> helpers.SGDRun:
 # ---------------------------------------------------------------------------- seed study
 
 SEED_METRICS = {  # key: (label, higher is better, decimals)
-    "test_mse_clean": ("test MSE, clean", False, 4),
-    "test_mse_noisy": ("test MSE, noisy", False, 4),
+    "test_mse_clean": ("test MSE on clean inputs", False, 4),
+    "test_mse_noisy": ("test MSE on noisy inputs", False, 4),
     "live_code_units": ("live code units", True, 1),
     "knn_accuracy": ("5-NN accuracy", True, 3),
     "linear_probe_accuracy": ("linear-probe accuracy", True, 3),
-    "code_silhouette": ("silhouette, code space", True, 3),
-    "silhouette_tsne": ("silhouette, t-SNE plane", True, 3),
+    "code_silhouette": ("silhouette in code space", True, 3),
+    "silhouette_tsne": ("silhouette in the t-SNE plane", True, 3),
     "trustworthiness": ("t-SNE trustworthiness", True, 3),
 }
 
@@ -377,7 +377,7 @@ def seed_rows(study: dict) -> list[tuple[str, str, int | None, bool, int]]:
             for key, (label, higher, decimals) in SEED_METRICS.items()
             if key in study["autoencoder"]]
     stds = study["settings"]["noise_stds_psnr"]
-    rows += [(f"PSNR (dB), noise {std:g}", "psnr_db", level, True, 2)
+    rows += [(f"PSNR at noise {std:g} (dB)", "psnr_db", level, True, 2)
              for level, std in enumerate(stds) if std > 0]
     return rows
 
@@ -417,8 +417,19 @@ def seed_summary(study: dict) -> str:
     seeds = len(study["seeds"])
     return (f"Over {seeds} seeds, the plain and the denoising autoencoder show no measurable "
             f"difference (a gap within 2 sd of its seed-to-seed spread) in "
-            f"{', '.join(same) or 'none of the measures'}; they differ in "
-            f"{', '.join(differ) or 'none of them'}.")
+            f"{'; '.join(same) or 'none of the measures'}. They differ in "
+            f"{'; '.join(differ) or 'none of them'}.")
+
+
+def seed_differences(study: dict) -> str:
+    """Return which measures of the seed study differ by more than 2 sd, in one sentence."""
+    verdicts = seed_verdicts(study)
+    differ = [f"{label} ({text})" for label, text in verdicts.items()
+              if text != "no measurable difference"]
+    if not differ:
+        return f"None of the {len(verdicts)} measures of Table 7 differs by more than 2 sd."
+    return (f"Of the {len(verdicts)} measures of Table 7, only {'; '.join(differ)} "
+            f"differ{'s' if len(differ) == 1 else ''} by more than 2 sd.")
 
 
 # ---------------------------------------------------------------------------- wording
@@ -548,9 +559,10 @@ def traversal_sentence(name: str, images: torch.Tensor, values: np.ndarray,
               ("height", "height", "rows")) if ends[key][0] != ends[key][1]]
     effect = (f"taking {listed(moves)}" if moves else
               "changing its shading, not its ink area, width or height")
+    least = min(moving, key=lambda unit: change[unit])
     text = (f"*{name.capitalize()}:* the live units {listed([u + 1 for u in moving])} change "
-            f"the image by {change[moving].min():.2f} to {change[moving].max():.2f}; unit "
-            f"{top + 1} changes it most, {effect}")
+            f"the image by {change[least]:.2f} (unit {least + 1}, least) to "
+            f"{change[top]:.2f}; unit {top + 1} changes it most, {effect}")
     if rare:
         many = len(rare) > 1
         text += (f"; unit{'s' * many} {listed(rare)} fire{'s' * (not many)} on fewer than 5% "
@@ -663,8 +675,8 @@ def glance_table(study: dict, config: dict, parameters: int) -> str:
     return "\n".join(lines + [f"| {a} | {b} | {c} |" for a, b, c in rows])
 
 
-CODE_MEASURES = ["5-NN accuracy", "linear-probe accuracy", "silhouette, code space",
-                 "silhouette, t-SNE plane"]
+CODE_MEASURES = ["5-NN accuracy", "linear-probe accuracy", "silhouette in code space",
+                 "silhouette in the t-SNE plane"]
 
 
 def comparison_lead(study: dict) -> str:
@@ -682,7 +694,7 @@ def comparison_short(study: dict) -> str:
     same = [label for label in CODE_MEASURES if verdicts.get(label) == "no measurable difference"]
     differ = [f"{label}: {verdicts[label]}" for label in CODE_MEASURES
               if label in verdicts and label not in same]
-    text = f"No measurable difference in {listed(same)}" if same else "Differences"
+    text = f"No measurable difference in {'; '.join(same)}" if same else "Differences"
     return text + (f"; {'; '.join(differ)}" if differ else "") + f" ({len(study['seeds'])} seeds)."
 
 
@@ -718,7 +730,7 @@ def training_result(history: helpers.TrainingHistory, mean_mse: float, pca_mse: 
         f"{last:.4f} after the last, and the final test loss is {final:.4f}: "
         f"{final / mean_mse:.0%} of the predict-the-mean error ({mean_mse:.3f}) and "
         f"{final / pca_mse:.0%} of the 8-component PCA's ({pca_mse:.3f}). Test and training "
-        f"loss stay within {abs(final - last) / last:.0%} of each other: with 784 inputs "
+        f"loss stay within {abs(final - last) / last:.1%} of each other: with 784 inputs "
         f"squeezed through 8 numbers the model has little room to overfit. "
         f"{history.live_code_units} of the 8 code units fire on some test image. Restarts "
         f"after a collapse: {'; '.join(history.restarts) or 'none'}.")
@@ -796,14 +808,14 @@ def comparison_answer(study: dict) -> str:
         f"groups, and the derived descriptions below each list which classes the map keeps "
         f"apart and which it mixes. Whether the codes differ is a question about two models, "
         f"so it is answered over the seed study ({study_epochs(study)} per model, Table 7): "
-        f"{comparison_short(study)} {seed_summary(study)}")
+        f"{comparison_short(study)} {seed_differences(study)}")
 
 
 def quality_table(qualities: dict[str, dict[str, float]]) -> str:
     """Return Table 4: code quality of each model."""
     measures = {"knn_accuracy": "5-NN accuracy", "linear_probe_accuracy": "linear-probe accuracy",
-                "code_silhouette": "silhouette, code space", "tsne_silhouette":
-                "silhouette, t-SNE plane", "trustworthiness": "t-SNE trustworthiness"}
+                "code_silhouette": "silhouette in code space", "tsne_silhouette":
+                "silhouette in the t-SNE plane", "trustworthiness": "t-SNE trustworthiness"}
     rows = {label: tuple(q[key] for q in qualities.values()) for key, label in measures.items()}
     return markdown_table(rows, list(qualities)) + (
         "\n\n**Table 4.** How well the codes separate the classes, this run: both autoencoders "
@@ -855,9 +867,9 @@ def units_finding(unit_codes: dict[str, np.ndarray], study: dict) -> str:
         f"{metric(study, 'autoencoder', 'live_code_units', 1)} and "
         f"{metric(study, 'denoising_autoencoder', 'live_code_units', 1)} "
         f"({verdict(*difference(study, 'live_code_units')[:2], True)}). So the "
-        f"'8-dimensional' code has fewer dimensions than it seems, and the t-SNE maps show "
-        f"codes of that many dimensions. *Caveat:* a unit counts as live if it fires on any "
-        f"one test image.")
+        f"'8-dimensional' code has fewer dimensions than it seems: the t-SNE maps of this run "
+        f"embed {live['autoencoder']}- and {live['denoising autoencoder']}-dimensional codes. "
+        f"*Caveat:* a unit counts as live if it fires on any one test image.")
 
 
 def ablation_finding(study: dict) -> str:

@@ -125,6 +125,7 @@ def test_seed_verdicts_in_the_text_follow_the_seed_study(study, text):
     said(report.comparison_short(study), text)
     said(f"**Answer.** {report.comparison_lead(study)}. Both maps", text)
     said(report.seed_summary(study), text)
+    said(report.seed_differences(study), text)
 
 
 def test_a3_strong_noise_is_removed_and_weak_noise_costs_detail(results, text):

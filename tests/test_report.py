@@ -199,7 +199,7 @@ def test_seed_table_marks_the_main_run_and_gives_the_verdict():
     main = {"autoencoder": {"test_mse_clean": 0.07, "psnr_db_1": 0.07},
             "denoising_autoencoder": {"test_mse_clean": 0.08, "psnr_db_1": 0.08}}
     table = report.seed_table(study, main)
-    row = next(line for line in table.splitlines() if line.startswith("| test MSE, clean"))
+    row = next(line for line in table.splitlines() if line.startswith("| test MSE on clean inputs"))
     assert "| plain |" in row and "3 of 3" in row and "0.0700 / 0.0800" in row
 
 
@@ -263,7 +263,8 @@ def test_traversal_figure_has_a_row_per_unit_a_column_per_value_and_marks_dead_u
                                                                                    tiny_data):
     images, values, live = traversal(models, tiny_data)
     fig = report.plot_traversal(images, values, live)
-    assert len(fig.axes) == 2 * 8 * 7 and [sub._suptitle.get_text() for sub in fig.subfigs] == list(models)
+    assert len(fig.axes) == 2 * 8 * 7
+    assert [panel._suptitle.get_text() for panel in fig.subfigs] == list(models)
     first_column = [ax for ax in fig.axes if ax.get_ylabel()]
     assert [ax.get_ylabel() for ax in first_column[:8]] == [
         f"unit {u}" + ("\ndead" if u == 5 else "") for u in range(1, 9)]
@@ -280,7 +281,9 @@ def test_traversal_caption_takes_its_numbers_from_the_images(models, tiny_data):
     assert change[4] == 0.0 and "the dead unit 5 changes no pixel (0.000)" in caption
     top = int(np.argmax(change))
     assert f"unit {top + 1} changes it most" in caption
-    assert f"by {change[live['plain']].min():.2f} to {change.max():.2f}" in caption
+    moving = live["plain"] & (values["plain"][:, -1] > values["plain"][:, 0])
+    least = int(np.argmin(np.where(moving, change, np.inf)))
+    assert f"by {change[least]:.2f} (unit {least + 1}, least) to {change.max():.2f}" in caption
     area = helpers.ink_measures(images["plain"][top][[0, -1]])["area"]
     assert f"ink area from {area[0]} to {area[1]} pixels" in caption
 
@@ -290,7 +293,8 @@ def test_explorer_decodes_exactly_the_code_the_sliders_hold(models, tiny_data):
     for name, model in models.items():
         explorer.model.value = name
         index = explorer.test_index()
-        assert torch.equal(explorer.code(), helpers.encode(model, tiny_data.test_x[index:index + 1]))
+        image = tiny_data.test_x[index:index + 1]
+        assert torch.equal(explorer.code(), helpers.encode(model, image))
         for unit, slider in enumerate(explorer.units):
             slider.value = slider.min + (unit + 1) / 9 * (slider.max - slider.min)
         code = explorer.code()
@@ -360,7 +364,8 @@ def test_traversal_caption_explains_a_live_unit_whose_range_stays_at_zero():
     images[0] = images[0, :1]
     caption = report.traversal_caption(3, {"plain": images}, {"plain": values},
                                        {"plain": np.ones(8, bool)}, 5, "Bag")
-    assert "the live units 2, 3, 4, 5, 6, 7 and 8 change the image by 0.26 to 0.26" in caption
+    assert ("the live units 2, 3, 4, 5, 6, 7 and 8 change the image by 0.26 (unit 2, least) "
+            "to 0.26") in caption
     assert "unit 1 fires on fewer than 5% of the test images, so its row stays at 0" in caption
     assert "taking the ink area from 0 to 100 pixels, the width from 0 to 28 columns and the " \
            "height from 0 to 4 rows; unit 1" in caption
