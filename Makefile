@@ -18,7 +18,7 @@ html: setup  ## HTML export, a fallback that needs no LaTeX
 bench: setup  ## seconds per epoch against a tutorial-style baseline
 	$(PYTHON) bench/bench_epoch.py
 
-seeds: setup  ## the seed study: 5 seeds of each model, 50 epochs -> seed_study.json (about 20 min here)
+seeds: setup  ## the seed study: 5 seeds of each model, 50 epochs -> seed_study.json (about 25 min here)
 	$(PYTHON) bench/seed_study.py --linear-code always
 
 collapse-check: setup  ## seeds 0-19, plain and denoising model, 5 epochs each

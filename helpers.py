@@ -1,8 +1,11 @@
 """Autoencoders and denoising autoencoders on Fashion-MNIST: the reusable code of exercise 9.
 
 Sections follow the data flow: data, model, noise, training, evaluation, embedding; each
-calls only what stands above it. Presentation (figures, tables, wording) is in report.py.
-Nothing here reads notebook globals; every function takes what it needs as arguments.
+function calls only what stands above it (tests/test_model.py checks it). Nothing here reads
+notebook globals; every function takes what it needs as arguments. The other modules:
+report.py draws the figures and tables, stacked_training.py trains several seeds at once
+for the seed study, seed_statistics.py compares the models over the seeds, explorer.py is
+the interactive code explorer, provenance.py writes files and digests code.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import hashlib
 import math
 import os
 import shutil
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -33,6 +35,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 from tqdm.auto import tqdm
+
+from provenance import write_atomically
 
 # ---------------------------------------------------------------------------- data
 
@@ -102,20 +106,18 @@ def find_source_file(name: str) -> Path | None:
 
 def install_raw_file(source: Path, target: Path) -> None:
     """Copy (and gunzip) `source` to `target` atomically, after checking its SHA-256."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     opener = gzip.open if source.suffix == ".gz" else open
-    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with opener(source, "rb") as reader, os.fdopen(handle, "wb") as writer:
+
+    def copy_checked(temp: Path) -> None:
+        with opener(source, "rb") as reader, open(temp, "wb") as writer:
             shutil.copyfileobj(reader, writer)
-        if file_sha256(Path(temp_name)) != FASHION_MNIST_SHA256[target.name]:
+        if file_sha256(temp) != FASHION_MNIST_SHA256[target.name]:
             raise data_error(source, "does not hold the original data (SHA-256 mismatch)")
-        os.replace(temp_name, target)
+
+    try:
+        write_atomically(target, copy_checked)
     except (OSError, EOFError, gzip.BadGzipFile) as error:
         raise data_error(source, f"cannot be read ({error})") from None
-    finally:
-        if os.path.exists(temp_name):
-            os.remove(temp_name)
 
 
 def download_raw_files(root: Path) -> None:
@@ -187,6 +189,19 @@ CODE_SIZE = ENCODER_SIZES[-1]
 RELU_BIAS = 0.01  # a small positive bias keeps the narrow ReLU layers alive at the start
 
 
+def check_images(x: torch.Tensor, what: str) -> None:
+    """Raise a clear error unless `x` is a float32 tensor of flattened images [N, 784]."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{what} must be a torch.Tensor, got {type(x).__name__}")
+    if x.dtype != torch.float32:
+        raise TypeError(f"{what} must be float32, got {x.dtype}: use x.float()")
+    if x.ndim != 2 or x.shape[1] != IMAGE_SIZE:
+        raise ValueError(
+            f"{what} must have shape [N, {IMAGE_SIZE}], got {list(x.shape)}: "
+            f"flatten the images with x.reshape(len(x), {IMAGE_SIZE})"
+        )
+
+
 def mlp(sizes: tuple[int, ...], last_activation: nn.Module) -> nn.Sequential:
     """Return Linear layers of the given sizes, ReLU after each but the last activation."""
     layers: list[nn.Module] = []
@@ -225,19 +240,6 @@ class Autoencoder(nn.Module):
         """Return the reconstruction g(f(x)) of a batch x of shape [N, 784]."""
         check_images(x, "Autoencoder input")
         return self.decoder(self.encoder(x))
-
-
-def check_images(x: torch.Tensor, what: str) -> None:
-    """Raise a clear error unless `x` is a float32 tensor of flattened images [N, 784]."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor, got {type(x).__name__}")
-    if x.dtype != torch.float32:
-        raise TypeError(f"{what} must be float32, got {x.dtype}: use x.float()")
-    if x.ndim != 2 or x.shape[1] != IMAGE_SIZE:
-        raise ValueError(
-            f"{what} must have shape [N, {IMAGE_SIZE}], got {list(x.shape)}: "
-            f"flatten the images with x.reshape(len(x), {IMAGE_SIZE})"
-        )
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -280,9 +282,18 @@ def check_codes(codes: torch.Tensor) -> None:
         raise ValueError(f"codes must have shape [N, {CODE_SIZE}], got {list(codes.shape)}")
 
 
+def check_finite(x: torch.Tensor, what: str) -> None:
+    """Raise a clear ValueError if `x` holds NaN or infinite values."""
+    bad = int((~torch.isfinite(x)).sum())
+    if bad:
+        raise ValueError(f"{what} holds {bad} NaN or infinite values of {x.numel()}: "
+                         "check how the images were made (a division by zero?)")
+
+
 def encode(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
     """Return the codes f(x), shape [N, 8], on the device of x, without gradients."""
     check_images(x, "encode input")
+    check_finite(x, "encode input")
     with evaluating(model):
         return model.encoder(x.to(model_device(model))).to(x.device)
 
@@ -325,8 +336,8 @@ def add_white_noise(
     """Return a new tensor x + N(0, std^2) noise, on the scale of x (here [-1, 1])."""
     if not math.isfinite(std) or std < 0:
         raise ValueError(f"noise std must be a finite number >= 0, got {std}")
-    noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    return x + std * noise
+    noise = torch.empty_like(x).normal_(0.0, std, generator=generator)  # = std * N(0, 1)
+    return noise.add_(x)  # in place: no second buffer, the same numbers as x + std * noise
 
 
 def fixed_test_noise(test_x: torch.Tensor, noise_std: float, seed: int) -> torch.Tensor:
@@ -408,6 +419,17 @@ def flush_denormals() -> bool:
     return not (smallest_subnormal * 1.0).view(torch.int32).any().item()
 
 
+def train_step(
+    model: nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor, target: torch.Tensor
+) -> torch.Tensor:
+    """Take one optimiser step on the batch's MSE; return the loss (detached)."""
+    loss = F.mse_loss(model(inputs), target)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
 def train_epoch(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -427,17 +449,6 @@ def train_epoch(
     return total.item() / len(train_x)
 
 
-def train_step(
-    model: nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor, target: torch.Tensor
-) -> torch.Tensor:
-    """Take one optimiser step on the batch's MSE; return the loss (detached)."""
-    loss = F.mse_loss(model(inputs), target)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return loss.detach()
-
-
 def collapse_reason(model: Autoencoder, test_input: torch.Tensor) -> str:
     """Return why the model has collapsed (dead code, constant output), or '' if it has not."""
     live = count_live_units(model, test_input)
@@ -447,6 +458,22 @@ def collapse_reason(model: Autoencoder, test_input: torch.Tensor) -> str:
     if spread < CONSTANT_OUTPUT_RATIO * test_input.var(0).mean().item():
         return "the output is (almost) the same image for every input"
     return ""
+
+
+def tested_epochs(epochs: int, test_every: int) -> list[int]:
+    """Return the epochs after which training tests: every test_every-th, and the last."""
+    return [epoch for epoch in range(1, epochs + 1)
+            if epoch % test_every == 0 or epoch == epochs]
+
+
+def restart_seed(seed: int, restarts: int) -> int:
+    """Return the initialisation seed of a collapsed model's next try: 1000 * (k + 1) + seed."""
+    return 1000 * (restarts + 1) + seed
+
+
+def restart_note(reason: str, new_seed: int) -> str:
+    """Return the line that history.restarts keeps for one restart."""
+    return f"{reason}; restarted with seed {new_seed}"
 
 
 class Collapsed(Exception):
@@ -464,6 +491,7 @@ def fit(
     generator = torch.Generator(device=device).manual_seed(seed)
     test_input = fixed_test_noise(test_x, noise_std, seed)
     history = TrainingHistory(noise_std=noise_std)
+    tests = tested_epochs(epochs, test_every)
     name = "denoising autoencoder" if noise_std else "autoencoder"
     with tqdm(range(1, epochs + 1), desc=name, unit="epoch", disable=not progress) as bar:
         for epoch in bar:
@@ -474,7 +502,7 @@ def fit(
             if check_collapse and epoch <= COLLAPSE_CHECK_EPOCHS:
                 if reason := collapse_reason(model, test_input):
                     raise Collapsed(f"epoch {epoch}: {reason}")
-            if epoch % test_every == 0 or epoch == epochs:
+            if epoch in tests:
                 history.test_loss[epoch] = reconstruction_loss(model, test_input, test_x)
                 if on_test is not None:
                     on_test(epoch, model)
@@ -525,277 +553,13 @@ def train_autoencoder(
                           noise_std=noise_std, seed=seed, test_every=test_every,
                           on_test=on_test, progress=progress, check_collapse=check)
         except Collapsed as collapse:
-            new_seed = 1000 * (len(restarts) + 1) + seed
-            restarts.append(f"{collapse}; restarted with seed {new_seed}")
+            new_seed = restart_seed(seed, len(restarts))
+            restarts.append(restart_note(str(collapse), new_seed))
             print(f"Collapse at {restarts[-1]}")
             model.reset_parameters(new_seed)
             continue
         history.restarts = restarts
         return history
-
-
-# Several seeds at once: the models of all seeds trained side by side, their weights stacked.
-
-ACTIVATIONS = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Identity: None}
-
-
-def stack_layers(template: nn.Module) -> list[tuple[str, str | None]]:
-    """Return (name, activation after it) for each Linear layer of the template, in order."""
-    layers: list[tuple[str, str | None]] = []
-    for name, module in template.named_modules():
-        if isinstance(module, nn.Linear):
-            layers.append((name, None))
-        elif type(module) in ACTIVATIONS:
-            layers[-1] = (layers[-1][0], ACTIVATIONS[type(module)])
-        elif not list(module.children()):
-            raise TypeError(f"stacked training knows no {type(module).__name__} layer")
-    return layers
-
-
-@dataclass
-class ModelStack:
-    """Models trained side by side, one per seed: their weights in one flat tensor (each
-    parameter stacked [models, *shape], one after another), its Adam, and per seed the model,
-    the generator, the test inputs and the history."""
-
-    template: Autoencoder
-    seeds: list[int]
-    models: list[Autoencoder]
-    generators: list[torch.Generator]
-    test_inputs: list[torch.Tensor]
-    histories: list[TrainingHistory]
-    flat: torch.Tensor
-    lr: float
-    weight_decay: float
-
-    def __post_init__(self) -> None:
-        self.flat.grad = torch.zeros_like(self.flat)
-        self.optimizer = make_optimizer([self.flat], self.lr, self.weight_decay)
-        self.layers = stack_layers(self.template)
-        self.params, self.grads = self.views(self.flat), self.views(self.flat.grad)
-        self.buffers: dict[int, tuple[list[torch.Tensor], list[torch.Tensor]]] = {}
-
-    def views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Return the stacked parameters [models, *shape] by name, as views into `flat`."""
-        views, start = {}, 0
-        for name, parameter in self.template.named_parameters():
-            size = len(self.seeds) * parameter.numel()
-            views[name] = flat[start:start + size].view(len(self.seeds), *parameter.shape)
-            start += size
-        return views
-
-    def model(self, index: int) -> Autoencoder:
-        """Return the model at `index` with the stack's current weights."""
-        self.models[index].load_state_dict({name: p[index] for name, p in self.params.items()})
-        return self.models[index]
-
-    def keep(self, indices: list[int]) -> ModelStack:
-        """Return a stack of the models at `indices` only, with their Adam state."""
-        index = torch.tensor(indices, dtype=torch.long, device=self.flat.device)
-
-        def select(flat: torch.Tensor) -> torch.Tensor:
-            return torch.cat([view[index].flatten() for view in self.views(flat).values()])
-
-        lists = {name: [getattr(self, name)[i] for i in indices]
-                 for name in ("seeds", "models", "generators", "test_inputs", "histories")}
-        kept = ModelStack(self.template, **lists, flat=select(self.flat), lr=self.lr,
-                          weight_decay=self.weight_decay)
-        state = self.optimizer.state[self.flat]
-        kept.optimizer.state[kept.flat] = {key: value if key == "step" else select(value)
-                                           for key, value in state.items()}
-        return kept
-
-    def batch_buffers(self, batch_size: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """Return buffers [models, batch_size, width] for each layer's output and its gradient."""
-        if batch_size not in self.buffers:
-            widths = [self.params[name + ".bias"].shape[1] for name, _ in self.layers]
-            self.buffers[batch_size] = tuple(
-                [self.flat.new_empty(len(self.seeds), batch_size, width) for width in widths]
-                for _ in range(2))
-        return self.buffers[batch_size]
-
-
-def make_stack(seeds: list[int], inits: list[int], test_x: torch.Tensor, *, noise_std: float,
-               lr: float, weight_decay: float, linear_code: bool) -> ModelStack:
-    """Return a stack of Autoencoder(seed=init) models on test_x's device, one per seed."""
-    device = test_x.device
-    models = [Autoencoder(init, linear_code).to(device) for init in inits]
-    flat = torch.cat([torch.stack([model.get_parameter(name).detach() for model in models])
-                      .flatten() for name, _ in models[0].named_parameters()])
-    return ModelStack(
-        copy.deepcopy(models[0]), list(seeds), models,
-        [torch.Generator(device=device).manual_seed(seed) for seed in seeds],
-        [fixed_test_noise(test_x, noise_std, seed) for seed in seeds],
-        [TrainingHistory(noise_std=noise_std) for _ in seeds], flat, lr, weight_decay)
-
-
-def stack_forward(stack: ModelStack, x: torch.Tensor, outputs: list[torch.Tensor]) -> torch.Tensor:
-    """Write each layer's output for the batches x [models, N, 784] into `outputs`; return the
-    last: each model's reconstruction of its own batch."""
-    for (name, activation), out in zip(stack.layers, outputs):
-        torch.baddbmm(stack.params[name + ".bias"].unsqueeze(1), x,
-                      stack.params[name + ".weight"].mT, out=out)
-        if activation == "relu":
-            out.relu_()
-        elif activation == "tanh":
-            out.tanh_()
-        x = out
-    return x
-
-
-def stack_backward(stack: ModelStack, x: torch.Tensor, outputs: list[torch.Tensor],
-                   output_grads: list[torch.Tensor]) -> None:
-    """Write into stack.grads the gradients of the loss whose gradient with respect to the
-    last output is output_grads[-1] (backpropagation by hand; overwrites output_grads)."""
-    grad = output_grads[-1]
-    for index in reversed(range(len(stack.layers))):
-        name, activation = stack.layers[index]
-        if activation == "relu":  # the gradient before the activation, in place (as autograd)
-            torch.ops.aten.threshold_backward.grad_input(grad, outputs[index], 0, grad_input=grad)
-        elif activation == "tanh":
-            torch.ops.aten.tanh_backward.grad_input(grad, outputs[index], grad_input=grad)
-        layer_input = outputs[index - 1] if index else x
-        torch.bmm(grad.mT, layer_input, out=stack.grads[name + ".weight"])
-        torch.sum(grad, 1, out=stack.grads[name + ".bias"])
-        if index:
-            grad = torch.bmm(grad, stack.params[name + ".weight"], out=output_grads[index - 1])
-
-
-def stacked_white_noise(x: torch.Tensor, std: float,
-                        generators: list[torch.Generator]) -> torch.Tensor:
-    """Return x + N(0, std^2) noise where x[i] draws its noise from generators[i]: the same
-    numbers as add_white_noise(x[i], std, generators[i])."""
-    noise = torch.empty_like(x)
-    for part, generator in zip(noise, generators):
-        part.normal_(0.0, std, generator=generator)  # rounds std * N(0, 1) once, as there
-    return noise.add_(x)
-
-
-@torch.no_grad()
-def stack_step(stack: ModelStack, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Take one Adam step for every model on its own batch's MSE; return the losses."""
-    outputs, output_grads = stack.batch_buffers(target.shape[1])
-    error = torch.sub(stack_forward(stack, inputs, outputs), target, out=output_grads[-1])
-    size = error[0].numel()
-    losses = torch.linalg.vecdot(error.flatten(1), error.flatten(1)) / size
-    error.mul_(2 / size)  # the gradient of each model's MSE with respect to its output
-    stack_backward(stack, inputs, outputs, output_grads)
-    stack.optimizer.step()
-    return losses
-
-
-def train_stack_epoch(stack: ModelStack, train_x: torch.Tensor, batch_size: int,
-                      noise_std: float) -> list[float]:
-    """Train every model of the stack one epoch, as train_epoch; return the mean losses."""
-    orders = torch.stack([torch.randperm(len(train_x), generator=generator, device=train_x.device)
-                          for generator in stack.generators])
-    total = torch.zeros(len(stack.seeds), device=train_x.device)
-    for batch in orders.split(batch_size, dim=1):
-        target = train_x.index_select(0, batch.flatten()).view(*batch.shape, -1)
-        inputs = stacked_white_noise(target, noise_std, stack.generators) if noise_std else target
-        total.add_(stack_step(stack, inputs, target), alpha=batch.shape[1])
-    return [loss / len(train_x) for loss in total.tolist()]
-
-
-def drop_collapsed(stack: ModelStack, epoch: int,
-                   checks: dict[int, bool]) -> tuple[ModelStack, dict[int, str]]:
-    """Return the stack without its collapsed models (of the seeds checked), and why, by seed."""
-    reasons = {seed: collapse_reason(stack.model(i), stack.test_inputs[i]) if checks[seed] else ""
-               for i, seed in enumerate(stack.seeds)}
-    collapsed = {seed: f"epoch {epoch}: {reason}" for seed, reason in reasons.items() if reason}
-    if collapsed:
-        stack = stack.keep([i for i, seed in enumerate(stack.seeds) if seed not in collapsed])
-    return stack, collapsed
-
-
-def fit_stack(stack: ModelStack, data: FashionMNISTData, *, epochs: int, batch_size: int,
-              noise_std: float, test_every: int, progress: bool, checks: dict[int, bool],
-              ) -> tuple[list[tuple[int, Autoencoder, TrainingHistory]], dict[int, str]]:
-    """Run fit's epoch loop for every model of the stack; return (seed, model, history) for
-    those that finished, and the collapsed seeds with why (they left the stack at once)."""
-    device = stack.test_inputs[0].device
-    train_x, test_x = data.train_x.to(device), data.test_x.to(device)
-    collapsed: dict[int, str] = {}
-    name = f"{len(stack.seeds)} {'denoising autoencoders' if noise_std else 'autoencoders'}"
-    for epoch in tqdm(range(1, epochs + 1), desc=name, unit="epoch", disable=not progress):
-        start = time.perf_counter()
-        losses = train_stack_epoch(stack, train_x, batch_size, noise_std)
-        seconds = time.perf_counter() - start
-        for history, loss in zip(stack.histories, losses):
-            history.train_loss.append(loss)
-            history.epoch_seconds.append(seconds)
-        if epoch <= COLLAPSE_CHECK_EPOCHS:
-            stack, newly_collapsed = drop_collapsed(stack, epoch, checks)
-            collapsed.update(newly_collapsed)
-        if not stack.seeds:
-            break
-        if epoch % test_every == 0 or epoch == epochs:
-            for i, history in enumerate(stack.histories):
-                history.test_loss[epoch] = reconstruction_loss(stack.model(i), stack.test_inputs[i],
-                                                               test_x)
-    for i, history in enumerate(stack.histories):
-        history.live_code_units = count_live_units(stack.model(i), stack.test_inputs[i])
-    return list(zip(stack.seeds, stack.models, stack.histories)), collapsed
-
-
-def check_seeds(seeds: list[int]) -> None:
-    """Raise a clear ValueError unless `seeds` is a non-empty list of distinct integers."""
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise ValueError(f"seeds must be a non-empty list of integers, got {seeds!r}")
-    if len(set(seeds)) < len(seeds):
-        raise ValueError(f"seeds must be distinct, got {seeds!r}")
-
-
-def train_autoencoder_seeds(
-    data: FashionMNISTData,
-    seeds: list[int],
-    *,
-    epochs: int = 50,
-    batch_size: int = 128,
-    lr: float = 1e-3,
-    weight_decay: float = 1e-5,
-    noise_std: float = 0.0,
-    test_every: int = 10,
-    progress: bool = True,
-    restart_on_collapse: bool = True,
-    linear_code: bool = False,
-    device: torch.device | str | None = None,
-) -> list[tuple[Autoencoder, TrainingHistory]]:
-    """Train Autoencoder(seed=s) for every seed s side by side; return (model, history) per seed.
-
-    Seed s gets what train_autoencoder(Autoencoder(seed=s), data, seed=s, ...) gives it: the
-    same initial weights, shuffling, noise, collapse restarts and history, up to rounding.
-    Its steps are batched with the other seeds' (torch.baddbmm over stacked weights, with
-    backpropagation written out, see stack_backward), which is much faster than one model
-    after the other. A collapsed model leaves the stack, is re-initialised and trained again
-    after the others, in a stack of its own. epoch_seconds are the stack's. device None is
-    get_device().
-    """
-    check_training_args(data, epochs=epochs, batch_size=batch_size, test_every=test_every,
-                        lr=lr, weight_decay=weight_decay, noise_std=noise_std)
-    check_seeds(seeds)
-    if not flush_denormals():
-        warnings.warn("PyTorch's worker threads do not flush subnormal floats: see "
-                      "train_autoencoder", stacklevel=2)
-    test_x = data.test_x.to(device or get_device())
-    results: dict[int, tuple[Autoencoder, TrainingHistory]] = {}
-    restarts: dict[int, list[str]] = {seed: [] for seed in seeds}
-    inits = {seed: seed for seed in seeds}
-    while pending := [seed for seed in seeds if seed not in results]:
-        stack = make_stack(pending, [inits[seed] for seed in pending], test_x, noise_std=noise_std,
-                           lr=lr, weight_decay=weight_decay, linear_code=linear_code)
-        checks = {seed: restart_on_collapse and len(restarts[seed]) < MAX_RESTARTS
-                  for seed in pending}
-        finished, collapsed = fit_stack(stack, data, epochs=epochs, batch_size=batch_size,
-                                        noise_std=noise_std, test_every=test_every,
-                                        progress=progress, checks=checks)
-        for seed, model, history in finished:
-            history.restarts, results[seed] = restarts[seed], (model, history)
-        for seed, reason in collapsed.items():
-            inits[seed] = 1000 * (len(restarts[seed]) + 1) + seed
-            restarts[seed].append(f"{reason}; restarted with seed {inits[seed]}")
-            print(f"Collapse at {restarts[seed][-1]}")
-    return [results[seed] for seed in seeds]
 
 
 @dataclass
@@ -850,6 +614,14 @@ def shuffled_batches(size: int, batch_size: int, generator: torch.Generator,
         yield from torch.randperm(size, generator=generator, device=device).split(batch_size)
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait until the queued GPU work is done, so that a clock measures it (no-op on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
 def train_for_updates(
     model: nn.Module, train_x: torch.Tensor, eval_x: torch.Tensor, *, batch_size: int,
     lr: float, updates: int, seed: int = 0, evaluations: int = 25,
@@ -887,14 +659,6 @@ def train_for_updates(
             if done == updates or not math.isfinite(run.loss[-1]):
                 return run
     raise AssertionError("unreachable: shuffled_batches never ends")
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait until the queued GPU work is done, so that a clock measures it (no-op on the CPU)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
 
 
 def sweep_learning_rates(
@@ -986,27 +750,12 @@ CLASS_GROUPS = {  # coarse kinds of garment, for "which classes overlap"
 }
 
 
-def group_accuracy(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> float:
-    """Return the share of predictions that land in the right CLASS_GROUPS group."""
-    group_of = {classes.index(name): group for group, names in CLASS_GROUPS.items()
-                for name in names}
-    return float(np.mean([group_of[a] == group_of[b] for a, b in zip(labels, predicted)]))
-
-
 def group_recall(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> dict[str, float]:
     """Return, per CLASS_GROUPS group, the share of its images predicted inside the group."""
     group_of = np.array([next(group for group, names in CLASS_GROUPS.items() if name in names)
                          for name in classes])
     return {group: float(np.mean(group_of[predicted[group_of[labels] == group]] == group))
             for group in CLASS_GROUPS}
-
-
-def code_noise_sensitivity(model: Autoencoder, x: torch.Tensor, noise_std: float,
-                           seed: int) -> float:
-    """Return how far noise moves the codes: mean |f(x + noise) - f(x)| / mean |f(x)|."""
-    clean = encode(model, x)
-    noisy = encode(model, add_white_noise(x, noise_std, torch.Generator().manual_seed(seed)))
-    return ((noisy - clean).norm(dim=1).mean() / clean.norm(dim=1).mean()).item()
 
 
 def psnr(output: torch.Tensor, target: torch.Tensor, data_range: float = 2.0) -> float:
@@ -1029,6 +778,42 @@ def psnr_by_noise(models: dict[str, nn.Module], clean: torch.Tensor, noise_stds:
         for name, model in models.items():
             curves[name].append(psnr(reconstruct(model, noisy), clean))
     return curves
+
+
+def code_stability(model: Autoencoder, x: torch.Tensor, noise_std: float, seed: int) -> float:
+    """Return the share of the code's variance that input noise leaves intact,
+    1 - E||f(x + noise) - f(x)||^2 / E||f(x) - mean f(x)||^2 over the live code units
+    (noise: the draw of psnr_by_noise for `seed`); NaN if no unit is live."""
+    clean = encode(model, x)
+    noisy = encode(model, add_white_noise(x, noise_std,
+                                          torch.Generator(x.device).manual_seed(seed)))
+    live = (clean != 0).any(0)
+    if not live.any():
+        return math.nan
+    moved = (noisy - clean)[:, live].pow(2).sum(1).mean()
+    spread = (clean[:, live] - clean[:, live].mean(0)).pow(2).sum(1).mean()
+    return 1.0 - (moved / spread).item()
+
+
+def linear_cka(first: np.ndarray, second: np.ndarray) -> float:
+    """Return the linear CKA of two codes of the same images (Kornblith et al., 2019):
+    ||A^T B||_F^2 / (||A^T A||_F ||B^T B||_F) of the centred codes, 1 for codes that differ
+    by a rotation or a scaling."""
+    a = np.asarray(first, dtype=np.float64) - np.mean(first, 0)
+    b = np.asarray(second, dtype=np.float64) - np.mean(second, 0)
+    return float(np.linalg.norm(a.T @ b) ** 2 / (np.linalg.norm(a.T @ a) * np.linalg.norm(b.T @ b)))
+
+
+def nearest_neighbours(codes: np.ndarray, k: int = 10) -> np.ndarray:
+    """Return, for each code, the indices [N, k] of its k nearest other codes (Euclidean)."""
+    return NearestNeighbors(n_neighbors=k).fit(codes).kneighbors(return_distance=False)
+
+
+def neighbour_overlap(first: np.ndarray, second: np.ndarray) -> float:
+    """Return the mean share of each point's neighbours (rows of nearest_neighbours) in one
+    code that are also among its neighbours in the other."""
+    shared = (first[:, :, None] == second[:, None, :]).any(2).sum(1)
+    return float(shared.mean() / first.shape[1])
 
 
 # What a code unit draws (a latent traversal): one unit varied over its range, the others held
@@ -1082,15 +867,6 @@ def plane_neighbour_votes(points: np.ndarray, labels: np.ndarray, k: int = 5) ->
     neighbours = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)[1][:, 1:]
     votes = np.apply_along_axis(np.bincount, 1, labels[neighbours], minlength=labels.max() + 1)
     return votes.argmax(1)
-
-
-# ---------------------------------------------------------------------------- provenance
-
-
-def source_digest(path: str | Path = Path(__file__)) -> str:
-    """Return the first 12 hex digits of the SHA-256 of a text file, line endings normalised."""
-    text = Path(path).read_bytes().replace(b"\r\n", b"\n")
-    return hashlib.sha256(text).hexdigest()[:12]
 
 
 # Made at import, before PyTorch starts its CPU worker threads, which copy it (flush_denormals).

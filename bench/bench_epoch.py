@@ -7,7 +7,7 @@ epoch each, so that a change in the machine's speed during the run hits them all
   * project: --epochs epochs of the plain and of the denoising model with helpers.train_epoch,
     the epoch that train_autoencoder times; median seconds per epoch, early epochs against
     late ones (denormals); the denoising model's median epoch as a ratio to the plain one's;
-  * seeds: the epoch of train_autoencoder_seeds (helpers.train_stack_epoch) with 1, 5 and 8
+  * seeds: the epoch of stacked_training.train_autoencoder_seeds (train_stack_epoch) with 1, 5, 8
     seeds, --seed-epochs epochs each after one to warm up, as a ratio to the plain model's
     epochs of the same rounds;
   * the compute floor: 6 x parameters x 60,000 images FLOP at this machine's matmul speed
@@ -32,6 +32,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import helpers  # noqa: E402
+import stacked_training  # noqa: E402
 
 TARGETS = {"5 seeds": 3.0, "8 seeds": 4.5, "noise": 1.1, "floor": 2.5}  # at most, as ratios
 EXPLORER_TARGET_MS = 50.0
@@ -87,10 +88,11 @@ def epoch_runners(data: helpers.FashionMNISTData, seed_counts: list[int]) -> dic
         runners[name] = partial(helpers.train_epoch, model, optimizer, data.train_x, 128,
                                 noise_std, generator)
     for count in seed_counts:
-        stack = helpers.make_stack(list(range(count)), list(range(count)), data.test_x,
-                                   noise_std=0.0, lr=1e-3, weight_decay=1e-5, linear_code=False)
-        runners[f"{count} seeds"] = partial(helpers.train_stack_epoch, stack, data.train_x, 128,
-                                            0.0)
+        stack = stacked_training.make_stack(list(range(count)), list(range(count)),
+                                            data.test_x, noise_std=0.0, lr=1e-3,
+                                            weight_decay=1e-5, linear_code=False)
+        runners[f"{count} seeds"] = partial(stacked_training.train_stack_epoch, stack,
+                                            data.train_x, 128, 0.0)
     return runners
 
 

@@ -1,15 +1,13 @@
-"""Several seeds at once: train_autoencoder_seeds against the readable train_autoencoder."""
+"""Several seeds at once: stacked_training against the readable helpers.train_autoencoder."""
 
-import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
 
 import helpers
+import stacked_training
 
-ROOT = Path(__file__).resolve().parents[1]
 SEEDS = [0, 1]
 # Losses agree to about 1e-7 here: the stacked matrix products (torch.baddbmm) sum in another
 # order than one model's, and the MSE of each model is reduced in another order, so results
@@ -19,7 +17,7 @@ LOSS_RTOL, WEIGHT_ATOL = 1e-4, 1e-4
 
 def train_seeds(data, seeds, **settings):
     settings = {"epochs": 3, "test_every": 1, "progress": False, "device": "cpu", **settings}
-    return helpers.train_autoencoder_seeds(data, seeds, **settings)
+    return stacked_training.train_autoencoder_seeds(data, seeds, **settings)
 
 
 def train_one(data, seed, **settings):
@@ -64,7 +62,7 @@ def test_seeds_differ_from_each_other(both_trainers):
 
 def test_stacked_noise_is_each_seeds_own_draw_of_add_white_noise():
     x, seeds = torch.rand(3, 5, helpers.IMAGE_SIZE), (4, 5, 6)
-    noisy = helpers.stacked_white_noise(x, 0.5, [torch.Generator().manual_seed(s) for s in seeds])
+    noisy = stacked_training.stacked_white_noise(x, 0.5, [torch.Generator().manual_seed(s) for s in seeds])
     for part, clean, seed in zip(noisy, x, seeds):
         expected = helpers.add_white_noise(clean, 0.5, torch.Generator().manual_seed(seed))
         assert torch.equal(part, expected)
@@ -122,11 +120,3 @@ def test_bad_settings_are_the_value_errors_of_train_autoencoder(small_data, sett
 def test_bad_seeds_are_a_clear_value_error(small_data, seeds, words):
     with pytest.raises(ValueError, match=words):
         train_seeds(small_data, seeds)
-
-
-def test_seed_study_was_made_with_the_current_helpers():
-    path = ROOT / "seed_study.json"
-    assert path.exists(), "seed_study.json is missing: run `make seeds`"
-    recorded = json.loads(path.read_text())["helpers_sha256"]
-    assert recorded == helpers.source_digest(ROOT / "helpers.py"), (
-        "seed_study.json is stale: run `make seeds`")
