@@ -562,6 +562,18 @@ def train_autoencoder(
         return history
 
 
+class Recorder:
+    """An on_test callback: the reconstructions of fixed test images at every test."""
+
+    def __init__(self, images: torch.Tensor, inputs: torch.Tensor | None = None) -> None:
+        self.images, self.inputs = images, images if inputs is None else inputs
+        self.outputs: dict[int, torch.Tensor] = {}
+
+    def __call__(self, epoch: int, model: nn.Module) -> None:
+        """Record the model's reconstructions of the inputs after `epoch`."""
+        self.outputs[epoch] = reconstruct(model, self.inputs)
+
+
 @dataclass
 class SGDRun:
     """One plain-SGD run: the loss on fixed images after given numbers of updates, and the
@@ -816,35 +828,6 @@ def neighbour_overlap(first: np.ndarray, second: np.ndarray) -> float:
     return float(shared.mean() / first.shape[1])
 
 
-# What a code unit draws (a latent traversal): one unit varied over its range, the others held
-# at one image's code, the codes decoded.
-
-
-def traversal_values(codes: np.ndarray, steps: int = 7, low: float = 5, high: float = 95
-                     ) -> np.ndarray:
-    """Return [units, steps]: per code unit, evenly spaced values from its low-th to its
-    high-th percentile over `codes` (a dead unit's are all 0)."""
-    ends = np.percentile(np.asarray(codes, dtype=np.float64), [low, high], axis=0)
-    return np.linspace(ends[0], ends[1], steps, axis=1).astype(np.float32)
-
-
-def traverse_units(model: Autoencoder, code: torch.Tensor, values: np.ndarray) -> torch.Tensor:
-    """Return images [units, steps, 784]: row u decodes `code` with unit u set to values[u]."""
-    units, steps = values.shape
-    codes = code.reshape(1, 1, -1).repeat(units, steps, 1)
-    rows = torch.arange(units)
-    codes[rows, :, rows] = torch.as_tensor(values, dtype=codes.dtype)
-    return decode(model, codes.reshape(-1, code.numel())).reshape(units, steps, -1)
-
-
-def ink_measures(images: torch.Tensor, threshold: float = 0.0) -> dict[str, np.ndarray]:
-    """Return per image [..., 784] its ink area (pixels above `threshold` on the [-1, 1]
-    scale), the number of inked columns (width) and rows (height), and its mean pixel."""
-    ink = images.reshape(*images.shape[:-1], 28, 28) > threshold
-    return {"area": ink.sum((-2, -1)).numpy(), "width": ink.any(-2).sum(-1).numpy(),
-            "height": ink.any(-1).sum(-1).numpy(), "brightness": images.mean(-1).numpy()}
-
-
 # ---------------------------------------------------------------------------- embedding
 
 
@@ -867,6 +850,45 @@ def plane_neighbour_votes(points: np.ndarray, labels: np.ndarray, k: int = 5) ->
     neighbours = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)[1][:, 1:]
     votes = np.apply_along_axis(np.bincount, 1, labels[neighbours], minlength=labels.max() + 1)
     return votes.argmax(1)
+
+
+# ---------------------------------------------------------------------------- one record per model
+
+
+@dataclass
+class ModelRecord:
+    """One trained model of the report and what is measured on it: its history and recorded
+    reconstructions, test MSE on clean and noisy inputs, codes, t-SNE map and code quality."""
+
+    model: Autoencoder
+    history: TrainingHistory
+    recorder: Recorder
+    mse_clean: float = math.nan
+    mse_noisy: float = math.nan
+    train_codes: np.ndarray | None = None
+    test_codes: np.ndarray | None = None
+    tsne: np.ndarray | None = None
+    votes: np.ndarray | None = None
+    quality: dict[str, float] = field(default_factory=dict)
+
+
+def measure_errors(record: ModelRecord, test_x: torch.Tensor, noisy_test_x: torch.Tensor) -> None:
+    """Set the record's test MSE against the clean images, on clean and on noisy inputs."""
+    record.mse_clean = reconstruction_loss(record.model, test_x, test_x)
+    record.mse_noisy = reconstruction_loss(record.model, noisy_test_x, test_x)
+
+
+def measure_codes(record: ModelRecord, data: FashionMNISTData, subset: np.ndarray,
+                  seed: int) -> None:
+    """Set the record's codes, the t-SNE map of the test codes `subset`, each mapped point's
+    5-neighbour vote and the code quality."""
+    record.train_codes = encode(record.model, data.train_x).numpy()
+    record.test_codes = encode(record.model, data.test_x).numpy()
+    record.tsne = tsne_embed(record.test_codes[subset], seed)
+    labels = data.test_y.numpy()
+    record.votes = plane_neighbour_votes(record.tsne, labels[subset])
+    record.quality = code_quality(record.train_codes, data.train_y.numpy(), record.test_codes,
+                                  labels, subset, record.tsne)
 
 
 # Made at import, before PyTorch starts its CPU worker threads, which copy it (flush_denormals).

@@ -1,23 +1,26 @@
 """Every qualitative claim of the report, checked against results.json.
 
-Each test names the sentence it guards. The static sentences are Markdown in the notebook (the
-test checks they are there); the computed ones are rendered by report.py from results.json's
-seed study, and the test renders them again and finds them in the notebook's outputs. Set
-EXERCISE9_RESULTS to check another results file: test_claims_fail_when_the_models_are_swapped
-does so with the two models' entries swapped, and these tests must then fail.
+Each test names the sentence it guards (the text must still say it) and checks it at every
+epoch, class or noise level it speaks of. Set EXERCISE9_RESULTS to check another results file:
+test_claims_fail_when_the_models_are_swapped does so with the two models' entries swapped, and
+these tests must then fail.
 """
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
-
-import report
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_VARIABLE = "EXERCISE9_RESULTS"
+PLAIN, DENOISING = "autoencoder", "denoising_autoencoder"
+TOPS_AND_DRESSES = ["T-shirt/top", "Pullover", "Dress", "Coat", "Shirt"]
+FOOTWEAR = ["Sandal", "Sneaker", "Ankle boot"]
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +36,9 @@ def study(results) -> dict:
 
 @pytest.fixture(scope="module")
 def text() -> str:
-    """The notebook's Markdown cells and rendered Markdown outputs, as one string."""
+    """The notebook's Markdown cells, as one string."""
     notebook = nbformat.read(ROOT / "exercise9.ipynb", as_version=4)
-    parts = [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
-    parts += [out.get("data", {}).get("text/markdown", "") for cell in notebook.cells
-              if cell.cell_type == "code" for out in cell.outputs]
-    return "\n".join(parts)
+    return "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
 
 
 def said(sentence: str, text: str) -> None:
@@ -46,127 +46,232 @@ def said(sentence: str, text: str) -> None:
     assert " ".join(sentence.split()) in " ".join(text.split()), f"not in the report: {sentence}"
 
 
-def test_q1_batch_gd_makes_the_fewest_updates_and_mini_batch_the_most_examples(results, text):
-    """'Batch GD: exact gradient, one update per pass ... Mini-batch GD: the compromise': and
-    'mini-batch GD processes N times as many examples per second' (a timing: 2x margin)."""
-    said("Batch GD: exact gradient, one update per pass.", text)
+def final_test(results: dict, model: str) -> float:
+    return results[model]["test_loss"][str(results["config"]["EPOCHS"])]
+
+
+def seed_values(study: dict, model: str, key: str, level: int | None = None) -> list[float]:
+    values = study[model][key]["values"]
+    return [value[level] for value in values] if level is not None else values
+
+
+def row(study: dict, label: str) -> dict:
+    return next(row for row in study["comparison"] if row["label"] == label)
+
+
+# ---------------------------------------------------------------------------- Question 1
+
+
+def test_q1_batch_gd_falls_at_every_step_only_with_a_short_enough_step(results, text):
+    """'with a small enough learning rate, the loss falls at every step ... the exact gradient
+    does not protect against a step that is too long, after which the loss rises (Figure 9)'."""
+    said("with a small enough learning rate, the loss falls at every step", text)
+    said("the exact gradient does not protect against a step that is too long, after which the "
+         "loss rises (Figure 9", text)
+    batch = results["sgd_variants"]["batch"]
+    curves = {float(lr): curve for lr, curve in batch["loss_curves"].items()}
+    smallest = curves[min(curves)]
+    assert all(later < earlier for earlier, later in zip(smallest, smallest[1:]))
+    kept = curves[batch["lr"]]
+    assert any(later > earlier for earlier, later in zip(kept, kept[1:]))
+
+
+def test_q1_single_examples_leave_the_vectorised_hardware_idle(results, text):
+    """'Stochastic GD: one example per update, cheap but noisy and poorly vectorised.'"""
+    said("Stochastic GD: one example per update, cheap but noisy and poorly vectorised", text)
     sgd = results["sgd_variants"]
-    assert sgd["batch"]["updates"] < sgd["mini_batch"]["updates"] < sgd["stochastic"]["updates"]
-    assert sgd["mini_batch"]["examples_per_second"] > 2 * sgd["stochastic"]["examples_per_second"]
+    assert sgd["mini_batch"]["examples_per_second"] > 5 * sgd["stochastic"]["examples_per_second"]
     assert sgd["stochastic"]["updates_per_second"] > 2 * sgd["batch"]["updates_per_second"]
 
 
-def test_q2c_the_autoencoder_beats_pca8_in_every_seed(results, study, text):
-    """'Test MSE ... (n seeds, 50 epochs), below PCA-8's.'"""
-    said("below PCA-8's.", text)
-    pca = results["references"]["pca8_mse"]
-    assert max(report.seed_values(study, "autoencoder", "test_mse_clean")) < pca
-    assert results["autoencoder"]["test_loss"][str(results["config"]["EPOCHS"])] < pca
+# ---------------------------------------------------------------------------- Question 2
 
 
-def test_q2c_little_room_to_overfit(results, text):
-    """'Test and training loss stay within ...: the model has little room to overfit.'"""
-    said("the model has little room to overfit", text)
-    plain = results["autoencoder"]
-    final_test = plain["test_loss"][str(results["config"]["EPOCHS"])]
-    assert abs(final_test - plain["train_loss"][-1]) < 0.1 * plain["train_loss"][-1]
+def test_q2c_the_loss_falls_fast_in_five_epochs_and_slowly_after(results, text):
+    """'The training loss falls ... fast in the first five epochs and slowly after.'"""
+    said("fast in the first five epochs and slowly after", text)
+    loss = results[PLAIN]["train_loss"]
+    assert loss[0] - loss[4] > 2 * (loss[4] - loss[-1])
+    assert all(later <= earlier for earlier, later in zip(loss, loss[1:]))
 
 
-def test_q2d_the_first_test_already_gets_the_garment_right(results, text):
-    """'After the first test the garment type, outline and brightness are already right': the
-    first test loss is already below 40% of predicting the mean image."""
-    said("After the first test the garment type, outline and brightness are already right", text)
-    first = next(iter(results["autoencoder"]["test_loss"].values()))
-    assert first < 0.4 * results["references"]["predict_the_mean_mse"]
+def test_q2c_a_fifth_of_predicting_the_mean_and_two_thirds_of_pca(results, text):
+    """'The final test loss ... is a fifth of the predict-the-mean error and about two thirds
+    of the PCA's.'"""
+    said("is a fifth of the predict-the-mean error and about two thirds of the PCA's", text)
+    final, references = final_test(results, PLAIN), results["references"]
+    assert 0.17 < final / references["predict_the_mean_mse"] < 0.23
+    assert 0.6 < final / references["pca8_mse"] < 0.72
 
 
-@pytest.mark.parametrize("model", ["autoencoder", "denoising_autoencoder"])
-def test_q2e_q3c_garment_groups_apart_and_tops_overlapping(results, text, model):
-    """'the footwear (sandals, sneakers, ankle boots) forms a region of its own, apart from the
-    clothes; the trousers and the bags mostly keep to areas of their own; and the five kinds of
-    tops ... overlap' (Q2 e), and 'the same coarse layout of garment groups' (Q3 c): from each
-    point's 5 nearest neighbours in the t-SNE plane (own group: at least 90% for footwear and
-    85% for tops, more than 60% for trousers and bags; tops classes below 80% on average)."""
-    said("the footwear (sandals, sneakers, ankle boots) forms a region of its own, apart from "
-         "the clothes; the trousers and the bags mostly keep to areas of their own", text)
-    said("Both maps (Figure 7) show the same coarse layout of garment groups", text)
-    groups = results["tsne_map"][model]["group_recall"]
-    recall = results["tsne_map"][model]["class_recall"]
-    assert groups["footwear"] >= 0.9 and groups["tops"] >= 0.85
-    assert min(groups["trousers"], groups["bags"]) > 0.6
-    tops = ["T-shirt/top", "Pullover", "Dress", "Coat", "Shirt"]
-    assert sum(recall[name] for name in tops) / len(tops) < 0.8
+def test_q2c_test_loss_just_above_training_loss_at_every_test(results, text):
+    """'At every test the test loss lies just above the training loss of the same epoch, by at
+    most 2.1% (epoch 40): ... little room to overfit.'"""
+    said("At every test the test loss lies just above the training loss of the same epoch, by "
+         "at most", text)
+    said("little room to overfit", text)
+    plain = results[PLAIN]
+    for epoch, loss in plain["test_loss"].items():
+        assert loss > plain["train_loss"][int(epoch) - 1], epoch
+    gaps = plain["train_test_gap"]
+    assert max(gaps, key=gaps.get) == "40" and max(gaps.values()) < 0.05
 
 
-def test_q3b_the_denoising_model_removes_noise_and_its_loss_lies_above(results, study, text):
-    """'Noisy-input test MSE ..., against 0.25 for the noisy input itself', and 'The denoising
-    model's losses compare reconstructions of noisy inputs with clean images, so they lie above
-    the plain model's (Figure 6).'"""
-    said("so they lie above the plain model's (Figure 6)", text)
-    noise = report.study_noise(study) ** 2
-    assert max(report.seed_values(study, "denoising_autoencoder", "test_mse_noisy")) < noise / 2
-    epochs = str(results["config"]["EPOCHS"])
-    plain, denoising = results["autoencoder"], results["denoising_autoencoder"]
-    assert denoising["test_loss"][epochs] > plain["test_loss"][epochs]
-    assert all(d > p for d, p in zip(denoising["train_loss"], plain["train_loss"]))
+def test_q2c_six_of_eight_units_fire(results, text):
+    """'Six of the eight code units fire on some test image; the other two are dead.'"""
+    said("Six of the eight code units fire on some test image; the other two are dead", text)
+    assert results[PLAIN]["live_code_units"] == 6
+    assert sum(share == 0 for share in results[PLAIN]["unit_activity"]) == 2
 
 
-def test_q3b_the_plain_autoencoder_is_already_a_strong_denoiser(results, study, text):
-    """'A bottleneck of eight numbers cannot pass pixel noise through, so the plain autoencoder
-    is already a strong denoiser.'"""
-    said("so the plain autoencoder is already a strong denoiser", text)
-    noise = report.study_noise(study) ** 2
-    assert max(report.seed_values(study, "autoencoder", "test_mse_noisy")) < noise / 2
+def test_q2c_below_pca_in_every_seed(results, study, text):
+    """Glance table: 'Final test MSE ... over 5 seeds, below the 0.106 of an 8-component PCA.'"""
+    said("below the 0.106 of an 8-component PCA", text)
+    assert max(seed_values(study, PLAIN, "test_mse_clean")) < results["references"]["pca8_mse"]
 
 
-def test_seed_verdicts_in_the_text_follow_the_seed_study(study, text):
-    """The rendered verdicts ('no measurable difference' within 2 sd, else which model is
-    better) of Q3 c) and Appendix A.7, recomputed from the results' seed study."""
-    said(report.comparison_short(study), text)
-    said(f"**Answer.** {report.comparison_lead(study)}. Both maps", text)
-    said(report.seed_summary(study), text)
-    said(report.seed_differences(study), text)
+def test_q2d_the_coat_is_dim_and_the_test_mse_falls_at_every_test(results, text):
+    """'By epoch 10 ... the coat is a dim blob without its light edges ... the test MSE falls
+    at every test'; the coat stays darker than the original at every recorded epoch."""
+    said("the coat is a dim blob without its light edges", text)
+    said("while the test MSE falls at every test", text)
+    recorded = results[PLAIN]["recorded"]
+    for epoch, pixels in recorded["mean_pixel"].items():
+        assert pixels["Coat"] < recorded["clean_mean_pixel"]["Coat"] - 0.05, epoch
+    tests = list(results[PLAIN]["test_loss"].values())
+    assert all(later < earlier for earlier, later in zip(tests, tests[1:]))
 
 
-def test_a3_strong_noise_is_removed_and_weak_noise_costs_detail(results, text):
-    """'wherever the noisy input is below 15 dB, both reconstructions are at least 3 dB above
-    it ... At weak noise (input above 20 dB) both are below the input'."""
-    said("wherever the noisy input is below 15 dB, both reconstructions are at least 3 dB above "
-         "it", text)
-    said("At weak noise (input above 20 dB) both are below the input", text)
+def test_q2d_later_rows_change_little(results, text):
+    """'The later rows change little to the eye': the ten images' error changes by less than
+    a quarter from epoch 10 to the last test."""
+    said("The later rows change little to the eye", text)
+    mse = results[PLAIN]["recorded"]["mse"]
+    first, last = np.mean(list(mse["10"].values())), np.mean(list(mse[list(mse)[-1]].values()))
+    assert 0.75 * first < last < first
+
+
+def test_q2e_footwear_apart_bags_apart_trousers_touch_dresses(results, text):
+    """'The footwear ... forms a region of its own ..., in which the three kinds mix: only the
+    ankle boots keep mostly to themselves. The bags form a group of their own (..., the highest
+    share). ... the trousers form a compact group (78%) that touches the dresses, and the
+    T-shirts, pullovers, dresses, coats and shirts overlap, the shirts most of all'."""
+    said("The footwear (sandals, sneakers, ankle boots) forms a region of its own", text)
+    said("only the ankle boots keep mostly to themselves", text)
+    said("The bags form a group of their own", text)
+    said("the trousers form a compact group (78%) that touches the dresses", text)
+    said("the T-shirts, pullovers, dresses, coats and shirts overlap, the shirts most of all", text)
+    plain = results["tsne_map"][PLAIN]
+    recall, taken = plain["class_recall"], plain["taken_for"]
+    assert plain["group_recall"]["footwear"] >= 0.95
+    assert [name for name in FOOTWEAR if recall[name] > 0.5] == ["Ankle boot"]
+    assert max(recall, key=recall.get) == "Bag"
+    assert taken["Trouser"] == "Dress" and recall["Trouser"] > 0.7
+    assert all(recall[name] < 0.75 for name in TOPS_AND_DRESSES)
+    assert min(recall, key=recall.get) == "Shirt"
+    assert all(taken[name] in TOPS_AND_DRESSES + ["Trouser"] for name in TOPS_AND_DRESSES)
+
+
+# ---------------------------------------------------------------------------- Question 3
+
+
+def test_q3b_no_noise_survives_and_the_loss_lies_above_the_plain_models(results, text):
+    """'none of the noise of the top row survives' and 'The denoising model's training loss lies
+    above the plain model's at every epoch'."""
+    said("none of the noise of the top row survives", text)
+    said("The denoising model's training loss lies above the plain model's at every epoch", text)
+    denoising = results[DENOISING]
+    assert final_test(results, DENOISING) < 0.35 * denoising["noisy_input_mse"]
+    assert all(d > p for d, p in zip(denoising["train_loss"], results[PLAIN]["train_loss"]))
+    for epoch, mse in denoising["recorded"]["mse"].items():
+        assert np.mean(list(mse.values())) < 0.35 * denoising["noisy_input_mse"], epoch
+
+
+def test_q3b_as_blurred_as_the_plain_models(results, text):
+    """'They are as blurred as the plain model's in Figure 2': on the ten images, the last
+    reconstructions of both models are within a quarter of each other's error."""
+    said("They are as blurred as the plain model's in Figure 2", text)
+    last = str(results["config"]["EPOCHS"])
+    plain = np.mean(list(results[PLAIN]["recorded"]["mse"][last].values()))
+    denoising = np.mean(list(results[DENOISING]["recorded"]["mse"][last].values()))
+    assert 0.75 < denoising / plain < 1.25
+
+
+def test_q3b_the_plain_model_also_removes_most_noise_but_its_error_grows(results, text):
+    """'The plain autoencoder, never trained on noise, also removes most of it ... Its error
+    does grow with the noise ..., while the denoising model loses little on clean images'."""
+    said("The plain autoencoder, never trained on noise, also removes most of it", text)
+    said("Its error does grow with the noise", text)
+    said("while the denoising model loses little on clean images", text)
+    plain, denoising = results[PLAIN], results[DENOISING]
+    assert plain["test_mse_noisy"] < 0.5 * denoising["noisy_input_mse"]
+    assert plain["test_mse_noisy"] > plain["test_mse_clean"]
+    assert denoising["test_mse_clean"] < 1.05 * plain["test_mse_clean"]
+    assert denoising["test_mse_noisy"] < plain["test_mse_noisy"]
+
+
+# ---------------------------------------------------------------------------- Appendix A
+
+
+def test_a2_a_linear_code_keeps_all_units_alive_in_every_seed(study, text):
+    """'Without the last ReLU (a linear code, Table 8) all 8 units stay live in every seed'."""
+    said("all 8 units stay live in every seed", text)
+    assert seed_values(study, "linear_code_autoencoder", "live_code_units") == [8] * len(
+        study["seeds"])
+    assert min(seed_values(study, PLAIN, "live_code_units")) < 8
+
+
+def test_a3_autoencoders_reconstruct_far_better_and_separate_about_as_well(results, text):
+    """'Both autoencoders reconstruct far better than PCA-8 ..., on noisy inputs too ... In
+    separating the classes they are about level with it ... while the linear probe favours the
+    autoencoders'."""
+    said("Both autoencoders reconstruct far better than PCA-8", text)
+    said("In separating the classes they are about level with it", text)
+    said("the linear probe favours the autoencoders", text)
+    references, quality = results["references"], results["code_quality"]
+    for model in (PLAIN, DENOISING):
+        assert results[model]["test_mse_clean"] < 0.75 * references["pca8_mse"]
+        assert results[model]["test_mse_noisy"] < 0.75 * references["pca8_noisy_mse"]
+        assert abs(quality[model]["knn_accuracy"] - quality["pca8"]["knn_accuracy"]) < 0.02
+        assert quality[model]["linear_probe_accuracy"] > quality["pca8"]["linear_probe_accuracy"]
+
+
+def test_a5_weak_noise_costs_detail_strong_noise_is_removed(results, text):
+    """'Up to noise 0.2 both reconstructions are below the noisy input itself ... From noise
+    0.3 on both are above the input ... The plain model is ahead up to noise 0.3, the denoising
+    model from noise 0.5 on.'"""
+    said("Up to noise 0.2 both reconstructions are below the noisy input itself", text)
+    said("From noise 0.3 on, both are above the input", text)
+    said("The plain model is ahead up to noise 0.3, the denoising model from noise 0.5 on", text)
     psnr = results["denoising_psnr"]
-    for noisy, plain, denoising in zip(psnr["noisy_input_db"], psnr["autoencoder_db"],
-                                       psnr["denoising_autoencoder_db"]):
-        if noisy is not None and noisy < 15:
-            assert min(plain, denoising) >= noisy + 3
-        if noisy is None or noisy > 20:
-            assert noisy is None or max(plain, denoising) < noisy
+    for std, noisy, plain, denoising in zip(psnr["noise_std"], psnr["noisy_input_db"],
+                                            psnr["autoencoder_db"],
+                                            psnr["denoising_autoencoder_db"]):
+        if 0 < std <= 0.2:
+            assert max(plain, denoising) < noisy, std
+        if std >= 0.3:
+            assert min(plain, denoising) > noisy, std
+        assert (plain > denoising) == (std <= 0.3), std
 
 
-def test_a2_pca8_separates_the_classes_about_as_well(results, study, text):
-    """'the non-linear codes reconstruct much better than PCA-8 (A.6) but do not separate the
-    classes better': PCA-8's k-NN accuracy is not below the autoencoder's seed range."""
-    said("but do not separate the classes better", text)
-    pca = results["code_quality"]["pca8"]["knn_accuracy"]
-    assert pca >= min(report.seed_values(study, "autoencoder", "knn_accuracy"))
+def test_a4_the_best_learning_rate_of_each_variant_is_inside_its_grid(results, text):
+    """'Each variant tries three learning rates ... and keeps the one with the lowest final
+    loss': the kept rate lies inside the grid, so the grid does not cut off a better one."""
+    said("Each variant tries three learning rates about a factor of three apart", text)
+    for name in ("stochastic", "mini_batch", "batch"):
+        run = results["sgd_variants"][name]
+        rates = sorted(run["learning_rates"], key=float)
+        assert rates[0] != f"{run['lr']:g}" != rates[-1], name
 
 
-def test_a6_both_autoencoders_beat_pca8_on_clean_and_noisy_inputs(results, text):
-    """'both autoencoders beat the best linear code of the same size on both.'"""
-    said("both autoencoders beat the best linear code of the same size on both", text)
-    references, epochs = results["references"], str(results["config"]["EPOCHS"])
-    plain, denoising = results["autoencoder"], results["denoising_autoencoder"]
-    assert max(plain["test_loss"][epochs], denoising["test_mse_clean"]) < references["pca8_mse"]
-    assert max(plain["test_mse_noisy"], denoising["test_loss"][epochs]) < \
-        references["pca8_noisy_mse"]
+# ---------------------------------------------------------------------------- the check itself
 
 
 def swapped(results: dict) -> dict:
     """Return the results with the plain and the denoising model's entries exchanged."""
     def swap(part: dict) -> dict:
         part = dict(part)
-        part["autoencoder"], part["denoising_autoencoder"] = (part["denoising_autoencoder"],
-                                                              part["autoencoder"])
+        part[PLAIN], part[DENOISING] = part[DENOISING], part[PLAIN]
         return part
 
     results = swap(results)
@@ -182,26 +287,16 @@ def swapped(results: dict) -> dict:
 @pytest.mark.slow
 def test_claims_fail_when_the_models_are_swapped(results, tmp_path):
     """Results that contradict the text make the claims tests fail."""
-    import subprocess
-    import sys
-
     if os.environ.get(RESULTS_VARIABLE):
         pytest.skip("already checking another results file")
     path = tmp_path / "swapped.json"
     path.write_text(json.dumps(swapped(results)), encoding="utf-8")
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          "-o", "addopts=", "-m", "not slow", __file__], cwd=ROOT,
-                         capture_output=True, text=True,
+                          "-p", "no:xdist", "-o", "addopts=", "-m", "not slow", __file__],
+                         cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, RESULTS_VARIABLE: str(path)})
     assert run.returncode == 1, run.stdout[-2000:]
-    assert "test_q3b_the_denoising_model_removes_noise_and_its_loss_lies_above FAILED" in \
-        run.stdout or "FAILED tests/test_claims.py::test_q3b" in run.stdout, run.stdout[-2000:]
-
-
-def test_a1_the_best_learning_rate_of_each_variant_is_inside_its_grid(results, text):
-    """'The best rate of each variant lies inside its grid, not at an edge.'"""
-    said("The best rate of each variant lies inside its grid, not at an edge", text)
-    for name, run in results["sgd_variants"].items():
-        if isinstance(run, dict):
-            rates = sorted(run["learning_rates"], key=float)
-            assert rates[0] != f"{run['lr']:g}" != rates[-1], name
+    for claim in ("test_q3b_no_noise_survives_and_the_loss_lies_above_the_plain_models",
+                  "test_q2e_footwear_apart_bags_apart_trousers_touch_dresses",
+                  "test_a5_weak_noise_costs_detail_strong_noise_is_removed"):
+        assert f"FAILED tests/test_claims.py::{claim}" in run.stdout, run.stdout[-2000:]

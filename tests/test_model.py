@@ -1,5 +1,8 @@
 """Model: the sheet's exact layers, parameter count, input checks and seeded initialisation."""
 
+import ast
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -53,10 +56,24 @@ def test_wrong_input_gives_one_clear_error(bad, error, words):
         helpers.Autoencoder()(bad)
 
 
-def test_get_device_returns_an_available_device():
-    device = helpers.get_device()
-    assert device.type in ("cuda", "mps", "cpu")
-    torch.zeros(1, device=device)
+@pytest.mark.parametrize("cuda, mps, expected", [
+    (True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")])
+def test_get_device_prefers_cuda_then_mps_then_the_cpu(monkeypatch, cuda, mps, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert helpers.get_device() == torch.device(expected)
+
+
+def test_every_function_of_helpers_calls_only_what_stands_above_it():
+    """The module docstring's promise: data flows down the file."""
+    tree = ast.parse(Path(helpers.__file__).read_text(encoding="utf-8"))
+    defined = {node.name: node.lineno for node in tree.body
+               if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    downward = sorted({(node.name, sub.id) for node in tree.body
+                       if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+                       for sub in ast.walk(node) if isinstance(sub, ast.Name)
+                       and defined.get(sub.id, 0) > node.lineno})
+    assert not downward, f"calls to functions defined further down: {downward}"
 
 
 def test_linear_code_drops_only_the_relu_after_the_code_layer():

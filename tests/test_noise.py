@@ -23,7 +23,10 @@ def test_input_is_left_unchanged_and_a_new_tensor_returned():
 
 def test_zero_std_returns_an_equal_copy():
     x = torch.randn(3, 784)
-    assert torch.equal(helpers.add_white_noise(x, 0.0), x)
+    copy = helpers.add_white_noise(x, 0.0)
+    assert torch.equal(copy, x) and copy.data_ptr() != x.data_ptr()
+    copy += 1.0
+    assert not torch.equal(copy, x)
 
 
 def test_same_generator_seed_gives_the_same_noise():

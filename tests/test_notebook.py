@@ -4,6 +4,8 @@ These checks read the committed files and run nothing; `pytest --nbval exercise9
 of the same test command) re-executes the notebook and compares its checked outputs.
 """
 
+import ast
+import builtins
 import json
 import re
 from pathlib import Path
@@ -11,7 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import helpers
+import provenance
+import seed_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
 IGNORE = "nbval-ignore-output"
@@ -49,8 +52,9 @@ def test_no_code_cell_ended_in_an_error(code_cells):
 
 
 def test_executed_with_the_current_helpers(code_cells):
-    """The first cell prints helpers.source_digest(): a changed helpers.py needs a re-run."""
-    assert f"helpers.py {helpers.source_digest(ROOT / 'helpers.py')}," in stdout(code_cells[0])
+    """The first cell prints the digest of what helpers.py does: changed code needs a re-run
+    (a comment does not)."""
+    assert f"helpers.py {provenance.code_digest(ROOT / 'helpers.py')}," in stdout(code_cells[0])
 
 
 def test_one_parameters_cell_of_plain_assignments(code_cells):
@@ -89,27 +93,68 @@ def test_every_rendering_cell_hides_its_input(code_cells):
 
 def test_training_and_evaluation_cells_stay_visible(code_cells):
     visible = [c.source for c in code_cells if not {"remove-input", "remove-cell"} & set(tags(c))]
-    for call in ("helpers.train_autoencoder(", "helpers.add_white_noise(", "helpers.encode(",
-                 "helpers.tsne_embed(", "helpers.code_quality("):
+    for call in ("helpers.train_autoencoder(", "helpers.add_white_noise(",
+                 "helpers.measure_codes(", "helpers.measure_errors(", "helpers.tsne_embed(",
+                 "helpers.code_quality(", "helpers.get_device("):
         assert any(call in source for source in visible), call
 
 
+def python_of(cell) -> ast.Module:
+    """Return a code cell's syntax tree (IPython's % lines left out)."""
+    return ast.parse("\n".join(line for line in cell.source.splitlines()
+                               if not line.startswith("%")))
+
+
+def assigned(tree: ast.AST) -> set[str]:
+    """Return the names a piece of code binds (assignments, loops, imports, comprehensions)."""
+    names = {node.id for node in ast.walk(tree)
+             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    return names | {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
+                    if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+
+
+def loaded(tree: ast.AST) -> set[str]:
+    """Return the names a piece of code reads."""
+    return {node.id for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+
+
+def test_no_hidden_cell_computes_what_a_visible_cell_uses(code_cells):
+    """A reader of the PDF sees where every value of a visible cell comes from: visible cells
+    read only what visible cells bind, the settings of the parameters cell and the modules
+    imported at the top; rendering cells bind nothing that another cell reads."""
+    hidden = [c for c in code_cells if {"remove-input", "remove-cell"} & set(tags(c))]
+    visible = [c for c in code_cells if c not in hidden]
+    shown = set().union(*(assigned(python_of(c)) for c in visible))
+    imports = {alias.asname or alias.name for node in ast.walk(python_of(code_cells[0]))
+               if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    for cell in visible:
+        unknown = {name for name in loaded(python_of(cell)) - shown - imports
+                   if not name.isupper() and name not in dir(builtins)}
+        assert not unknown, f"{cell.source[:50]!r} reads {sorted(unknown)} from hidden cells"
+    for cell in hidden:
+        if "remove-input" in tags(cell):
+            own = assigned(python_of(cell))
+            for other in code_cells:
+                if other is not cell:
+                    read = loaded(python_of(other)) - assigned(python_of(other))
+                    assert not own & read, f"{cell.source[:50]!r} binds {sorted(own & read)}"
+
+
 def test_the_sheets_code_is_listed_from_the_source(code_cells):
-    listed = " ".join(c.source for c in code_cells if "report.listing(" in c.source
-                      or "report.module_listing(" in c.source)
+    listed = " ".join(c.source for c in code_cells if "report.listing(" in c.source)
     for name in ("helpers.Autoencoder", "helpers.train_step", "helpers.train_epoch",
-                 "helpers.add_white_noise", "report.module_listing(helpers.__file__)"):
+                 "helpers.add_white_noise", "helpers.load_fashion_mnist", "helpers.fit",
+                 "helpers.Recorder", "report.plot_recorded", "report.plot_embeddings"):
         assert name in listed, name
+    assert "stacked_training" not in listed and "explorer" not in listed
 
 
-def test_no_markdown_hard_codes_a_setting(notebook, results):
-    """Settings that papermill can override appear in the text only through report.py."""
-    config = results["config"]
-    text = " ".join(c.source for c in notebook.cells if c.cell_type == "markdown")
-    for phrase in (f"{config['EPOCHS']} epochs", f"epoch {config['EPOCHS']}",
-                   f"sigma = {config['NOISE_STD']}", f"std {config['NOISE_STD']}",
-                   f"std of {config['NOISE_STD']}", "every ten epochs", "epochs 10, 20"):
-        assert phrase not in text.replace("\\", ""), phrase
+def test_a_run_with_other_settings_opens_with_a_notice(code_cells):
+    notice = [c for c in code_cells if "report.run_notice(config" in c.source]
+    assert len(notice) == 1 and "remove-input" in tags(notice[0])
+    assert code_cells.index(notice[0]) <= 4  # at the top, under the title
+    assert output_text(notice[0]).strip() == ""  # the committed run needs none
 
 
 def test_progress_bars_are_saved_as_finished_text_without_widget_state(notebook, code_cells):
@@ -124,20 +169,10 @@ def test_progress_bars_are_saved_as_finished_text_without_widget_state(notebook,
 
 
 def test_the_explorer_is_left_out_of_the_pdf_and_its_saved_output_says_to_run_it(code_cells):
-    explorer = [cell for cell in code_cells if "report.code_explorer(" in cell.source]
+    explorer = [cell for cell in code_cells if "explorer.code_explorer(" in cell.source]
     assert len(explorer) == 1
     assert {"remove-cell", IGNORE} <= set(explorer[0].metadata.get("tags", []))
     assert "run this cell in JupyterLab" in stdout(explorer[0])
-
-
-def test_results_json_holds_the_traversal_of_every_code_unit(results):
-    for name in ("autoencoder", "denoising_autoencoder"):
-        traversal = results["traversal"][name]
-        assert len(traversal["live"]) == len(traversal["pixel_change"]) == helpers.CODE_SIZE
-        assert len(traversal["values"][0]) == results["config"]["TRAVERSAL_STEPS"]
-        assert traversal["live"] == [share > 0 for share in results["dead_units"][name]]
-        dead = [c for c, alive in zip(traversal["pixel_change"], traversal["live"]) if not alive]
-        assert all(change == 0 for change in dead)
 
 
 def test_kernelspec_matches_the_installed_ipykernel(notebook):
@@ -199,12 +234,12 @@ def test_results_match_the_parameters_cell(results, code_cells):
     tagged = next(c for c in code_cells if "parameters" in c.metadata.get("tags", []))
     namespace: dict = {}
     exec(tagged.source.replace("print(", "str("), namespace)  # noqa: S102: literals only
-    assert results["config"] == {k: v for k, v in namespace.items() if k.isupper()}
+    assert results["config"] == {**{k: v for k, v in namespace.items() if k.isupper()},
+                                 "device": "cpu"}
     assert results["config"]["EPOCHS"] == 50
 
 
-BEYOND_THE_SHEET = ("references", "code_quality", "tsne_map", "denoising_psnr", "dead_units",
-                    "sgd_variants")
+BEYOND_THE_SHEET = ("references", "code_quality", "tsne_map", "denoising_psnr", "sgd_variants")
 
 
 def numbers_in(value) -> list:
@@ -228,8 +263,7 @@ def test_results_json_holds_the_committed_seed_study(results):
     assert results["seed_study"] == committed
     assert len(committed["seeds"]) >= 5
     for model in ("autoencoder", "denoising_autoencoder"):
-        for key in ("test_mse_clean", "test_mse_noisy", "live_code_units", "knn_accuracy",
-                    "linear_probe_accuracy", "silhouette_tsne", "psnr_db"):
+        for key in seed_statistics.MEASURES:
             assert len(committed[model][key]["values"]) == len(committed["seeds"]), key
 
 
@@ -238,7 +272,8 @@ def test_measured_answers_are_consistent_with_each_other(results):
     assert psnr["noise_std"] == config["PSNR_NOISE_STDS"]
     assert len(psnr["noisy_input_db"]) == len(psnr["autoencoder_db"]) == len(psnr["noise_std"])
     assert psnr["noisy_input_db"][0] is None  # noise 0: identical images, infinite PSNR
-    assert sgd["stochastic"]["batch_size"] == 1 and sgd["batch"]["batch_size"] == 60000
+    assert sgd["stochastic"]["batch_size"] == 1
+    assert sgd["batch"]["batch_size"] == config["SGD_TRAIN_IMAGES"]
     assert sgd["mini_batch"]["batch_size"] == config["BATCH_SIZE"]
     for name, key in (("stochastic", "STOCHASTIC"), ("mini_batch", "MINI_BATCH"),
                       ("batch", "FULL_BATCH")):
@@ -246,5 +281,6 @@ def test_measured_answers_are_consistent_with_each_other(results):
     assert sgd["stochastic"]["examples"] == config["SGD_UPDATES_STOCHASTIC"]
     for model in ("autoencoder", "denoising_autoencoder", "pca8"):
         assert 0.1 < results["code_quality"][model]["knn_accuracy"] <= 1.0
-    live = [share > 0 for share in results["dead_units"]["autoencoder"]]
-    assert sum(live) == results["autoencoder"]["live_code_units"]
+    for model in ("autoencoder", "denoising_autoencoder"):
+        live = [share > 0 for share in results[model]["unit_activity"]]
+        assert sum(live) == results[model]["live_code_units"]

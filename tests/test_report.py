@@ -1,9 +1,8 @@
-"""report.py: labelled, legible figures sized for the PDF; tables; computed wording; listings;
-the results file and where the test run writes it."""
+"""report.py: labelled, legible figures sized for the PDF; tables; listings; the notice for
+other runs; the results file and where the test run writes it."""
 
 import json
 import math
-import statistics
 
 import matplotlib
 import numpy as np
@@ -11,7 +10,9 @@ import pytest
 import torch
 
 import helpers
+import provenance
 import report
+import seed_statistics
 
 matplotlib.use("Agg")
 CLASSES = [f"class {i}" for i in range(10)]
@@ -21,14 +22,6 @@ CLASSES = [f"class {i}" for i in range(10)]
 def history():
     return helpers.TrainingHistory(train_loss=[0.2 - 0.01 * i for i in range(12)],
                                    test_loss={10: 0.11, 12: 0.1})
-
-
-def study_of(plain: list[float], denoising: list[float]) -> dict:
-    """A seed study with one measure (test MSE, clean) and one PSNR level."""
-    def model(values):
-        return {"test_mse_clean": {"values": values}, "psnr_db": {"values": [[30.0, v] for v in values]}}
-    return {"seeds": list(range(len(plain))), "settings": {"noise_stds_psnr": [0.0, 0.5]},
-            "autoencoder": model(plain), "denoising_autoencoder": model(denoising)}
 
 
 def fonts(fig) -> list[float]:
@@ -46,17 +39,26 @@ def test_image_rows_have_row_labels_and_class_titles_at_8_points_or_more():
     assert min(fonts(fig)) >= 8
 
 
-def test_recorder_keeps_one_output_per_test_and_draws_inputs_outputs_and_originals():
+def test_plot_recorded_draws_inputs_every_recorded_epoch_and_the_originals():
     clean, noisy = torch.zeros(10, 784), torch.ones(10, 784)
-    recorder = report.Recorder(clean, noisy)
+    recorder = helpers.Recorder(clean, noisy)
     model = helpers.Autoencoder(seed=0)
     recorder(10, model)
     recorder(20, model)
-    assert list(recorder.outputs) == [10, 20]
-    assert torch.equal(recorder.outputs[10], helpers.reconstruct(model, noisy))
-    fig = recorder.figure(CLASSES, "t")
+    fig = report.plot_recorded(recorder, CLASSES, "t")
     assert [fig.axes[i].get_ylabel() for i in (0, 10, 20, 30)] == [
         "noisy\ninput", "epoch\n10", "epoch\n20", "original"]
+    plain = report.plot_recorded(helpers.Recorder(clean), CLASSES, "t")
+    assert len(plain.axes) == 10 and plain.axes[0].get_ylabel() == "input"
+
+
+def test_image_rows_leave_no_gap_between_the_title_and_the_first_row():
+    """The column titles and the figure title take about half an inch above the images."""
+    fig = report.show_image_rows({f"row {i}": torch.zeros(10, 784) for i in range(6)},
+                                 CLASSES, "title")
+    height = fig.get_size_inches()[1]
+    top_of_images = fig.axes[0].get_position().y1
+    assert (1 - top_of_images) * height < 0.6
 
 
 def test_loss_plot_has_labels_legend_log_axis_and_readable_ticks(history):
@@ -74,8 +76,16 @@ def test_log_axis_ticks_do_not_crowd_over_one_decade():
     fig = report.plot_losses({"x": helpers.TrainingHistory(train_loss=[1.0, 0.1])})
     fig.canvas.draw()
     ticks = [float(t.get_text()) for t in fig.axes[0].get_yticklabels() if t.get_text()]
-    inside = [t for t in ticks if 0.1 <= t <= 1.0]
-    assert 3 <= len(inside) <= 6 and 0.7 not in inside and 0.9 not in inside
+    assert 3 <= len(ticks) <= 6
+
+
+@pytest.mark.parametrize("low, high", [(0.0683, 0.1814), (0.17, 1.5), (0.06, 0.09)])
+def test_log_ticks_label_the_whole_range_of_the_data(low, high):
+    """The lowest tick is near the smallest value and the highest near the largest (the
+    curve up to 0.18 of Figure 1 has a label)."""
+    ticks = report.log_ticks(low, high)
+    assert 3 <= len(ticks) <= 6 and ticks == sorted(set(ticks))
+    assert low / 1.25 <= ticks[0] <= low * 1.25 and high / 1.25 <= ticks[-1] <= high * 1.25
 
 
 def test_embedding_plot_uses_ten_colours_and_ten_marker_shapes_with_class_names():
@@ -125,15 +135,15 @@ def test_sgd_plot_has_examples_and_measured_time_panels_with_a_legend():
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["stochastic (lr 0.1)"]
 
 
-def test_sgd_summary_compares_losses_measured_after_the_same_examples():
-    runs = {"stochastic": sgd_run(1, 0.3, [0.6, 0.5, 0.4, 0.3], [0, 1, 2, 3]),
-            "mini-batch": sgd_run(2, 1.0, [0.6, 0.45, 0.2], [0, 1, 2]),
-            "batch": sgd_run(6, 1.0, [0.6, 0.55], [0, 4])}
-    text = report.sgd_summary(runs, compare_at=2)
-    assert "After the same 2 training examples" in text
-    assert "stochastic GD is at 0.400 and mini-batch GD at 0.450" in text
-    assert "per example, stochastic GD learns more" in text
-    assert "order is mini-batch, stochastic, batch" in text
+def test_sgd_table_gives_every_rate_tried_the_kept_one_and_the_timings():
+    sweeps = {"stochastic": {0.1: sgd_run(1, 0.1, [0.6, 0.5], [0, 1]),
+                             0.3: sgd_run(1, 0.3, [0.6, 0.4], [0, 2])},
+              "batch": {1.0: sgd_run(6, 1.0, [0.6, 0.55], [0, 4])}}
+    table = report.sgd_table(sweeps, n_train=6)
+    assert "| lr 1: final loss | 0.1: 0.500 | 1: 0.550 |" in table
+    assert "| lr 2: final loss | 0.3: 0.400 | - |" in table
+    assert "| lr kept | 0.3 | 1 |" in table and "| passes over the training set | 0.167 | 1.000 |" in table
+    assert report.best_run(sweeps["stochastic"]).lr == 0.3
 
 
 def test_psnr_plot_marks_the_training_noise_and_names_every_curve():
@@ -157,7 +167,7 @@ def test_code_unit_plot_labels_dead_units_active_shares_and_the_value_axis():
 
 
 def test_results_json_is_strict_json_with_null_for_infinite_values():
-    text = report.results_json({"psnr": [math.inf, 1.5], "n": {"x": math.nan, "y": 2}})
+    text = provenance.json_text({"psnr": [math.inf, 1.5], "n": {"x": math.nan, "y": 2}})
     assert json.loads(text) == {"psnr": [None, 1.5], "n": {"x": None, "y": 2}}
     assert "Infinity" not in text and "NaN" not in text
 
@@ -170,203 +180,151 @@ def test_write_results_replaces_the_file_whole(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
 
 
+def test_a_missing_seed_study_is_file_not_found_and_a_damaged_one_a_value_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="make seeds.*about 25 minutes"):
+        report.read_seed_study(tmp_path / "seed_study.json")
+    (tmp_path / "seed_study.json").write_text('{"seeds": [0, 1')
+    with pytest.raises(ValueError, match="not valid JSON.*git checkout -- seed_study.json"):
+        report.read_seed_study(tmp_path / "seed_study.json")
+
+
 def test_markdown_table_keeps_strings_and_integers_as_they_are():
     table = report.markdown_table({"lr": ("0.1", 3, 0.12345)}, ["a", "b", "c"])
     assert "| lr | 0.1 | 3 | 0.123 |" in table
 
 
-@pytest.mark.parametrize("mean, sd, higher, expected", [
-    (0.01, 0.006, True, "no measurable difference"),
-    (0.01, 0.004, True, "plain better"),
-    (0.01, 0.004, False, "denoising better"),
-    (-0.01, 0.004, False, "plain better"),
-])
-def test_a_gap_within_two_sd_reads_as_no_measurable_difference(mean, sd, higher, expected):
-    assert report.verdict(mean, sd, higher) == expected
+def test_settings_are_written_as_the_sheet_writes_them():
+    assert [report.sheet_number(v) for v in (1e-5, 0.001, 0.5, 128, 2.5e-5)] == [
+        "1e-5", "0.001", "0.5", "128", "2.5e-5"]
+    table = report.settings_table({"EPOCHS": 50, "BATCH_SIZE": 128, "LEARNING_RATE": 1e-3,
+                                   "WEIGHT_DECAY": 1e-5, "TEST_EVERY": 10, "NOISE_STD": 0.5,
+                                   "SEED": 0, "TSNE_POINTS": 500})
+    assert "| `WEIGHT_DECAY` | 1e-5 |" in table and "1e-05" not in table
+    assert "| `LEARNING_RATE` | 0.001 |" in table
 
 
-def test_seed_difference_is_paired_by_seed_and_counts_wins():
-    study = study_of([0.070, 0.068, 0.071], [0.072, 0.069, 0.070])
-    mean, sd, wins, seeds = report.difference(study, "test_mse_clean")
-    gaps = [-0.002, -0.001, 0.001]
-    assert mean == pytest.approx(statistics.mean(gaps)) and sd == pytest.approx(statistics.stdev(gaps))
-    assert (wins, seeds) == (2, 3)  # lower MSE wins
-    assert report.difference(study, "psnr_db", level=1)[2] == 1  # higher PSNR wins
+def test_the_notice_names_every_changed_setting_and_is_empty_for_the_committed_run():
+    committed = {"EPOCHS": 50, "NOISE_STD": 0.5, "SEED": 0, "device": "cpu"}
+    assert report.run_notice(dict(committed), "cpu", committed) == ""
+    notice = report.run_notice({**committed, "EPOCHS": 10, "NOISE_STD": 0.3}, "cpu", committed)
+    assert "`EPOCHS = 10` instead of 50" in notice and "`NOISE_STD = 0.3` instead of 0.5" in notice
+    assert "SEED" not in notice and "the tables and figures are this run's" in notice
+    assert "`device = 'cuda'` instead of 'cpu'" in report.run_notice(committed, "cuda", committed)
 
 
-def test_seed_table_marks_the_main_run_and_gives_the_verdict():
-    study = study_of([0.070, 0.068, 0.071], [0.080, 0.079, 0.081])
-    main = {"autoencoder": {"test_mse_clean": 0.07, "psnr_db_1": 0.07},
-            "denoising_autoencoder": {"test_mse_clean": 0.08, "psnr_db_1": 0.08}}
-    table = report.seed_table(study, main)
-    row = next(line for line in table.splitlines() if line.startswith("| test MSE on clean inputs"))
-    assert "| plain |" in row and "3 of 3" in row and "0.0700 / 0.0800" in row
-
-
-def test_settings_in_the_text_follow_the_parameters():
-    assert report.test_epochs(10, 5) == [5, 10] and report.test_epochs(12, 5) == [5, 10, 12]
-    assert report.listed(report.test_epochs(50, 10)) == "10, 20, 30, 40 and 50"
-    assert "$\\sigma = 0.3$" in report.noise_answer(0.3)
-
-
-def test_map_description_names_classes_that_stay_apart_and_pairs_that_mix():
-    labels = np.array([0] * 10 + [1] * 10 + [2] * 10)
-    votes = np.array([0] * 10 + [1] * 5 + [2] * 5 + [2] * 8 + [1] * 2)
-    text = report.map_description(labels, votes, ["a", "b", "c"])
-    assert "a (100%)" in text and "c (80%)" in text and "b (" not in text.split("Pairs")[0]
-    assert "b with c (7 points)" in text
+def test_source_lines_give_a_complete_dedented_fragment():
+    text = report.source_lines(helpers.train_epoch, "for batch in", "total.add_(")
+    lines = text.splitlines()
+    assert lines[0] == "```python" and lines[1].startswith("for batch in order.split(")
+    assert lines[-2].startswith("    total.add_(") and lines[-1] == "```"
+    assert "inputs = add_white_noise(target, noise_std, generator)" in text
 
 
 def test_listing_renders_the_real_source():
     text = report.listing(helpers.add_white_noise)
-    assert text.startswith("```python\ndef add_white_noise(") and "torch.randn" in text
-    assert "noise" in report.lines_with(helpers.train_epoch, "noise")
+    assert text.startswith("```python\ndef add_white_noise(") and ".normal_(0.0, std" in text
 
 
-# ---------------------------------------------------------------------------- traversal, explorer
+# ---------------------------------------------------------------------------- seed study
 
 
-def with_dead_unit(model: helpers.Autoencoder, unit: int) -> helpers.Autoencoder:
-    """Kill one code unit: its pre-activation is -1 for every input, so ReLU gives 0."""
-    code_layer = model.encoder[-2]
-    with torch.no_grad():
-        code_layer.weight[unit] = 0.0
-        code_layer.bias[unit] = -1.0
-    return model
+def study_of(plain: list[float], denoising: list[float]) -> dict:
+    """A seed study with two measures, one noise level each, and code similarities."""
+    def model(values):
+        return {key: {"values": values} for key in ("test_mse_clean", "knn_accuracy")} | {
+            "code_stability": {"values": [[v] for v in values]},
+            "psnr_db": {"values": [[30.0, v] for v in values]}}
+    study = {"seeds": list(range(len(plain))),
+             "settings": {"noise_stds_psnr": [0.0, 0.5], "noise_stds_stability": [0.5]},
+             "autoencoder": model(plain), "denoising_autoencoder": model(denoising),
+             "linear_code_autoencoder": model(plain)}
+    pairs = [{"models": list(models), "seeds": list(seeds), "cka": 0.9 - 0.1 * index,
+              "knn_overlap": 0.4 - 0.05 * index}
+             for index, (models, seeds) in enumerate([
+                 (("autoencoder", "autoencoder"), (0, 1)),
+                 (("denoising_autoencoder", "denoising_autoencoder"), (0, 1)),
+                 (("autoencoder", "denoising_autoencoder"), (0, 1)),
+                 (("autoencoder", "denoising_autoencoder"), (0, 0))])]
+    study["comparison"] = seed_statistics.compare(study)
+    study["similarity"] = {"pairs": pairs, "summary": seed_statistics.similarity_summary(pairs)}
+    return study
 
 
-@pytest.fixture(scope="module")
-def tiny_data():
-    """200 random test images in 10 classes (the explorer needs no training)."""
-    generator = torch.Generator().manual_seed(0)
-    test_x = torch.rand(200, 784, generator=generator) * 2 - 1
-    return helpers.FashionMNISTData(test_x[:20], torch.arange(20) % 10, test_x,
-                                    torch.arange(200) % 10, CLASSES)
+def test_comparison_table_gives_both_models_the_difference_its_ci_and_the_verdict():
+    study = study_of([0.070, 0.068, 0.071, 0.069], [0.080, 0.079, 0.081, 0.080])
+    table = report.comparison_table(study)
+    row = next(line for line in table.splitlines() if line.startswith("| test MSE on clean"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[1] == "0.0695 ± 0.0013" and cells[2] == "0.0800 ± 0.0008"
+    assert cells[3].startswith("-0.0105 [") and cells[-1] == "plain better"
+    assert len(table.splitlines()) == 2 + len(study["comparison"])
 
 
-@pytest.fixture
-def models():
-    return {"plain": with_dead_unit(helpers.Autoencoder(seed=0), 4),
-            "noisy": helpers.Autoencoder(seed=1)}
+def test_legs_table_has_the_code_measures_similarity_within_and_across_and_stability():
+    study = study_of([0.70, 0.68, 0.71], [0.70, 0.69, 0.70])
+    for row in study["comparison"]:
+        row["label"] = {"knn_accuracy": "5-NN accuracy"}.get(row["measure"], row["label"])
+    table = report.legs_table(study, {"b": ["5-NN accuracy"],
+                                      "d": ["code stability at noise 0.5"]}).splitlines()
+    assert [line.split("|")[1].strip() for line in table[2:]] == ["b", "c", "c", "d"]
+    assert "| c | linear CKA | 0.900 ± 0.000 | 0.800 ± 0.000 | across: 0.700 ± 0.000 |" in table
 
 
-def traversal(models, data):
-    codes = {name: helpers.encode(m, data.test_x).numpy() for name, m in models.items()}
-    values = {name: helpers.traversal_values(c) for name, c in codes.items()}
-    images = {name: helpers.traverse_units(m, torch.from_numpy(codes[name][0]), values[name])
-              for name, m in models.items()}
-    live = {name: helpers.unit_activity(c) > 0 for name, c in codes.items()}
-    return images, values, live
+def test_similarity_and_stability_figures_show_every_pair_group_and_both_models():
+    study = study_of([0.70, 0.68, 0.71], [0.70, 0.69, 0.70])
+    fig = report.plot_similarity(study)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["plain-plain (1)", "denoising-denoising (1)", "plain-denoising (1)",
+                      "plain-denoising, same seed (1)"]
+    assert "CKA" in fig.axes[0].get_xlabel() and "overlap" in fig.axes[1].get_xlabel()
+    ax = report.plot_stability(study).axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "autoencoder (mean of 3 seeds)", "denoising autoencoder (mean of 3 seeds)"]
 
 
-def test_traversal_figure_has_a_row_per_unit_a_column_per_value_and_marks_dead_units(models,
-                                                                                   tiny_data):
-    images, values, live = traversal(models, tiny_data)
-    fig = report.plot_traversal(images, values, live)
-    assert len(fig.axes) == 2 * 8 * 7
-    assert [panel._suptitle.get_text() for panel in fig.subfigs] == list(models)
-    first_column = [ax for ax in fig.axes if ax.get_ylabel()]
-    assert [ax.get_ylabel() for ax in first_column[:8]] == [
-        f"unit {u}" + ("\ndead" if u == 5 else "") for u in range(1, 9)]
-    assert fig.axes[1].get_xlabel() == report.value_label(values["plain"][0, 1])
-    texts = fig.findobj(matplotlib.text.Text)  # no ticks here: sizes need no (slow) draw
-    assert min(text.get_fontsize() for text in texts if text.get_text()) >= 8
+def test_ablation_table_compares_the_sheets_model_with_the_linear_code():
+    model = {key: {"values": [1.0, 2.0, 3.0]} for key in
+             ("test_mse_clean", "test_mse_noisy", "live_code_units", "knn_accuracy",
+              "linear_probe_accuracy")}
+    table = report.ablation_table({"autoencoder": model, "linear_code_autoencoder": model})
+    assert "| live code units | 2.0 ± 1.0 | 2.0 ± 1.0 |" in table
 
 
-def test_traversal_caption_takes_its_numbers_from_the_images(models, tiny_data):
-    images, values, live = traversal(models, tiny_data)
-    caption = report.traversal_caption(11, images, values, live, 0, "class 0")
-    change = report.pixel_change(images["plain"])
-    assert caption.startswith("**Figure 11.**") and "test image 0 (class 0)" in caption
-    assert change[4] == 0.0 and "the dead unit 5 changes no pixel (0.000)" in caption
-    top = int(np.argmax(change))
-    assert f"unit {top + 1} changes it most" in caption
-    moving = live["plain"] & (values["plain"][:, -1] > values["plain"][:, 0])
-    least = int(np.argmin(np.where(moving, change, np.inf)))
-    assert f"by {change[least]:.2f} (unit {least + 1}, least) to {change.max():.2f}" in caption
-    area = helpers.ink_measures(images["plain"][top][[0, -1]])["area"]
-    assert f"ink area from {area[0]} to {area[1]} pixels" in caption
+# ---------------------------------------------------------------------------- maps, baselines
 
 
-def test_explorer_decodes_exactly_the_code_the_sliders_hold(models, tiny_data):
-    explorer = report.CodeExplorer(models, tiny_data)
-    for name, model in models.items():
-        explorer.model.value = name
-        index = explorer.test_index()
-        image = tiny_data.test_x[index:index + 1]
-        assert torch.equal(explorer.code(), helpers.encode(model, image))
-        for unit, slider in enumerate(explorer.units):
-            slider.value = slider.min + (unit + 1) / 9 * (slider.max - slider.min)
-        code = explorer.code()
-        with torch.no_grad():
-            assert torch.equal(explorer.decoded(), model.eval().decoder(code)[0])
-        assert explorer.images["decoded"].value == report.png(explorer.decoded())
+def record_with_votes(votes: np.ndarray) -> helpers.ModelRecord:
+    record = helpers.ModelRecord(helpers.Autoencoder(seed=0), helpers.TrainingHistory(),
+                                 helpers.Recorder(torch.zeros(10, 784)))
+    record.votes = votes
+    return record
 
 
-def test_moving_a_dead_units_slider_changes_no_pixel(models, tiny_data):
-    explorer = report.CodeExplorer(models, tiny_data)
-    dead, live = explorer.units[4], explorer.units[0]
-    assert dead.disabled and dead.description == "unit 5 (dead)" and not live.disabled
-    before = explorer.images["decoded"].value
-    dead.value = 3.0
-    assert dead.value == 0.0 and explorer.images["decoded"].value == before
-    live.value = live.max
-    assert explorer.images["decoded"].value != before
+def test_map_table_gives_each_class_its_own_share_and_what_it_is_taken_for():
+    labels = np.array([0] * 10 + [1] * 10 + [2] * 10)
+    votes = np.array([0] * 10 + [1] * 5 + [2] * 5 + [2] * 8 + [1] * 2)
+    table = report.map_table({"m": record_with_votes(votes)}, labels, ["a", "b", "c"])
+    assert "| a | 100%, - |" in table and "| b | 50%, c |" in table and "| c | 80%, b |" in table
+    assert report.most_taken_for(labels, votes, ["a", "b", "c"]) == ["-", "c", "b"]
 
 
-def test_choosing_a_class_shows_one_of_its_test_images(models, tiny_data):
-    explorer = report.CodeExplorer(models, tiny_data)
-    explorer.garment.value = 3
-    explorer.index.value = explorer.index.max
-    index = explorer.test_index()
-    assert tiny_data.test_y[index] == 3 and explorer.index.max == 19 and index == 193
-    assert explorer.images["original"].value == report.png(tiny_data.test_x[index])
+def test_baseline_table_lists_every_model_pca_and_the_mean_image():
+    record = record_with_votes(np.zeros(1))
+    record.mse_clean, record.mse_noisy = 0.0691, 0.0749
+    quality = {"knn_accuracy": 0.79, "linear_probe_accuracy": 0.747}
+    table = report.baseline_table({"autoencoder": record}, {"autoencoder": quality,
+                                                            "PCA-8": quality},
+                                  {"pca8_mse": 0.1064, "pca8_noisy_mse": 0.109,
+                                   "predict_the_mean_mse": 0.3465}, 0.5)
+    assert "| autoencoder | 0.0691 | 0.0749 | 0.790 | 0.747 |" in table
+    assert "| PCA-8 | 0.1064 | 0.1090 |" in table and "| mean training image | 0.3465 |" in table
 
 
-def test_noise_view_psnr_is_helpers_psnr_of_the_same_draw(models, tiny_data):
-    explorer = report.CodeExplorer(models, tiny_data, noise_seed=7)
-    explorer.garment.value, explorer.noise.value = 2, 0.3
-    index = explorer.test_index()
-    clean = tiny_data.test_x[index:index + 1]
-    noisy = helpers.add_white_noise(clean, 0.3, torch.Generator().manual_seed(7 + index))
-    view = explorer.noise_view()
-    assert torch.equal(view["noisy input"][0], noisy[0])
-    assert view["noisy input"][1] == helpers.psnr(noisy, clean)
-    for name, model in models.items():
-        assert view[name][1] == helpers.psnr(helpers.reconstruct(model, noisy), clean)
-        assert report.psnr_label(view[name][1]) in explorer.captions[name].value
-    explorer.noise.value = 0.0
-    assert explorer.noise_view()["noisy input"][1] == math.inf
-    assert "identical" in explorer.captions["noisy input"].value
-
-
-def test_code_explorer_returns_one_ipywidgets_layout(models, tiny_data):
-    import ipywidgets
-
-    layout = report.code_explorer(models, tiny_data)
-    assert isinstance(layout, ipywidgets.VBox)
-    shown = []
-
-    def walk(widget):
-        shown.append(widget)
-        for child in getattr(widget, "children", ()):
-            walk(child)
-    walk(layout)
-    assert sum(isinstance(w, ipywidgets.FloatSlider) for w in shown) == 8 + 1
-    assert sum(isinstance(w, ipywidgets.Image) for w in shown) == 3 + len(models)
-
-
-def test_traversal_caption_explains_a_live_unit_whose_range_stays_at_zero():
-    images = -torch.ones(8, 7, 784)
-    images[1:, -1, :100] = 1.0  # every unit but the first adds 100 pixels of ink
-    values = np.tile(np.linspace(0, 1, 7, dtype=np.float32), (8, 1))
-    values[0] = 0.0  # unit 1 fires on under 5% of the images: its percentiles are both 0
-    images[0] = images[0, :1]
-    caption = report.traversal_caption(3, {"plain": images}, {"plain": values},
-                                       {"plain": np.ones(8, bool)}, 5, "Bag")
-    assert ("the live units 2, 3, 4, 5, 6, 7 and 8 change the image by 0.26 (unit 2, least) "
-            "to 0.26") in caption
-    assert "unit 1 fires on fewer than 5% of the test images, so its row stays at 0" in caption
-    assert "taking the ink area from 0 to 100 pixels, the width from 0 to 28 columns and the " \
-           "height from 0 to 4 rows; unit 1" in caption
-    assert caption.endswith("changes 0.000; no unit is dead.")
+def test_recorded_numbers_are_the_shown_images_errors_and_brightness():
+    clean = torch.zeros(10, 784)
+    recorder = helpers.Recorder(clean, clean + 1.0)
+    recorder.outputs = {10: clean + 0.5}
+    numbers = report.recorded_numbers(recorder, CLASSES)
+    assert numbers["mse"]["10"]["class 3"] == pytest.approx(0.25)
+    assert numbers["mean_pixel"]["10"]["class 0"] == pytest.approx(0.5)
+    assert numbers["input_mean_pixel"]["class 9"] == 1.0 and numbers["clean_mean_pixel"]["class 9"] == 0.0
