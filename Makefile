@@ -6,8 +6,8 @@ PYTHON := .venv/bin/python
 report: setup  ## execute the notebook if stale, export dist/exercise9.pdf and dist/exercise9.zip
 	$(PYTHON) tools/build_report.py $(if $(FORCE),--force)
 
-test: setup  ## unit tests, the notebook under nbval, the PDF and ZIP checks
-	$(PYTHON) -m pytest
+test: setup  ## unit tests beside the notebook under nbval (2 workers), the PDF and ZIP checks
+	$(PYTHON) -m pytest -n 2 --dist loadscope --no-loadscope-reorder
 
 setup:  ## install what is missing (system packages as root on Debian, .venv, data)
 	sh tools/setup.sh

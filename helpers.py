@@ -528,15 +528,11 @@ def train_autoencoder(
 ) -> TrainingHistory:
     """Train with Adam and MSE; return the history. noise_std > 0 trains a denoising model.
 
-    The sheet's "momentum of 1e-5" is Adam's weight_decay (an L2 penalty): Adam has no
-    momentum argument; its own momentum terms are betas=(0.9, 0.999). A denoising model
-    sees noisy inputs and is scored against the clean images; its test loss uses one fixed
-    noise draw, so it is comparable across epochs. Unless restart_on_collapse is False, a
-    model that collapses in its first 5 epochs (fewer than 3 live code units, or the same
-    output for every input) is re-initialised with seed 1000 * k + seed and trained again
-    from epoch 1; history.restarts says why. Subnormal floats are flushed to zero
-    (process-wide, see flush_denormals): weight decay would otherwise create them and slow
-    epochs down about fourfold on x86 CPUs.
+    The sheet's "momentum of 1e-5" is Adam's weight_decay (Adam has no momentum argument; its
+    betas stay 0.9 and 0.999). A denoising model sees noisy inputs and is scored against the
+    clean images, its test loss on one fixed noise draw. A model that collapses in its first
+    5 epochs (fewer than 3 live code units, or one output for every input) restarts from seed
+    restart_seed(seed, k), unless restart_on_collapse is False; history.restarts says why.
     """
     check_training_args(data, epochs=epochs, batch_size=batch_size, test_every=test_every,
                         lr=lr, weight_decay=weight_decay, noise_std=noise_std)

@@ -131,7 +131,7 @@ def readable_log_axis(axis, low: float, high: float) -> None:
 def show_image_rows(rows: dict[str, torch.Tensor], column_titles: list[str], title: str):
     """Return a figure with one labelled row of 28x28 images per entry of `rows`, the title
     and the column titles close above the first row."""
-    columns, cell, header = len(column_titles), 0.52, 0.55  # inches: image cell, title block
+    columns, cell, header = len(column_titles), 0.5, 0.55  # inches: image cell, title block
     height = cell * len(rows) + header
     fig, axes = plt.subplots(len(rows), columns, squeeze=False, figsize=(FIGURE_WIDTH, height))
     for row, (label, images) in enumerate(rows.items()):
@@ -163,7 +163,7 @@ def plot_recorded(recorder: helpers.Recorder, classes: list[str], title: str):
 
 def plot_losses(histories: dict[str, helpers.TrainingHistory]):
     """Return a figure of training loss per epoch (lines) and test loss (markers), log y."""
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 3.2))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 2.7))
     values = []
     for color, (name, history) in zip(("tab:blue", "tab:orange"), histories.items()):
         epochs = range(1, len(history.train_loss) + 1)
@@ -200,7 +200,7 @@ def plot_embedding(points: np.ndarray, labels: np.ndarray, classes: list[str], t
 def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, classes: list[str]):
     """Return a figure with the embeddings side by side and one legend of class names."""
     fig, axes = plt.subplots(1, len(embeddings), squeeze=False,
-                             figsize=(FIGURE_WIDTH, 3.9))
+                             figsize=(FIGURE_WIDTH, 3.6))
     for ax, (title, points) in zip(axes[0], embeddings.items()):
         handles = plot_embedding(points, labels, classes, title, ax)
     for ax in axes[0, 1:]:
@@ -269,44 +269,6 @@ def plot_code_units(codes: dict[str, np.ndarray]):
     return fig
 
 
-def plot_similarity(study: dict):
-    """Return a figure of the seed study's code similarity: linear CKA (left) and 10-NN
-    overlap (right) of every pair of models, one row of dots per group of pairs."""
-    groups = stats.pair_groups(study["similarity"]["pairs"])
-    fig, axes = plt.subplots(1, 2, sharey=True, figsize=(FIGURE_WIDTH, 2.0))
-    for ax, (measure, label) in zip(axes, (("cka", "linear CKA"),
-                                           ("knn_overlap", "10-NN overlap"))):
-        for row, members in enumerate(groups.values()):
-            values = [pair[measure] for pair in members]
-            ax.plot(values, [row] * len(values), "o", color="tab:blue", alpha=0.6, markersize=4)
-            ax.plot([np.mean(values)], [row], "|", color="black", markersize=12)
-        ax.set_xlabel(f"{label} (1 = the same code)")
-        ax.grid(True, axis="x", alpha=0.3)
-    axes[0].set_yticks(range(len(groups)), [f"{name} ({len(members)})"
-                                            for name, members in groups.items()])
-    axes[0].invert_yaxis()
-    fig.subplots_adjust(wspace=0.08)
-    return fig
-
-
-def plot_stability(study: dict):
-    """Return a figure of code stability against input noise, one line per model: the mean
-    over the seeds, each seed as a faint line."""
-    stds = study["settings"]["noise_stds_stability"]
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 2.4))
-    for name, color in ((stats.PLAIN, "tab:blue"), (stats.DENOISING, "tab:orange")):
-        values = np.asarray(study[name]["code_stability"]["values"])
-        for seed_values in values:
-            ax.plot(stds, seed_values, color=color, alpha=0.25, linewidth=0.8)
-        ax.plot(stds, values.mean(0), "o-", color=color, markersize=4,
-                label=f"{name.replace('_', ' ')} (mean of {len(values)} seeds)")
-    ax.set_xlabel("noise std on the [-1, 1] scale")
-    ax.set_ylabel("code stability\n(share of code variance kept)")
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    return fig
-
-
 # ---------------------------------------------------------------------------- tables
 
 
@@ -323,18 +285,17 @@ def markdown_table(rows: dict[str, tuple], columns: list[str], first: str = "mea
     return "\n".join(lines)
 
 
-def loss_table(history: helpers.TrainingHistory, per_column: int = 10) -> str:
-    """Return a markdown table: training loss per epoch in columns of ten, test loss below."""
+def loss_table(history: helpers.TrainingHistory, per_row: int = 10) -> str:
+    """Return a markdown table: training loss per epoch in rows of ten, test loss below."""
     epochs = len(history.train_loss)
-    starts = range(0, epochs, per_column)
-    header = "| epoch | " + " | ".join(f"{s + 1}-{min(s + per_column, epochs)}" for s in starts)
-    lines = [header + " |", "|---:" * (len(starts) + 1) + "|"]
-    for offset in range(min(per_column, epochs)):
-        cells = [f"{history.train_loss[s + offset]:.4f}" if s + offset < epochs else ""
-                 for s in starts]
-        lines.append(f"| +{offset} | " + " | ".join(cells) + " |")
-    tests = " | ".join(f"{epoch}: **{loss:.4f}**" for epoch, loss in history.test_loss.items())
-    return "\n".join(lines) + f"\n\nTest loss by epoch: {tests}"
+    lines = ["| epochs | " + " | ".join(f"+{k}" for k in range(1, per_row + 1)) + " |",
+             "|-------|" + "------:|" * per_row]
+    for start in range(0, epochs, per_row):
+        cells = [f"{history.train_loss[epoch]:.4f}" if epoch < epochs else ""
+                 for epoch in range(start, start + per_row)]
+        lines.append(f"| {start + 1}-{min(start + per_row, epochs)} | " + " | ".join(cells) + " |")
+    tests = ", ".join(f"{epoch}: **{loss:.4f}**" for epoch, loss in history.test_loss.items())
+    return "\n".join(lines) + f"\n\nTest loss after epoch {tests}."
 
 
 def sgd_table(sweeps: dict[str, dict[float, helpers.SGDRun]], n_train: int) -> str:
@@ -407,7 +368,8 @@ def comparison_cells(row: dict, study: dict) -> list[str]:
 def comparison_table(study: dict, labels: list[str] | None = None) -> str:
     """Return the seed study's paired tests as a table (all measures, or those `labels`)."""
     lines = ["| measure | plain | denoising | plain − denoising [95% CI] | p | Holm p | "
-             "verdict |", "|---|---:|---:|---:|---:|---:|---|"]
+             "verdict |", "|" + "|".join("-" * w + ":" for w in (24, 15, 15, 22, 5, 5))
+             + "|" + "-" * 19 + "|"]
     for row in study["comparison"]:
         if labels is None or row["label"] in labels:
             lines.append("| " + " | ".join(comparison_cells(row, study)) + " |")
@@ -432,8 +394,8 @@ def map_table(records: dict[str, helpers.ModelRecord], labels: np.ndarray,
                for name, record in records.items()}
     mixed = {name: most_taken_for(labels, record.votes, classes)
              for name, record in records.items()}
-    lines = ["| class | " + " | ".join(f"{name}: own class, mostly else" for name in records)
-             + " |", "|---|" + "---:|" * len(records)]
+    lines = ["| class | " + " | ".join(f"{name}: own class, else mostly" for name in records)
+             + " |", "|" + "-" * 14 + "|" + ("-" * 30 + ":|") * len(records)]
     for index, name in enumerate(classes):
         lines.append(f"| {name} | " + " | ".join(
             f"{columns[model][name]:.0%}, {mixed[model][index]}" for model in records) + " |")
@@ -464,7 +426,7 @@ def legs_table(study: dict, measures: dict[str, list[str]] = LEG_MEASURES) -> st
     their verdicts (labels by leg: `measures`), and the code similarity within each model and
     across the two."""
     lines = ["| leg | measure | plain | denoising | verdict, or across the models |",
-             "|---|---|---:|---:|---|"]
+             "|---|" + "-" * 26 + "|" + "-" * 15 + ":|" + "-" * 15 + ":|" + "-" * 26 + "|"]
     rows = {row["label"]: row for row in study["comparison"]}
     similarity = study["similarity"]["summary"]
     for leg in ("b", "c", "d"):

@@ -5,13 +5,20 @@
   CPU, and on a busy machine threads that wait for each other make every operation many times
   slower. Results compared by the tests do not depend on it.
 * The notebook run under nbval writes its figures and results file into a temporary folder
-  ($EXERCISE9_OUTPUT, see report.output_path), never into the checkout.
+  ($EXERCISE9_OUTPUT, see report.output_path), never into the checkout; each process of the
+  run (each pytest-xdist worker) makes and removes its own.
 * The tracked files are hashed when the run starts; test_checkout.py, moved to the very end,
-  checks that the run left them as they were.
-* Fixtures: the real Fashion-MNIST (loaded once) and a small slice of it.
+  checks that the run left them as they were. Under pytest-xdist (`make test`: -n 2 --dist
+  loadscope) a worker sees only its own share of the run, so there the controller hashes at
+  the start and compares in pytest_sessionfinish, after every worker has ended, and fails the
+  session if a tracked file changed; the workers skip test_checkout.py. A worker runs the
+  notebook first: its cells are the longest scope, and the other worker takes the unit tests.
+* Fixtures: the real Fashion-MNIST (loaded once) and a small slice of it; 200 random images
+  and two untrained models, one with a dead code unit (traversal and explorer tests).
 """
 
 import hashlib
+import math
 import os
 import shutil
 import subprocess
@@ -21,6 +28,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
+import torch  # noqa: E402
 
 import helpers  # noqa: E402
 import report  # noqa: E402
@@ -45,21 +53,73 @@ def digests(paths: list[Path]) -> dict[str, str]:
             for path in paths if path.is_file()}
 
 
-def pytest_configure(config):
+def changed_files(tracked: tuple[list[Path], dict[str, str]]) -> list[str]:
+    """Return the tracked files whose content differs from the start of the run, or vanished."""
+    files, before = tracked
+    after = digests(files)
+    return sorted(name for name in before.keys() | after.keys()
+                  if after.get(name) != before.get(name))
+
+
+def changed_message(changed: list[str]) -> str:
+    """Return the one message for tracked files that the test run changed."""
+    return f"the test run changed tracked files: {', '.join(changed)}"
+
+
+def is_worker(config: pytest.Config) -> bool:
+    """Return whether this process is a pytest-xdist worker (xdist gives it workerinput)."""
+    return hasattr(config, "workerinput")
+
+
+def is_controller(config: pytest.Config) -> bool:
+    """Return whether this process hands the tests to pytest-xdist workers (-n 1 or more)."""
+    return config.pluginmanager.has_plugin("dsession")
+
+
+def check_distribution(config: pytest.Config) -> None:
+    """Refuse xdist modes that would spread the notebook's cells over workers (kernels)."""
+    notebook = getattr(config.option, "nbval", False) or getattr(config.option, "nbval_lax", False)
+    mode = getattr(config.option, "dist", "no")
+    if notebook and mode in ("load", "worksteal") and not is_worker(config):
+        raise pytest.UsageError(f"--dist {mode} would run the notebook's cells on different "
+                                f"workers: use --dist loadscope, as `make test` does")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    check_distribution(config)
     output = tempfile.mkdtemp(prefix="exercise9-test-output-")
-    os.environ[report.OUTPUT_VARIABLE] = output
-    files = tracked_files()
-    config.stash[TRACKED] = None if files is None else (files, digests(files))
+    os.environ[report.OUTPUT_VARIABLE] = output  # this process's own: a worker replaces it
     config.stash[OUTPUT] = output
+    files = None if is_worker(config) else tracked_files()
+    config.stash[TRACKED] = None if files is None else (files, digests(files))
 
 
-def pytest_unconfigure(config):
+@pytest.hookimpl(trylast=True)  # after xdist's own, which waits for the workers to end
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist, compare the tracked files in the controller after the whole run."""
+    tracked = session.config.stash.get(TRACKED, None)
+    if not is_controller(session.config) or tracked is None:
+        return
+    changed = changed_files(tracked)
+    if changed:  # the terminal prints shouldfail in red above the final counts
+        earlier = session.shouldfail if isinstance(session.shouldfail, str) else ""
+        session.shouldfail = "; ".join(filter(None, [earlier, changed_message(changed)]))
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(config.stash.get(OUTPUT, ""), ignore_errors=True)
 
 
-def pytest_collection_modifyitems(session, config, items):
-    """Run the checkout check after everything else, the notebook included."""
-    items.sort(key=lambda item: Path(str(item.fspath)).name == LAST)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    """Run the checkout check after everything else, the notebook included; in a worker, put
+    the notebook first, so that its long run starts at once beside the unit tests."""
+    def order(item: pytest.Item) -> tuple[bool, bool]:
+        name = Path(str(item.fspath)).name
+        return name == LAST, not (is_worker(config) and name.endswith(".ipynb"))
+    items.sort(key=order)
 
 
 TRACKED = pytest.StashKey[object]()
@@ -68,7 +128,8 @@ OUTPUT = pytest.StashKey[str]()
 
 @pytest.fixture(scope="session")
 def tracked_at_start(pytestconfig):
-    """The tracked files and their hashes when the run started (None outside git)."""
+    """The tracked files and their hashes when the run started (None outside git and in an
+    xdist worker, where the controller compares them)."""
     return pytestconfig.stash[TRACKED]
 
 
@@ -89,3 +150,38 @@ def small_data(data) -> helpers.FashionMNISTData:
 def raw_dir():
     """torchvision's raw folder of the project's verified data."""
     return helpers.ensure_raw_files(ROOT / "data")
+
+
+def with_dead_unit(model: helpers.Autoencoder, unit: int) -> helpers.Autoencoder:
+    """Kill one code unit: its pre-activation is -1 for every input, so ReLU gives 0."""
+    code_layer = model.encoder[-2]
+    with torch.no_grad():
+        code_layer.weight[unit] = 0.0
+        code_layer.bias[unit] = -1.0
+    return model
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    """200 random test images in 10 classes (the explorer needs no training)."""
+    generator = torch.Generator().manual_seed(0)
+    test_x = torch.rand(200, 784, generator=generator) * 2 - 1
+    return helpers.FashionMNISTData(test_x[:20], torch.arange(20) % 10, test_x,
+                                    torch.arange(200) % 10, [f"class {i}" for i in range(10)])
+
+
+@pytest.fixture
+def models():
+    return {"plain": with_dead_unit(helpers.Autoencoder(seed=0), 4),
+            "noisy": helpers.Autoencoder(seed=1)}
+
+
+BAD_TRAINING_SETTINGS = [  # (setting, words of the error): both trainers reject them alike
+    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"epochs": 2.5}, "epochs must be a positive integer"),
+    ({"batch_size": 0}, "batch_size must be a positive integer"),
+    ({"batch_size": -128}, "batch_size must be a positive integer"),
+    ({"test_every": 0}, "test_every must be a positive integer"),
+    ({"noise_std": -0.5}, "noise_std must be a finite number"),
+    ({"lr": math.nan}, "lr must be a finite number"),
+]

@@ -1,5 +1,6 @@
 """The submission: the PDF built from the committed notebook and the ZIP of the code."""
 
+import ast
 import os
 import re
 import stat
@@ -16,10 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import build_report  # noqa: E402
 
 ROOT = build_report.ROOT
-UNIT_TESTS = ["tests/test_data.py", "tests/test_model.py", "tests/test_noise.py",
-              "tests/test_training.py", "tests/test_seeds.py", "tests/test_evaluation.py",
-              "tests/test_embedding.py", "tests/test_report.py", "tests/test_environment.py",
-              "tests/test_checkout.py"]
+QUIET = ["-q", "-p", "no:cacheprovider", "-n", "0"]  # a run inside a run: no cache, no workers
 
 
 SLOW = pytest.mark.slow  # runs LaTeX or a whole build: part of `make test`, not of the unit tests
@@ -45,6 +43,43 @@ def pdf_text(pdf) -> str:
 
 def squeeze(text: str) -> str:
     return re.sub(r"\s+", "", text)
+
+
+def imported_modules(source: str) -> set[str]:
+    """Return the top-level names of the modules that Python source imports."""
+    tree = ast.parse(source)
+    return {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+            for alias in node.names} | {node.module.split(".")[0] for node in ast.walk(tree)
+                                         if isinstance(node, ast.ImportFrom) and node.module}
+
+
+def project_modules(sources: list[str]) -> set[str]:
+    """Return the project's modules (NAME.py in the project folder) that the sources import,
+    directly or through each other."""
+    found: set[str] = set()
+    pending = set().union(*map(imported_modules, sources))
+    while pending:
+        name = pending.pop()
+        if name not in found and (ROOT / f"{name}.py").is_file():
+            found.add(name)
+            pending |= imported_modules((ROOT / f"{name}.py").read_text(encoding="utf-8"))
+    return found
+
+
+def code_cells(notebook) -> list[str]:
+    """Return the notebook's code cells as Python (IPython's % and ! lines left out)."""
+    return ["\n".join(line for line in cell.source.splitlines()
+                      if not line.lstrip().startswith(("%", "!")))
+            for cell in notebook.cells if cell.cell_type == "code"]
+
+
+@pytest.fixture(scope="module")
+def unpacked(tmp_path_factory) -> Path:
+    """The folder of the ZIP's contents, unpacked into a temporary folder (no .git, no data)."""
+    folder = tmp_path_factory.mktemp("zip")
+    build_report.pack_zip(folder / "exercise9.zip")
+    zipfile.ZipFile(folder / "exercise9.zip").extractall(folder / "unpacked")
+    return folder / "unpacked" / "exercise9"
 
 
 @SLOW
@@ -109,14 +144,38 @@ def test_no_code_line_is_cut_or_wrapped_in_the_pdf(pdf_text, notebook):
 
 
 def test_zip_holds_the_code_and_nothing_generated(tmp_path):
+    """The code, the committed results and figures (tests read them); no data, build output,
+    virtual environment or byte code."""
     target = tmp_path / "exercise9.zip"
     build_report.pack_zip(target)
     names = zipfile.ZipFile(target).namelist()
-    for required in ("exercise9.ipynb", "helpers.py", "report.py", "seed_study.json",
-                     "requirements.txt", "environment.yml", "README.md", "tests/test_model.py",
-                     "tools/latex/exercise9.tex.j2", "bench/seed_study.py"):
+    for required in ("exercise9.ipynb", "helpers.py", "report.py", "explorer.py",
+                     "seed_statistics.py", "stacked_training.py", "provenance.py",
+                     "seed_study.json", "results.json", "requirements.txt", "environment.yml",
+                     "README.md", "tests/test_model.py", "tools/latex/exercise9.tex.j2",
+                     "bench/seed_study.py"):
         assert f"exercise9/{required}" in names
-    assert not [n for n in names if re.search(r"/(data|figures|dist|\.venv)/|__pycache__|\.pyc$", n)]
+    figures = {path.name for path in (ROOT / "figures").glob("*.png")}
+    assert figures and {n.removeprefix("exercise9/figures/") for n in names
+                        if n.startswith("exercise9/figures/")} == figures
+    assert not [n for n in names if re.search(r"/(data|dist|build|\.venv|\.git)/|__pycache__|"
+                                              r"\.pyc$|\.ipynb_checkpoints", n)]
+
+
+def test_zip_holds_every_project_module_that_the_code_imports(tmp_path, notebook):
+    target = tmp_path / "exercise9.zip"
+    build_report.pack_zip(target)
+    names = set(zipfile.ZipFile(target).namelist())
+    shipped = [name.removeprefix("exercise9/") for name in names if name.endswith(".py")]
+    sources = [(ROOT / name).read_text(encoding="utf-8") for name in shipped]
+    needed = project_modules(sources + code_cells(notebook))
+    assert needed and not {f"exercise9/{name}.py" for name in needed} - names
+
+
+def test_the_up_to_date_digest_covers_every_module_the_notebook_imports(notebook):
+    imported = {f"{name}.py" for name in project_modules(code_cells(notebook))}
+    assert imported <= set(build_report.NOTEBOOK_MODULES)
+    assert {"helpers.py", "report.py"} <= imported
 
 
 def test_zip_contains_no_absolute_path_of_this_machine(tmp_path):
@@ -127,18 +186,29 @@ def test_zip_contains_no_absolute_path_of_this_machine(tmp_path):
             assert str(ROOT).encode() not in archive.read(name), name
 
 
-@pytest.mark.slow
-def test_unpacked_zip_imports_helpers_and_passes_its_unit_tests(tmp_path):
-    target = tmp_path / "exercise9.zip"
-    build_report.pack_zip(target)
-    zipfile.ZipFile(target).extractall(tmp_path / "unpacked")
-    folder = tmp_path / "unpacked" / "exercise9"
+@SLOW
+def test_unpacked_zip_imports_helpers_and_passes_its_unit_tests(unpacked):
+    """The whole unit suite (tests/, -m "not slow") in the unpacked ZIP: no .git, no data/."""
     found = subprocess.run([sys.executable, "-c", "import helpers; print(helpers.__file__)"],
-                           cwd=folder, capture_output=True, text=True, check=True).stdout
-    assert Path(found.strip()).resolve().parent == folder.resolve()
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          "-m", "not slow", *UNIT_TESTS], cwd=folder, capture_output=True, text=True)
+                           cwd=unpacked, capture_output=True, text=True, check=True).stdout
+    assert Path(found.strip()).resolve().parent == unpacked.resolve()
+    run = subprocess.run([sys.executable, "-m", "pytest", *QUIET, "-rs", "-m", "not slow",
+                          "tests"], cwd=unpacked, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:]
+    assert "test_checkout.py" in run.stdout and "not a git checkout" in run.stdout
+
+
+@SLOW
+def test_unpacked_zip_collects_its_whole_run_the_notebook_included(unpacked):
+    """`python -m pytest` there collects every test file and the notebook's cells; running
+    them all is `make test` here (the notebook alone takes minutes)."""
+    run = subprocess.run([sys.executable, "-m", "pytest", *QUIET, "--collect-only"],
+                         cwd=unpacked, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:]
+    files = {line.split("::")[0] for line in run.stdout.splitlines() if "::" in line}
+    expected = {path.relative_to(unpacked).as_posix()
+                for path in (unpacked / "tests").glob("test_*.py")}
+    assert files == expected | {"exercise9.ipynb"}
 
 
 def test_build_outputs_are_readable_by_everyone_like_other_build_files(tmp_path):
@@ -187,17 +257,28 @@ def test_a_latex_failure_keeps_the_previous_pdf(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["exercise9.pdf"]
 
 
-def test_up_to_date_check_notices_a_changed_code_cell(notebook):
-    assert build_report.is_up_to_date(notebook)
-    changed = nbformat.from_dict(notebook)
-    changed = nbformat.reads(nbformat.writes(changed), as_version=4)
-    next(c for c in changed.cells if c.cell_type == "code").source += "\n# changed"
+def test_the_committed_notebook_is_one_run_of_the_current_code(notebook):
+    """Fails after a change to a module of NOTEBOOK_MODULES, seed_study.json or a code cell
+    until `make report` has executed the notebook again."""
+    assert build_report.is_up_to_date(notebook), "the notebook is stale: run `make report`"
+
+
+def test_up_to_date_check_notices_a_changed_code_cell():
+    cells = [nbformat.v4.new_code_cell("x = 1", execution_count=1),
+             nbformat.v4.new_code_cell("x + 1", execution_count=2)]
+    fresh = nbformat.v4.new_notebook(cells=cells)
+    fresh.metadata["exercise9"] = {"inputs_sha256": build_report.inputs_digest(fresh)}
+    assert build_report.is_up_to_date(fresh)
+    changed = nbformat.reads(nbformat.writes(fresh), as_version=4)
+    changed.cells[1].source += "\n# changed"
     assert not build_report.is_up_to_date(changed)
 
 
 @SLOW
-def test_without_latex_the_html_and_zip_are_still_built(tmp_path):
+def test_without_latex_the_html_and_zip_are_still_built(tmp_path, notebook):
     """Run as a user without XeLaTeX and pandoc would: one message, the rest of the build."""
+    if not build_report.is_up_to_date(notebook):
+        pytest.skip("the notebook is stale: this build would execute it in place (make report)")
     python = Path(sys.executable)
     run = subprocess.run([str(python), "tools/build_report.py", "--dist", str(tmp_path)],
                          cwd=ROOT, capture_output=True, text=True,

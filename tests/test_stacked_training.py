@@ -1,12 +1,12 @@
 """Several seeds at once: stacked_training against the readable helpers.train_autoencoder."""
 
-import math
 
 import pytest
 import torch
 
 import helpers
 import stacked_training
+from conftest import BAD_TRAINING_SETTINGS
 
 SEEDS = [0, 1]
 # Losses agree to about 1e-7 here: the stacked matrix products (torch.baddbmm) sum in another
@@ -100,13 +100,7 @@ def test_linear_code_models_come_back_with_a_linear_code(small_data):
     assert isinstance(model.encoder[-1], torch.nn.Identity) and history.train_loss
 
 
-@pytest.mark.parametrize("setting, words", [
-    ({"epochs": 0}, "epochs must be a positive integer"),
-    ({"batch_size": -128}, "batch_size must be a positive integer"),
-    ({"test_every": 0}, "test_every must be a positive integer"),
-    ({"noise_std": -0.5}, "noise_std must be a finite number"),
-    ({"lr": math.nan}, "lr must be a finite number"),
-])
+@pytest.mark.parametrize("setting, words", BAD_TRAINING_SETTINGS)
 def test_bad_settings_are_the_value_errors_of_train_autoencoder(small_data, setting, words):
     with pytest.raises(ValueError, match=words):
         train_seeds(small_data, SEEDS, **setting)

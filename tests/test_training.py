@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import helpers
+from conftest import BAD_TRAINING_SETTINGS
 
 
 def train(data, **settings):
@@ -68,15 +69,7 @@ def test_to_dict_has_string_epoch_keys(small_data):
     assert list(result["test_loss"]) == ["1", "2"] and len(result["train_loss"]) == 2
 
 
-@pytest.mark.parametrize("setting, words", [
-    ({"epochs": 0}, "epochs must be a positive integer"),
-    ({"epochs": 2.5}, "epochs must be a positive integer"),
-    ({"batch_size": 0}, "batch_size must be a positive integer"),
-    ({"batch_size": -128}, "batch_size must be a positive integer"),
-    ({"test_every": 0}, "test_every must be a positive integer"),
-    ({"noise_std": -0.5}, "noise_std must be a finite number"),
-    ({"lr": math.nan}, "lr must be a finite number"),
-])
+@pytest.mark.parametrize("setting, words", BAD_TRAINING_SETTINGS)
 def test_bad_settings_are_one_clear_value_error(small_data, setting, words):
     with pytest.raises(ValueError, match=words):
         train(small_data, **setting)

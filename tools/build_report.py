@@ -6,9 +6,10 @@ Usage (from the project folder; `make report` runs it after setting up):
     python tools/build_report.py --html    export dist/exercise9.html instead of the PDF (no LaTeX)
 
 The notebook is executed in place; it counts as up to date when the execution counts run
-1, 2, 3, ... and its metadata records the SHA-256 of helpers.py and of the
-code cells it was executed with. Every output file is written to a temporary name and moved into
-place only on success, so a failed step leaves the previous files untouched.
+1, 2, 3, ... and its metadata records the SHA-256 of what it was executed with (inputs_digest:
+the modules it imports, seed_study.json and its code cells). Every output file is written to a
+temporary name and moved into place only on success (provenance.write_atomically), so a failed
+step leaves the previous files untouched.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 import zipfile
 from contextlib import contextmanager
@@ -27,12 +27,19 @@ from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as tools/build_report.py: the project's modules
+
+from provenance import write_atomically  # noqa: E402
+
 NOTEBOOK = "exercise9.ipynb"
 DIST = "dist"
-ZIP_FILES = ["exercise9.ipynb", "helpers.py", "report.py", "seed_study.json", "requirements.txt",
-             "environment.yml", "README.md", "Makefile", "pytest.ini", "tools/setup.sh",
-             "tools/build_report.py", "tools/latex/exercise9.tex.j2"]
-ZIP_GLOBS = ["tests/*.py", "tests/*.cfg", "bench/*.py"]
+NOTEBOOK_MODULES = ("helpers.py", "report.py", "explorer.py", "seed_statistics.py",
+                    "provenance.py")  # what the notebook imports, directly or through another
+ZIP_FILES = ["exercise9.ipynb", *NOTEBOOK_MODULES, "stacked_training.py", "seed_study.json",
+             "results.json", "requirements.txt", "environment.yml", "README.md", "Makefile",
+             "pytest.ini", "tools/setup.sh", "tools/build_report.py",
+             "tools/latex/exercise9.tex.j2"]
+ZIP_GLOBS = ["tests/*.py", "tests/*.cfg", "bench/*.py", "figures/*.png"]  # figures: committed
 LATEX_TOOLS = {"xelatex": "texlive-xetex texlive-fonts-recommended texlive-plain-generic",
                "pandoc": "pandoc"}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -56,27 +63,6 @@ def step(name: str, timings: dict[str, float]) -> Iterator[None]:
     print(f"{name}: {timings[name]:.1f} s", flush=True)
 
 
-def write_atomically(target: Path, write) -> None:
-    """Call write(temporary_path), then move the temporary file onto `target`."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    os.close(handle)
-    try:
-        write(Path(temp_name))
-        os.chmod(temp_name, 0o666 & ~current_umask())  # mkstemp's 0600 is for secrets
-        os.replace(temp_name, target)
-    finally:
-        if os.path.exists(temp_name):
-            os.remove(temp_name)
-
-
-def current_umask() -> int:
-    """Return the process's file-creation mask (e.g. 0o022, giving 0644 files)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def read_notebook(path: Path):
     """Return the notebook at `path`, or raise BuildError if it is missing or not valid."""
     import nbformat
@@ -93,10 +79,11 @@ def read_notebook(path: Path):
 
 
 def inputs_digest(notebook) -> str:
-    """Return the SHA-256 of helpers.py, report.py, seed_study.json and the notebook's code
-    cells (line endings normalised)."""
+    """Return the SHA-256 over, in this order, the bytes of helpers.py, report.py, explorer.py,
+    seed_statistics.py, provenance.py (NOTEBOOK_MODULES) and seed_study.json, each with CRLF
+    line endings turned into LF, then the source of every code cell as stored (UTF-8)."""
     digest = hashlib.sha256()
-    for name in ("helpers.py", "report.py", "seed_study.json"):
+    for name in (*NOTEBOOK_MODULES, "seed_study.json"):
         digest.update((ROOT / name).read_bytes().replace(b"\r\n", b"\n"))
     for cell in notebook.cells:
         if cell.cell_type == "code":
@@ -105,7 +92,7 @@ def inputs_digest(notebook) -> str:
 
 
 def is_up_to_date(notebook) -> bool:
-    """Return whether the notebook holds one complete run of its code with this helpers.py."""
+    """Return whether the notebook holds one complete run of its code with these inputs."""
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     counts = [cell.execution_count for cell in code]
     recorded = notebook.metadata.get("exercise9", {}).get("inputs_sha256")
@@ -230,7 +217,8 @@ def export(notebook, target: Path, to_pdf: bool) -> None:
         log.write_text(error.output or "", encoding="utf-8")
         problems = [line for line in (error.output or "").splitlines() if line.startswith("!")]
         raise BuildError(f"LaTeX could not build the PDF: {'; '.join(problems[:3]) or 'see log'}"
-                         f". Full log: {log.relative_to(ROOT)}; the previous PDF is kept.") from None
+                         f". Full log: {log.relative_to(ROOT)}; the previous PDF is kept."
+                         ) from None
     data = body if isinstance(body, bytes) else body.encode("utf-8")
     write_atomically(target, lambda temp: temp.write_bytes(data))
 
