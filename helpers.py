@@ -212,7 +212,7 @@ def mlp(sizes: tuple[int, ...], last_activation: nn.Module) -> nn.Sequential:
 
 
 class Autoencoder(nn.Module):
-    """The sheet's fully-connected autoencoder: 784-128-64-32-16-8 and back, Tanh output.
+    """The sheet's autoencoder: encoder 784-128-64-32-16-8, decoder 8-8-32-64-128-784, Tanh out.
 
     linear_code=True drops the ReLU after the encoder's last layer (an ablation, not the
     sheet's model): the 8 code units are then linear and cannot die.
@@ -225,7 +225,7 @@ class Autoencoder(nn.Module):
         self.reset_parameters(seed)
 
     def reset_parameters(self, seed: int | None = None) -> None:
-        """Re-initialise: He-normal weights, small positive biases before ReLU, zero before Tanh."""
+        """Re-initialise: He-normal weights, bias RELU_BIAS before ReLU, zero before Tanh."""
         generator = None if seed is None else torch.Generator().manual_seed(seed)
         linears = [m for m in self.modules() if isinstance(m, nn.Linear)]
         with torch.no_grad():
@@ -337,7 +337,7 @@ def add_white_noise(
     if not math.isfinite(std) or std < 0:
         raise ValueError(f"noise std must be a finite number >= 0, got {std}")
     noise = torch.empty_like(x).normal_(0.0, std, generator=generator)  # = std * N(0, 1)
-    return noise.add_(x)  # in place: no second buffer, the same numbers as x + std * noise
+    return noise.add_(x)  # in place, no second buffer: the numbers of x + std * randn(...)
 
 
 def fixed_test_noise(test_x: torch.Tensor, noise_std: float, seed: int) -> torch.Tensor:

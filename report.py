@@ -163,7 +163,7 @@ def plot_recorded(recorder: helpers.Recorder, classes: list[str], title: str):
 
 def plot_losses(histories: dict[str, helpers.TrainingHistory]):
     """Return a figure of training loss per epoch (lines) and test loss (markers), log y."""
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 2.7))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 2.4))
     values = []
     for color, (name, history) in zip(("tab:blue", "tab:orange"), histories.items()):
         epochs = range(1, len(history.train_loss) + 1)
@@ -200,7 +200,7 @@ def plot_embedding(points: np.ndarray, labels: np.ndarray, classes: list[str], t
 def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, classes: list[str]):
     """Return a figure with the embeddings side by side and one legend of class names."""
     fig, axes = plt.subplots(1, len(embeddings), squeeze=False,
-                             figsize=(FIGURE_WIDTH, 3.6))
+                             figsize=(FIGURE_WIDTH, 3.6 if len(embeddings) > 1 else 3.1))
     for ax, (title, points) in zip(axes[0], embeddings.items()):
         handles = plot_embedding(points, labels, classes, title, ax)
     for ax in axes[0, 1:]:
@@ -214,7 +214,7 @@ def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, class
 def plot_sgd_runs(runs: dict[str, helpers.SGDRun]):
     """Return a figure of loss against examples processed (left, the same on every machine)
     and against measured training time (right, this machine's)."""
-    fig, (by_examples, by_time) = plt.subplots(1, 2, sharey=True, figsize=(FIGURE_WIDTH, 3.0))
+    fig, (by_examples, by_time) = plt.subplots(1, 2, sharey=True, figsize=(FIGURE_WIDTH, 2.6))
     for name, run in runs.items():
         line, = by_examples.plot(run.examples[1:], run.loss[1:], marker=".",
                                  label=f"{name} (lr {run.lr:g})")
@@ -235,13 +235,14 @@ def plot_sgd_runs(runs: dict[str, helpers.SGDRun]):
 
 def plot_psnr(noise_stds: list[float], curves: dict[str, list[float]], training_std: float):
     """Return a figure of PSNR (dB) against noise std, one line per curve, training std marked."""
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 3.0))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 2.5))
     for (name, values), marker in zip(curves.items(), "osD^v"):
         ax.plot(noise_stds, values, marker=marker, markersize=4, label=name)
     ax.axvline(training_std, color="gray", linestyle="--", linewidth=1)
     ax.annotate(f"training noise {training_std:g}", (training_std, 0.97), fontsize=8,
                 xycoords=("data", "axes fraction"), ha="left", va="top", xytext=(3, 0),
                 textcoords="offset points")
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("noise std on the [-1, 1] scale")
     ax.set_ylabel("PSNR against the\nclean image (dB)")
     ax.grid(True, alpha=0.3)
@@ -252,7 +253,7 @@ def plot_psnr(noise_stds: list[float], curves: dict[str, list[float]], training_
 def plot_code_units(codes: dict[str, np.ndarray]):
     """Return a figure with one row per model: each code unit's values (box) and active share."""
     fig, axes = plt.subplots(len(codes), 1, sharex=True, squeeze=False,
-                             figsize=(FIGURE_WIDTH, 1.6 * len(codes) + 0.6))
+                             figsize=(FIGURE_WIDTH, 1.2 * len(codes) + 0.6))
     for ax, (name, values) in zip(axes[:, 0], codes.items()):
         units = range(1, values.shape[1] + 1)
         ax.boxplot(list(values.T), positions=list(units), widths=0.5, showfliers=False)
@@ -342,9 +343,18 @@ def settings_table(config: dict) -> str:
                               for label, name in rows])
 
 
+def signed(value: float, decimals: int, plus: bool = False) -> str:
+    """Return a number with a typographic minus (and a plus sign if `plus`), with more decimals
+    where the given ones would round a non-zero value to 0."""
+    while value and round(value, decimals) == 0 and decimals < 6:
+        decimals += 1
+    text = f"{value:+.{decimals}f}" if plus else f"{value:.{decimals}f}"
+    return text.replace("-", "−")
+
+
 def spread(values: list[float], decimals: int) -> str:
     """Return 'mean ± sd' of per-seed values."""
-    return f"{np.mean(values):.{decimals}f} ± {np.std(values, ddof=1):.{decimals}f}"
+    return f"{signed(np.mean(values), decimals)} ± {np.std(values, ddof=1):.{decimals}f}"
 
 
 def decimals_of(row: dict) -> int:
@@ -354,22 +364,22 @@ def decimals_of(row: dict) -> int:
 
 def comparison_cells(row: dict, study: dict) -> list[str]:
     """Return a comparison row's cells: label, both models' mean ± sd, the mean difference
-    with its 95% CI, p, Holm's p and the verdict."""
+    with its 95% CI, Holm's corrected p, the seeds the plain model wins and the verdict."""
     level = None if row["noise_std"] is None else study["settings"][
         stats.LEVEL_SETTINGS[row["measure"]]].index(row["noise_std"])
     places = decimals_of(row)
     means = [spread(stats.values_of(study[name], row["measure"], level), places)
              for name in (stats.PLAIN, stats.DENOISING)]
-    low, high = row["ci95"]
-    return [row["label"], *means, f"{row['mean']:+.{places}f} [{low:+.{places}f}, "
-            f"{high:+.{places}f}]", f"{row['p']:.3f}", f"{row['p_holm']:.3f}", row["verdict"]]
+    low, high = (signed(bound, places, plus=True) for bound in row["ci95"])
+    return [row["label"], *means, f"{signed(row['mean'], places, plus=True)} [{low}, {high}]",
+            f"{row['p_holm']:.3f}", f"{row['plain_wins']} of {row['seeds']}", row["verdict"]]
 
 
 def comparison_table(study: dict, labels: list[str] | None = None) -> str:
     """Return the seed study's paired tests as a table (all measures, or those `labels`)."""
-    lines = ["| measure | plain | denoising | plain − denoising [95% CI] | p | Holm p | "
-             "verdict |", "|" + "|".join("-" * w + ":" for w in (24, 15, 15, 22, 5, 5))
-             + "|" + "-" * 19 + "|"]
+    lines = ["| measure | plain | denoising | plain − denoising [95% CI] | Holm p | plain wins "
+             "| verdict |",
+             "|" + "|".join("-" * w + ":" for w in (20, 14, 14, 23, 6, 6)) + "|" + "-" * 23 + "|"]
     for row in study["comparison"]:
         if labels is None or row["label"] in labels:
             lines.append("| " + " | ".join(comparison_cells(row, study)) + " |")
@@ -386,19 +396,24 @@ def similarity_table(study: dict) -> str:
     return "\n".join(lines)
 
 
-def map_table(records: dict[str, helpers.ModelRecord], labels: np.ndarray,
-              classes: list[str]) -> str:
+def map_table(records: dict[str, helpers.ModelRecord], labels: np.ndarray, classes: list[str],
+              groups: tuple[str, ...] = ("footwear",)) -> str:
     """Return, per class and map, the share of its points whose 5 nearest neighbours in the
-    map vote for their own class, and the class it is most often taken for."""
+    map vote for their own class, and the class it is most often taken for; then, per group
+    of helpers.CLASS_GROUPS in `groups`, the share whose vote stays in the group."""
     columns = {name: helpers.per_class_recall(labels, record.votes, classes)
                for name, record in records.items()}
     mixed = {name: most_taken_for(labels, record.votes, classes)
              for name, record in records.items()}
-    lines = ["| class | " + " | ".join(f"{name}: own class, else mostly" for name in records)
-             + " |", "|" + "-" * 14 + "|" + ("-" * 30 + ":|") * len(records)]
+    lines = ["| class | " + " | ".join(records) + " |",
+             "|" + "-" * 14 + "|" + ("-" * 30 + ":|") * len(records)]
     for index, name in enumerate(classes):
         lines.append(f"| {name} | " + " | ".join(
             f"{columns[model][name]:.0%}, {mixed[model][index]}" for model in records) + " |")
+    for group in groups:
+        shares = [f"{helpers.group_recall(labels, record.votes, classes)[group]:.0%}"
+                  for record in records.values()]
+        lines.append(f"| all {group}, as one group | " + " | ".join(shares) + " |")
     return "\n".join(lines)
 
 
@@ -491,15 +506,19 @@ def source_lines(obj, first: str, last: str) -> str:
 
 def recorded_numbers(recorder: helpers.Recorder, classes: list[str]) -> dict:
     """Return, per recorded epoch and shown image (by class), the MSE of the output against
-    the clean image and its mean pixel, and the mean pixel of the inputs and clean images."""
+    the clean image, its mean pixel and its share of light pixels (above 0 on the [-1, 1]
+    scale), and the same for the inputs and the clean images."""
     def per_class(values: torch.Tensor) -> dict[str, float]:
         return dict(zip(classes, values.tolist()))
+    outputs = recorder.outputs.items()
     return {"mse": {str(epoch): per_class((output - recorder.images).pow(2).mean(1))
-                    for epoch, output in recorder.outputs.items()},
-            "mean_pixel": {str(epoch): per_class(output.mean(1))
-                           for epoch, output in recorder.outputs.items()},
+                    for epoch, output in outputs},
+            "mean_pixel": {str(epoch): per_class(output.mean(1)) for epoch, output in outputs},
+            "light_share": {str(epoch): per_class((output > 0).float().mean(1))
+                            for epoch, output in outputs},
             "input_mean_pixel": per_class(recorder.inputs.mean(1)),
-            "clean_mean_pixel": per_class(recorder.images.mean(1))}
+            "clean_mean_pixel": per_class(recorder.images.mean(1)),
+            "clean_light_share": per_class((recorder.images > 0).float().mean(1))}
 
 
 def key(name: str) -> str:

@@ -93,8 +93,9 @@ def test_pdf_has_the_title_and_a_heading_per_question(pdf_text):
 @SLOW
 def test_pdf_has_every_answer_and_caption(pdf_text, notebook):
     answers = ["Answers at a glance", "Batch gradient descent", "Stochastic gradient descent (SGD)",
-               "Mini-batch gradient descent", "Adam has no momentum", "What the autoencoder",
-               "Appendix A: beyond the sheet", "Appendix B: code"]
+               "Mini-batch gradient descent", "Adam has no momentum", "The map has three parts",
+               "(a) The maps", "(b) The paired test", "(c) Similarity within and across",
+               "(d) Stability under noise", "Appendix A: beyond the sheet", "Appendix B: code"]
     rendered = [out.get("data", {}).get("text/markdown", "") for cell in notebook.cells
                 if cell.cell_type == "code" for out in cell.outputs]
     captions = re.findall(r"\*\*((?:Figure|Table|Listing) \d+)\.\*\*", "".join(
@@ -107,22 +108,47 @@ def test_pdf_has_every_answer_and_caption(pdf_text, notebook):
 @SLOW
 def test_pdf_hides_cell_tags_progress_bars_and_machinery(pdf_text):
     assert "nbval" not in pdf_text and "%|" not in pdf_text
-    assert "display(Markdown" not in pdf_text and "report.glance_table" not in pdf_text
+    assert "display(Markdown" not in pdf_text and "report.run_notice" not in pdf_text
     assert not re.search(r": (True|False)\s*$", pdf_text, re.M)
 
 
 @SLOW
 def test_pdf_lists_the_code_the_sheet_asks_for(pdf_text):
     for code in ("class Autoencoder(nn.Module):", "loss = F.mse_loss(model(inputs), target)",
-                 "def train_epoch(", "def add_white_noise(", "def train_autoencoder("):
+                 "def train_epoch(", "def add_white_noise(", "def fit(", "class Recorder:",
+                 "def load_fashion_mnist(", "def plot_embedding(", "def show_image_rows("):
         assert squeeze(code) in squeeze(pdf_text), code
+    for machinery in ("def stack_backward(", "FASHION_MNIST_SHA256", "class CodeExplorer",
+                      "def flush_denormals("):
+        assert squeeze(machinery) not in squeeze(pdf_text), machinery
+
+
+def pages_of_parts(pages: list[str]) -> dict[str, int]:
+    """Return how many pages the sheet's part and Appendices A and B take; a page shared by two
+    parts counts for both, a page where a part starts at the top only for that part."""
+    counts, start = {}, 0
+    for name, heading in (("sheet", "Appendix A: beyond the sheet"), ("A", "Appendix B: code")):
+        index = next(i for i, page in enumerate(pages) if squeeze(heading) in page)
+        before = pages[index].split(squeeze(heading))[0]
+        shared = len(re.sub(r"^\d+", "", before)) > 60  # more than a page number and a number
+        counts[name] = index - start + shared
+        start = index
+    counts["B"] = len(pages) - start
+    return counts
+
+
+def test_pages_of_parts_count_a_shared_page_for_both():
+    pages = ["title", "sheet text", "Question 3 end" + "x" * 80 + "AppendixA:beyondthesheet",
+             "A", "AppendixB:code", "B"]
+    assert pages_of_parts(pages) == {"sheet": 3, "A": 2, "B": 2}
 
 
 @SLOW
-def test_pdf_has_at_most_20_pages_before_the_code_appendix(pdf):
-    pages = [squeeze(page.extract_text()) for page in pdf.pages]
-    appendix = next(i for i, page in enumerate(pages) if squeeze("Appendix B: code") in page)
-    assert appendix <= 20, f"the code appendix starts on page {appendix + 1}"
+def test_pdf_has_the_sheets_part_in_13_pages_and_at_most_26_in_all(pdf):
+    """The sheet's part at most 13 pages, Appendix A at most 5, Appendix B at most 8."""
+    counts = pages_of_parts([squeeze(page.extract_text()) for page in pdf.pages])
+    assert counts["sheet"] <= 13 and counts["A"] <= 5 and counts["B"] <= 8, counts
+    assert len(pdf.pages) <= 26
 
 
 @SLOW

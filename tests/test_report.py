@@ -256,7 +256,8 @@ def test_comparison_table_gives_both_models_the_difference_its_ci_and_the_verdic
     row = next(line for line in table.splitlines() if line.startswith("| test MSE on clean"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[1] == "0.0695 ± 0.0013" and cells[2] == "0.0800 ± 0.0008"
-    assert cells[3].startswith("-0.0105 [") and cells[-1] == "plain better"
+    assert cells[3].startswith("−0.0105 [") and cells[-1] == "plain better"
+    assert cells[4] == f"{study['comparison'][0]['p_holm']:.3f}" and cells[5] == "4 of 4"
     assert len(table.splitlines()) == 2 + len(study["comparison"])
 
 
@@ -291,9 +292,26 @@ def record_with_votes(votes: np.ndarray) -> helpers.ModelRecord:
 def test_map_table_gives_each_class_its_own_share_and_what_it_is_taken_for():
     labels = np.array([0] * 10 + [1] * 10 + [2] * 10)
     votes = np.array([0] * 10 + [1] * 5 + [2] * 5 + [2] * 8 + [1] * 2)
-    table = report.map_table({"m": record_with_votes(votes)}, labels, ["a", "b", "c"])
+    table = report.map_table({"m": record_with_votes(votes)}, labels, ["a", "b", "c"], ())
     assert "| a | 100%, - |" in table and "| b | 50%, c |" in table and "| c | 80%, b |" in table
     assert report.most_taken_for(labels, votes, ["a", "b", "c"]) == ["-", "c", "b"]
+
+
+def test_map_table_ends_with_the_footwear_group():
+    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+               "Sneaker", "Bag", "Ankle boot"]
+    labels = np.arange(100) % 10
+    votes = labels.copy()
+    votes[labels == 5] = 7  # sandals taken for sneakers: still footwear
+    votes[labels == 9] = 0  # ankle boots taken for T-shirts: out of the group
+    table = report.map_table({"m": record_with_votes(votes)}, labels, classes)
+    assert table.splitlines()[-1] == "| all footwear, as one group | 67% |"
+
+
+def test_signed_numbers_use_a_minus_and_never_show_minus_zero():
+    assert report.signed(-0.0152, 3, plus=True) == "−0.015"
+    assert report.signed(-0.0004, 3, plus=True) == "−0.0004"
+    assert report.signed(0.0061, 3, plus=True) == "+0.006" and report.signed(0.0, 3) == "0.000"
 
 
 def test_baseline_table_lists_every_model_pca_and_the_mean_image():
@@ -316,3 +334,4 @@ def test_recorded_numbers_are_the_shown_images_errors_and_brightness():
     assert numbers["mse"]["10"]["class 3"] == pytest.approx(0.25)
     assert numbers["mean_pixel"]["10"]["class 0"] == pytest.approx(0.5)
     assert numbers["input_mean_pixel"]["class 9"] == 1.0 and numbers["clean_mean_pixel"]["class 9"] == 0.0
+    assert numbers["light_share"]["10"]["class 1"] == 1.0 and numbers["clean_light_share"]["class 1"] == 0.0
