@@ -235,7 +235,7 @@ def plot_sgd_runs(runs: dict[str, helpers.SGDRun]):
 
 def plot_psnr(noise_stds: list[float], curves: dict[str, list[float]], training_std: float):
     """Return a figure of PSNR (dB) against noise std, one line per curve, training std marked."""
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 2.5))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 2.2))
     for (name, values), marker in zip(curves.items(), "osD^v"):
         ax.plot(noise_stds, values, marker=marker, markersize=4, label=name)
     ax.axvline(training_std, color="gray", linestyle="--", linewidth=1)
@@ -253,7 +253,7 @@ def plot_psnr(noise_stds: list[float], curves: dict[str, list[float]], training_
 def plot_code_units(codes: dict[str, np.ndarray]):
     """Return a figure with one row per model: each code unit's values (box) and active share."""
     fig, axes = plt.subplots(len(codes), 1, sharex=True, squeeze=False,
-                             figsize=(FIGURE_WIDTH, 1.2 * len(codes) + 0.6))
+                             figsize=(FIGURE_WIDTH, 1.05 * len(codes) + 0.55))
     for ax, (name, values) in zip(axes[:, 0], codes.items()):
         units = range(1, values.shape[1] + 1)
         ax.boxplot(list(values.T), positions=list(units), widths=0.5, showfliers=False)
@@ -312,7 +312,6 @@ def sgd_table(sweeps: dict[str, dict[float, helpers.SGDRun]], n_train: int) -> s
     rows.update({
         "lr kept": tuple(f"{run.lr:g}" for run in kept.values()),
         "passes over the training set": tuple(run.examples[-1] / n_train for run in kept.values()),
-        "final loss": tuple(run.final_loss for run in kept.values()),
         "seconds (this machine)": tuple(f"{run.seconds[-1]:.1f}" for run in kept.values()),
         "examples per second (this machine)": tuple(
             f"{run.examples_per_second:,.0f}" for run in kept.values())})
@@ -375,14 +374,14 @@ def comparison_cells(row: dict, study: dict) -> list[str]:
             f"{row['p_holm']:.3f}", f"{row['plain_wins']} of {row['seeds']}", row["verdict"]]
 
 
-def comparison_table(study: dict, labels: list[str] | None = None) -> str:
-    """Return the seed study's paired tests as a table (all measures, or those `labels`)."""
-    lines = ["| measure | plain | denoising | plain − denoising [95% CI] | Holm p | plain wins "
-             "| verdict |",
-             "|" + "|".join("-" * w + ":" for w in (20, 14, 14, 23, 6, 6)) + "|" + "-" * 23 + "|"]
+def comparison_table(study: dict) -> str:
+    """Return the seed study's paired test of every measure: difference, CI, p, wins, verdict."""
+    lines = ["| measure | plain − denoising [95% CI] | Holm p | plain wins | verdict |",
+             "|" + "-" * 25 + "|" + "-" * 23 + ":|" + "-" * 5 + ":|" + "-" * 6 + ":|"
+             + "-" * 27 + "|"]
     for row in study["comparison"]:
-        if labels is None or row["label"] in labels:
-            lines.append("| " + " | ".join(comparison_cells(row, study)) + " |")
+        label, _, _, *rest = comparison_cells(row, study)
+        lines.append("| " + " | ".join([label, *rest]) + " |")
     return "\n".join(lines)
 
 
@@ -413,7 +412,7 @@ def map_table(records: dict[str, helpers.ModelRecord], labels: np.ndarray, class
     for group in groups:
         shares = [f"{helpers.group_recall(labels, record.votes, classes)[group]:.0%}"
                   for record in records.values()]
-        lines.append(f"| all {group}, as one group | " + " | ".join(shares) + " |")
+        lines.append(f"| {group} (group) | " + " | ".join(shares) + " |")
     return "\n".join(lines)
 
 
