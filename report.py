@@ -32,7 +32,7 @@ FIGURE_WIDTH = 5.8  # inches: the text width of nbconvert's PDF page
 STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8,
          "ytick.labelsize": 8, "legend.fontsize": 8, "figure.titlesize": 9}
 MARKERS = "os^DvP*X<>"  # one shape per class, with tab10's ten colours
-NICE_MANTISSAS = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
+NICE_MANTISSAS = (1, 1.2, 1.5, 2, 3, 4, 5, 6, 8)
 mpl.rcParams.update(STYLE)
 
 # ---------------------------------------------------------------------------- files
@@ -110,11 +110,13 @@ def wrapped(name: str) -> str:
 
 def log_ticks(low: float, high: float, count: int = 5) -> list[float]:
     """Return about `count` round values from about `low` to about `high`, evenly spread on a
-    log scale (the nearest of NICE_MANTISSAS times a power of ten)."""
+    log scale (the nearest of NICE_MANTISSAS times a power of ten), and every power of ten in
+    the range."""
     powers = range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
     nice = np.array(sorted(m * 10.0 ** p for p in powers for m in NICE_MANTISSAS))
     targets = np.geomspace(low, high, count)
     picked = {float(nice[np.argmin(abs(np.log(nice) - math.log(t)))]) for t in targets}
+    picked |= {10.0 ** p for p in powers if low <= 10.0 ** p <= high}
     return sorted(round(value, 12) for value in picked)
 
 
@@ -131,7 +133,7 @@ def readable_log_axis(axis, low: float, high: float) -> None:
 def show_image_rows(rows: dict[str, torch.Tensor], column_titles: list[str], title: str):
     """Return a figure with one labelled row of 28x28 images per entry of `rows`, the title
     and the column titles close above the first row."""
-    columns, cell, header = len(column_titles), 0.5, 0.55  # inches: image cell, title block
+    columns, cell, header = len(column_titles), 0.47, 0.55  # inches: image cell, title block
     height = cell * len(rows) + header
     fig, axes = plt.subplots(len(rows), columns, squeeze=False, figsize=(FIGURE_WIDTH, height))
     for row, (label, images) in enumerate(rows.items()):
@@ -200,7 +202,7 @@ def plot_embedding(points: np.ndarray, labels: np.ndarray, classes: list[str], t
 def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, classes: list[str]):
     """Return a figure with the embeddings side by side and one legend of class names."""
     fig, axes = plt.subplots(1, len(embeddings), squeeze=False,
-                             figsize=(FIGURE_WIDTH, 3.6 if len(embeddings) > 1 else 3.1))
+                             figsize=(FIGURE_WIDTH, 3.3 if len(embeddings) > 1 else 2.9))
     for ax, (title, points) in zip(axes[0], embeddings.items()):
         handles = plot_embedding(points, labels, classes, title, ax)
     for ax in axes[0, 1:]:
@@ -466,7 +468,7 @@ def baseline_table(records: dict[str, helpers.ModelRecord], qualities: dict[str,
                    f"{qualities[name]['linear_probe_accuracy']:.3f}")
             for name, (clean, noisy) in errors.items()}
     mean = f"{references['predict_the_mean_mse']:.4f}"
-    rows["mean training image"] = (mean, mean, "-", "-")
+    rows["mean test image"] = (mean, mean, "-", "-")
     return markdown_table(rows, ["test MSE, clean", f"test MSE, noise {noise_std:g}",
                                  "5-NN accuracy", "linear-probe accuracy"], first="model")
 

@@ -186,13 +186,14 @@ def test_q2e_footwear_apart_bags_apart_trousers_touch_dresses(results, text):
     said("The footwear (sandals, sneakers, ankle boots) forms a region of its own", text)
     said("only the ankle boots keep mostly to themselves", text)
     said("The bags form a group of their own", text)
+    said("the few stray bags lie among the clothes", text)
     said("most trousers form a compact group (78%) and the rest a strand among the dresses", text)
     said("the T-shirts, pullovers, dresses, coats and shirts overlap, the shirts most of all", text)
     plain = results["tsne_map"][PLAIN]
     recall, taken = plain["class_recall"], plain["taken_for"]
     assert plain["group_recall"]["footwear"] >= 0.95
     assert [name for name in FOOTWEAR if recall[name] > 0.5] == ["Ankle boot"]
-    assert max(recall, key=recall.get) == "Bag"
+    assert max(recall, key=recall.get) == "Bag" and taken["Bag"] in TOPS_AND_DRESSES
     assert taken["Trouser"] == "Dress" and recall["Trouser"] > 0.7
     assert all(recall[name] < 0.75 for name in TOPS_AND_DRESSES)
     assert min(recall, key=recall.get) == "Shirt"
@@ -256,6 +257,9 @@ def test_q3c_a_both_maps_keep_footwear_apart_and_differ_in_bags_trousers_ankle_b
         assert all(maps[model]["class_recall"][name] < 0.75 for name in TOPS_AND_DRESSES), model
     plain, denoising = maps[PLAIN]["class_recall"], maps[DENOISING]["class_recall"]
     assert plain["Bag"] > denoising["Bag"] + 0.1 and denoising["Bag"] < 0.7
+    said("the largest shifts are the dresses (38% to 62%) and the sneakers (44% to 64%)", text)
+    shifts = {name: abs(denoising[name] - plain[name]) for name in plain}
+    assert sorted(shifts, key=shifts.get)[-2:] == ["Sneaker", "Dress"]
     assert denoising["Trouser"] > plain["Trouser"] and denoising["Ankle boot"] > plain["Ankle boot"]
 
 
@@ -353,8 +357,9 @@ def test_a5_weak_noise_costs_detail_strong_noise_is_removed(results, text):
     both are above it, by about 10 dB at noise 1 ... The plain model is ahead up to noise 0.3,
     the denoising model from noise 0.5 on.'"""
     said("Up to noise 0.2 both reconstructions are below the noisy input", text)
-    said("From noise 0.3 on both are above it", text)
-    said("The plain model is ahead up to noise 0.3, the denoising model from noise 0.5 on", text)
+    said("from noise 0.3 on both are above it", text)
+    said("The plain model is ahead up to noise 0.3 (the curves overlap there), the denoising "
+         "model from noise 0.5 on", text)
     psnr = results["denoising_psnr"]
     for std, noisy, plain, denoising in zip(psnr["noise_std"], psnr["noisy_input_db"],
                                             psnr["autoencoder_db"],
@@ -386,7 +391,7 @@ def test_a4_per_example_stochastic_leads_per_second_mini_batch_ends_lowest(resul
     with rate 0.3 it falls at every step but ends a little higher ... a near tie'."""
     said("per example, single-example steps learn more", text)
     said("Per second of training the two lie close together", text)
-    said("a batch of 128 is processed more than ten times as fast per example", text)
+    said("a batch of 128 is processed more than twenty times as fast per example", text)
     said("mini-batch GD ends lowest", text)
     said("with its best rate, 1, the loss rises at the second step", text)
     said("with rate 0.3 it falls at every step but ends a little higher", text)
@@ -394,7 +399,7 @@ def test_a4_per_example_stochastic_leads_per_second_mini_batch_ends_lowest(resul
     stochastic, mini, batch = sgd["stochastic"], sgd["mini_batch"], sgd["batch"]
     assert stochastic["loss_at_compare"] < mini["loss_at_compare"]
     assert mini["final_loss"] < stochastic["final_loss"] < batch["final_loss"]
-    assert mini["examples_per_second"] > 10 * stochastic["examples_per_second"]
+    assert mini["examples_per_second"] > 20 * stochastic["examples_per_second"]
     assert 0.5 < mini["seconds"] / stochastic["seconds"] < 2
     kept, small = batch["loss_curves"]["1"], batch["loss_curves"]["0.3"]
     assert batch["lr"] == 1.0 and kept[2] > kept[1] and kept[-1] < kept[1]

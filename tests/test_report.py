@@ -85,6 +85,7 @@ def test_log_ticks_label_the_whole_range_of_the_data(low, high):
     curve up to 0.18 of Figure 1 has a label)."""
     ticks = report.log_ticks(low, high)
     assert 3 <= len(ticks) <= 6 and ticks == sorted(set(ticks))
+    assert all(10.0 ** p in ticks for p in range(-3, 2) if low <= 10.0 ** p <= high)
     assert low / 1.25 <= ticks[0] <= low * 1.25 and high / 1.25 <= ticks[-1] <= high * 1.25
 
 
@@ -323,7 +324,7 @@ def test_baseline_table_lists_every_model_pca_and_the_mean_image():
                                   {"pca8_mse": 0.1064, "pca8_noisy_mse": 0.109,
                                    "predict_the_mean_mse": 0.3465}, 0.5)
     assert "| autoencoder | 0.0691 | 0.0749 | 0.790 | 0.747 |" in table
-    assert "| PCA-8 | 0.1064 | 0.1090 |" in table and "| mean training image | 0.3465 |" in table
+    assert "| PCA-8 | 0.1064 | 0.1090 |" in table and "| mean test image | 0.3465 |" in table
 
 
 def test_recorded_numbers_are_the_shown_images_errors_and_brightness():
