@@ -352,14 +352,23 @@ def test_a3_autoencoders_reconstruct_far_better_and_separate_about_as_well(resul
         assert quality[model]["linear_probe_accuracy"] > quality["pca8"]["linear_probe_accuracy"]
 
 
+def test_a5_the_plain_models_lead_at_weak_noise_is_not_significant_over_the_seeds(study, text):
+    """'In this run the plain model is ahead up to noise 0.3 (... over the seeds the gap is not
+    significant)'."""
+    said("over the seeds the gap is not significant", text)
+    for std in (0.1, 0.2, 0.3):
+        assert row(study, f"PSNR at noise {std:g} (dB)")["verdict"] == "no measurable difference"
+
+
 def test_a5_weak_noise_costs_detail_strong_noise_is_removed(results, text):
     """'Up to noise 0.2 both reconstructions are below the noisy input ... From noise 0.3 on
     both are above it, by about 10 dB at noise 1 ... The plain model is ahead up to noise 0.3,
     the denoising model from noise 0.5 on.'"""
     said("Up to noise 0.2 both reconstructions are below the noisy input", text)
     said("from noise 0.3 on both are above it", text)
-    said("The plain model is ahead up to noise 0.3 (the curves overlap there), the denoising "
-         "model from noise 0.5 on", text)
+    said("In this run the plain model is ahead up to noise 0.3", text)
+    said("over the seeds the gap is not significant", text)
+    said("the denoising model from noise 0.5 on", text)
     psnr = results["denoising_psnr"]
     for std, noisy, plain, denoising in zip(psnr["noise_std"], psnr["noisy_input_db"],
                                             psnr["autoencoder_db"],
