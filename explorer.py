@@ -34,7 +34,7 @@ def psnr_label(value: float) -> str:
 
 
 class CodeExplorer:
-    """An explorer of the 8-number codes for JupyterLab (report.code_explorer shows it).
+    """An explorer of the 8-number codes for JupyterLab (code_explorer shows it).
 
     Pick a test image by class and index; its code sets one slider per code unit (range: the
     unit's 1st to 99th percentile over the test codes, widened to hold the image's value; a

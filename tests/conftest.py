@@ -14,7 +14,7 @@
   session if a tracked file changed; the workers skip test_checkout.py. A worker runs the
   notebook first: its cells are the longest scope, and the other worker takes the unit tests.
 * Fixtures: the real Fashion-MNIST (loaded once) and a small slice of it; 200 random images
-  and two untrained models, one with a dead code unit (traversal and explorer tests).
+  and two untrained models, one with a dead code unit (explorer tests).
 """
 
 import hashlib
