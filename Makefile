@@ -1,25 +1,26 @@
 # The two commands of the README: `make report` and `make test`. Both set up what is missing.
-PYTHON := .venv/bin/python
+# tools/setup.sh makes .venv; PYTHON=python3.12 make test names the Python it is made with.
+VENV_PYTHON := .venv/bin/python
 
 .PHONY: report test setup html bench seeds collapse-check
 
 report: setup  ## execute the notebook if stale, export dist/exercise9.pdf and dist/exercise9.zip
-	$(PYTHON) tools/build_report.py $(if $(FORCE),--force)
+	$(VENV_PYTHON) tools/build_report.py $(if $(FORCE),--force)
 
 test: setup  ## unit tests beside the notebook under nbval (2 workers), the PDF and ZIP checks
-	$(PYTHON) -m pytest -n 2 --dist loadscope --no-loadscope-reorder
+	$(VENV_PYTHON) -m pytest -n 2 --dist loadscope --no-loadscope-reorder
 
 setup:  ## install what is missing (system packages as root on Debian, .venv, data)
 	sh tools/setup.sh
 
 html: setup  ## HTML export, a fallback that needs no LaTeX
-	$(PYTHON) tools/build_report.py --html
+	$(VENV_PYTHON) tools/build_report.py --html
 
 bench: setup  ## seconds per epoch against a tutorial-style baseline
-	$(PYTHON) bench/bench_epoch.py
+	$(VENV_PYTHON) bench/bench_epoch.py
 
 seeds: setup  ## the seed study: 5 seeds of each model, 50 epochs -> seed_study.json (about 25 min here)
-	$(PYTHON) bench/seed_study.py --linear-code always
+	$(VENV_PYTHON) bench/seed_study.py --linear-code always
 
 collapse-check: setup  ## seeds 0-19, plain and denoising model, 5 epochs each
-	$(PYTHON) bench/collapse_check.py
+	$(VENV_PYTHON) bench/collapse_check.py

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -163,6 +164,18 @@ class CodeExplorer:
             self.holding = False
 
 
+def enable_colab_widgets() -> bool:
+    """In Google Colab, turn on the widget manager that ipywidgets 8 needs there; return
+    whether this is Colab (JupyterLab and Jupyter Notebook need nothing)."""
+    if "google.colab" not in sys.modules:
+        return False
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
+    return True
+
+
 def code_explorer(models: dict[str, helpers.Autoencoder], data: helpers.FashionMNISTData):
     """Return the code explorer's ipywidgets layout (see CodeExplorer)."""
+    enable_colab_widgets()
     return CodeExplorer(models, data).layout

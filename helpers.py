@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import math
 import os
+import platform
 import shutil
 import time
 import warnings
@@ -186,6 +187,7 @@ def load_fashion_mnist(root: str | Path = "data") -> FashionMNISTData:
 ENCODER_SIZES = (IMAGE_SIZE, 128, 64, 32, 16, 8)
 DECODER_SIZES = (8, 8, 32, 64, 128, IMAGE_SIZE)
 CODE_SIZE = ENCODER_SIZES[-1]
+DEVICE_VARIABLE = "EXERCISE9_DEVICE"  # cpu, cuda or mps: overrides get_device's choice
 RELU_BIAS = 0.01  # a small positive bias keeps the narrow ReLU layers alive at the start
 
 
@@ -248,7 +250,17 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def get_device() -> torch.device:
-    """Return the device to train on: CUDA, then Apple MPS, then the CPU."""
+    """Return the device to train on: $EXERCISE9_DEVICE if set (the tests set "cpu"), else
+    CUDA, then Apple MPS, then the CPU."""
+    wanted = os.environ.get(DEVICE_VARIABLE, "").strip().lower()
+    if wanted:
+        available = {"cpu": True, "cuda": torch.cuda.is_available(),
+                     "mps": torch.backends.mps.is_available()}
+        if not available.get(wanted):
+            raise ValueError(f"{DEVICE_VARIABLE}={wanted!r} is not a device this machine has: "
+                             f"set it to one of {[name for name, ok in available.items() if ok]}"
+                             f" or unset it to choose automatically")
+        return torch.device(wanted)
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
@@ -341,10 +353,12 @@ def add_white_noise(
 
 
 def fixed_test_noise(test_x: torch.Tensor, noise_std: float, seed: int) -> torch.Tensor:
-    """Return the test inputs of train_autoencoder: test_x plus the noise draw of `seed`."""
+    """Return the test inputs of train_autoencoder: test_x plus the noise draw of `seed`,
+    drawn on the CPU and then moved, so that every device gets the same noisy images."""
     if not noise_std:
         return test_x
-    return add_white_noise(test_x, noise_std, torch.Generator(test_x.device).manual_seed(seed + 1))
+    generator = torch.Generator().manual_seed(seed + 1)
+    return add_white_noise(test_x.cpu(), noise_std, generator).to(test_x.device)
 
 
 
@@ -404,6 +418,12 @@ def make_optimizer(
     parameters = list(model.parameters()) if isinstance(model, nn.Module) else model
     fused = parameters[0].device.type in ("cpu", "cuda")
     return torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay, fused=fused)
+
+
+def subnormals_are_slow() -> bool:
+    """Return whether this CPU computes with subnormal floats far more slowly than with
+    normal ones: x86 does (microcode assists); ARM, Apple silicon included, does not."""
+    return platform.machine().lower() in {"x86_64", "amd64", "i386", "i686", "x86"}
 
 
 def flush_denormals() -> bool:
@@ -536,10 +556,11 @@ def train_autoencoder(
     """
     check_training_args(data, epochs=epochs, batch_size=batch_size, test_every=test_every,
                         lr=lr, weight_decay=weight_decay, noise_std=noise_std)
-    if not flush_denormals():
-        warnings.warn("PyTorch's worker threads do not flush subnormal floats (PyTorch ran "
-                      "before helpers was imported): epochs may get about 4x slower. Import "
-                      "helpers before any other PyTorch work (restart the kernel).", stacklevel=2)
+    if not flush_denormals() and subnormals_are_slow():
+        warnings.warn("Some of PyTorch's CPU threads do not flush subnormal floats to zero "
+                      "(they started before helpers was imported): late epochs can get several "
+                      "times slower on this CPU. Import helpers before any other PyTorch work: "
+                      "restart the kernel and run the notebook from the top.", stacklevel=2)
     restarts: list[str] = []
     while True:
         optimizer = make_optimizer(model, lr, weight_decay)

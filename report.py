@@ -28,6 +28,7 @@ import provenance
 import seed_statistics as stats
 
 OUTPUT_VARIABLE = "EXERCISE9_OUTPUT"  # the tests set it: figures and results go there
+OTHER_RUN_FOLDER = "other-run"  # figures and results of a run that the prose does not describe
 FIGURE_WIDTH = 5.8  # inches: the text width of nbconvert's PDF page
 STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8,
          "ytick.labelsize": 8, "legend.fontsize": 8, "figure.titlesize": 9}
@@ -38,15 +39,20 @@ mpl.rcParams.update(STYLE)
 # ---------------------------------------------------------------------------- files
 
 
-def output_path(path: str | Path) -> Path:
-    """Return `path`, placed under $EXERCISE9_OUTPUT when that is set (the test run)."""
+def output_folder(differs: bool) -> Path:
+    """Return where this run writes its figures and results file: $EXERCISE9_OUTPUT when set
+    (the test run); else the project folder for the run that the prose describes, and
+    other-run/ (ignored by git) for a run whose settings or device differ from it, so that
+    no such run overwrites the committed figures and results.json."""
     root = os.environ.get(OUTPUT_VARIABLE)
-    return Path(root) / path if root else Path(path)
+    if root:
+        return Path(root)
+    return Path(OTHER_RUN_FOLDER) if differs else Path(".")
 
 
 def save_figure(fig, folder: str | Path, name: str) -> Path:
     """Save a figure as folder/name.png (150 dpi) and return the path."""
-    path = output_path(folder) / f"{name}.png"
+    path = Path(folder) / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=150, bbox_inches="tight")
     return path
@@ -54,7 +60,7 @@ def save_figure(fig, folder: str | Path, name: str) -> Path:
 
 def write_results(path: str | Path, results: dict) -> Path:
     """Write the results file (strict JSON) atomically; return where it went."""
-    return provenance.write_text_atomically(output_path(path), provenance.json_text(results))
+    return provenance.write_text_atomically(path, provenance.json_text(results))
 
 
 def read_json(path: str | Path, remedy: str) -> dict:
@@ -75,29 +81,33 @@ def read_seed_study(path: str | Path) -> dict:
                            "`make seeds` to make it again (about 25 minutes on 2 cores)")
 
 
-def read_committed_run(path: str | Path) -> dict:
-    """Return the settings and device of the committed run, from its results file."""
+def read_committed_run(path: str | Path) -> dict | None:
+    """Return the settings and device of the run that the prose describes, from its results
+    file, or None where there is none yet (this run will be it)."""
+    if not Path(path).is_file():
+        return None
     return read_json(path, "restore it with `git checkout -- results.json`")["config"]
 
 
 # ---------------------------------------------------------------------------- notice
 
 
-def changed_settings(config: dict, device: str, committed: dict) -> list[str]:
+def changed_settings(config: dict, device: str, committed: dict | None) -> list[str]:
     """Return 'NAME = value instead of committed value' for every setting (and the device)
     that differs from the committed run's."""
     current = {**config, "device": device}
     return [f"`{name} = {current.get(name)!r}` instead of {value!r}"
-            for name, value in committed.items() if current.get(name) != value]
+            for name, value in (committed or {}).items() if current.get(name) != value]
 
 
-def run_notice(config: dict, device: str, committed: dict) -> str:
+def run_notice(config: dict, device: str, committed: dict | None) -> str:
     """Return a notice naming the settings that differ from the committed run, or ''."""
     changes = changed_settings(config, device, committed)
     if not changes:
         return ""
     return ("**Not the committed run.** This run differs from it in " + "; ".join(changes)
-            + ". The prose describes the committed run; the tables and figures are this run's.")
+            + ". The prose describes the committed run; the tables and figures are this run's"
+            f", saved in `{OTHER_RUN_FOLDER}/`.")
 
 
 # ---------------------------------------------------------------------------- figures

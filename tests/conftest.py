@@ -4,6 +4,9 @@
   notebook's kernel under nbval): with batches of 128 a second thread gains little on a small
   CPU, and on a busy machine threads that wait for each other make every operation many times
   slower. Results compared by the tests do not depend on it.
+* The CPU, whatever the machine has (EXERCISE9_DEVICE=cpu, read by helpers.get_device and
+  inherited by the kernel): nbval compares the committed run, which was made on the CPU.
+  Tests of CUDA or MPS name that device and are skipped where it is missing.
 * The notebook run under nbval writes its figures and results file into a temporary folder
   ($EXERCISE9_OUTPUT, see report.output_path), never into the checkout; each process of the
   run (each pytest-xdist worker) makes and removes its own.
@@ -26,6 +29,7 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ["EXERCISE9_DEVICE"] = "cpu"  # helpers.DEVICE_VARIABLE: nbval checks the CPU run
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -1,6 +1,8 @@
 """The code explorer: its update functions, driven without a browser."""
 
 import math
+import sys
+import types
 
 import torch
 
@@ -78,3 +80,14 @@ def test_code_explorer_returns_one_ipywidgets_layout(models, tiny_data):
     assert sum(isinstance(w, ipywidgets.Image) for w in shown) == 3 + len(models)
 
 
+
+
+def test_in_colab_the_widget_manager_is_turned_on_and_elsewhere_nothing_happens(monkeypatch):
+    assert not explorer.enable_colab_widgets()  # no google.colab here
+    calls = []
+    output = types.SimpleNamespace(enable_custom_widget_manager=lambda: calls.append(True))
+    colab = types.ModuleType("google.colab")
+    colab.output = output
+    monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    assert explorer.enable_colab_widgets() and calls == [True]

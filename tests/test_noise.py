@@ -39,3 +39,25 @@ def test_same_generator_seed_gives_the_same_noise():
 def test_negative_or_non_finite_std_is_a_value_error(std):
     with pytest.raises(ValueError, match="noise std"):
         helpers.add_white_noise(torch.zeros(1, 784), std)
+
+
+def accelerators() -> list:
+    """CUDA and MPS, each skipped where this machine lacks it."""
+    return [pytest.param("cuda", marks=pytest.mark.skipif(
+                not torch.cuda.is_available(), reason="no CUDA device here")),
+            pytest.param("mps", marks=pytest.mark.skipif(
+                not torch.backends.mps.is_available(), reason="no Apple MPS device here"))]
+
+
+def test_the_fixed_test_noise_is_drawn_on_the_cpu_and_stays_on_the_input_device():
+    test_x = torch.zeros(4, 784)
+    expected = test_x + 0.5 * torch.randn(4, 784, generator=torch.Generator().manual_seed(1))
+    assert torch.allclose(helpers.fixed_test_noise(test_x, 0.5, 0), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("device", accelerators())
+def test_the_fixed_test_noise_is_the_same_on_every_device(device):
+    test_x = torch.linspace(-1, 1, 4 * 784).reshape(4, 784)
+    on_device = helpers.fixed_test_noise(test_x.to(device), 0.5, 0)
+    assert on_device.device.type == device
+    assert torch.equal(on_device.cpu(), helpers.fixed_test_noise(test_x, 0.5, 0))

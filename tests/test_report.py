@@ -3,6 +3,7 @@ other runs; the results file and where the test run writes it."""
 
 import json
 import math
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -13,6 +14,8 @@ import helpers
 import provenance
 import report
 import seed_statistics
+
+ROOT = Path(__file__).resolve().parents[1]
 
 matplotlib.use("Agg")
 CLASSES = [f"class {i}" for i in range(10)]
@@ -101,17 +104,25 @@ def test_embedding_plot_uses_ten_colours_and_ten_marker_shapes_with_class_names(
     assert min(fonts(fig)) >= 8
 
 
-def test_save_figure_writes_a_png_under_the_test_output_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv(report.OUTPUT_VARIABLE, str(tmp_path / "out"))
+def test_save_figure_writes_a_png_into_the_folder_given(tmp_path):
     fig = report.plot_losses({"x": helpers.TrainingHistory(train_loss=[1.0, 0.5])})
-    path = report.save_figure(fig, "figures", "fig01_test")
+    path = report.save_figure(fig, tmp_path / "out" / "figures", "fig01_test")
     assert path == tmp_path / "out" / "figures" / "fig01_test.png"
     assert path.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_without_the_variable_outputs_go_where_the_notebook_says(monkeypatch):
+def test_only_the_described_run_writes_into_the_project_and_the_tests_write_elsewhere(
+        monkeypatch, tmp_path):
     monkeypatch.delenv(report.OUTPUT_VARIABLE, raising=False)
-    assert str(report.output_path("figures")) == "figures"
+    assert report.output_folder(differs=False) == Path(".")
+    assert report.output_folder(differs=True) == Path(report.OTHER_RUN_FOLDER)
+    monkeypatch.setenv(report.OUTPUT_VARIABLE, str(tmp_path))
+    assert report.output_folder(differs=False) == report.output_folder(differs=True) == tmp_path
+
+
+def test_the_other_run_folder_is_ignored_by_git():
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert f"{report.OTHER_RUN_FOLDER}/" in ignored
 
 
 def test_loss_table_lists_every_epoch_in_rows_of_ten(history):
@@ -173,8 +184,7 @@ def test_results_json_is_strict_json_with_null_for_infinite_values():
     assert "Infinity" not in text and "NaN" not in text
 
 
-def test_write_results_replaces_the_file_whole(tmp_path, monkeypatch):
-    monkeypatch.delenv(report.OUTPUT_VARIABLE, raising=False)
+def test_write_results_replaces_the_file_whole(tmp_path):
     target = tmp_path / "results.json"
     report.write_results(target, {"a": 1})
     assert json.loads(target.read_text()) == {"a": 1}
@@ -211,6 +221,17 @@ def test_the_notice_names_every_changed_setting_and_is_empty_for_the_committed_r
     assert "`EPOCHS = 10` instead of 50" in notice and "`NOISE_STD = 0.3` instead of 0.5" in notice
     assert "SEED" not in notice and "the tables and figures are this run's" in notice
     assert "`device = 'cuda'` instead of 'cpu'" in report.run_notice(committed, "cuda", committed)
+
+
+def test_the_notice_compares_with_the_results_file_and_a_first_run_has_none(tmp_path):
+    """The described run is the one in results.json; runs that differ write into other-run/,
+    so a second differing run, or one after a GPU run, still gets the notice."""
+    assert report.read_committed_run(tmp_path / "results.json") is None
+    assert report.run_notice({"EPOCHS": 10}, "cuda", None) == ""
+    (tmp_path / "results.json").write_text('{"config": {"EPOCHS": 50, "device": "cuda"}}')
+    committed = report.read_committed_run(tmp_path / "results.json")
+    assert "`device = 'cpu'` instead of 'cuda'" in report.run_notice({"EPOCHS": 50}, "cpu",
+                                                                      committed)
 
 
 def test_source_lines_give_a_complete_dedented_fragment():

@@ -29,17 +29,17 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as tools/build_report.py: the project's modules
 
-from provenance import write_atomically  # noqa: E402
+from provenance import code_digest, write_atomically  # noqa: E402
 
 NOTEBOOK = "exercise9.ipynb"
 DIST = "dist"
 NOTEBOOK_MODULES = ("helpers.py", "report.py", "explorer.py", "seed_statistics.py",
                     "provenance.py")  # what the notebook imports, directly or through another
-ZIP_FILES = ["exercise9.ipynb", *NOTEBOOK_MODULES, "stacked_training.py", "seed_study.json",
-             "results.json", "requirements.txt", "environment.yml", "README.md", "Makefile",
-             "pytest.ini", "tools/setup.sh", "tools/build_report.py",
-             "tools/latex/exercise9.tex.j2"]
-ZIP_GLOBS = ["tests/*.py", "tests/*.cfg", "bench/*.py", "figures/*.png"]  # figures: committed
+ZIP_FILES = ["exercise9.ipynb", *NOTEBOOK_MODULES, "seed_study.json", "results.json",
+             "requirements.txt", "environment.yml", "README.md", "Makefile", "pytest.ini",
+             "tools/setup.sh", "tools/build_report.py", "tools/latex/exercise9.tex.j2"]
+ZIP_GLOBS = ["*.py", "tests/*.py", "tests/*.cfg", "bench/*.py",
+             "figures/*.png"]  # every module; the figures are the committed run's
 LATEX_TOOLS = {"xelatex": "texlive-xetex texlive-fonts-recommended texlive-plain-generic",
                "pandoc": "pandoc"}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -79,12 +79,15 @@ def read_notebook(path: Path):
 
 
 def inputs_digest(notebook) -> str:
-    """Return the SHA-256 over, in this order, the bytes of helpers.py, report.py, explorer.py,
-    seed_statistics.py, provenance.py (NOTEBOOK_MODULES) and seed_study.json, each with CRLF
-    line endings turned into LF, then the source of every code cell as stored (UTF-8)."""
+    """Return the SHA-256 over, in this order, the code digests of helpers.py, report.py,
+    explorer.py, seed_statistics.py, provenance.py (NOTEBOOK_MODULES: what the code does,
+    the same on every Python version; comments and docstrings do not count), the bytes of
+    seed_study.json with CRLF line endings turned into LF, then the source of every code
+    cell as stored (UTF-8)."""
     digest = hashlib.sha256()
-    for name in (*NOTEBOOK_MODULES, "seed_study.json"):
-        digest.update((ROOT / name).read_bytes().replace(b"\r\n", b"\n"))
+    for name in NOTEBOOK_MODULES:
+        digest.update(code_digest(ROOT / name).encode("ascii"))
+    digest.update((ROOT / "seed_study.json").read_bytes().replace(b"\r\n", b"\n"))
     for cell in notebook.cells:
         if cell.cell_type == "code":
             digest.update(cell.source.encode("utf-8"))
@@ -282,7 +285,7 @@ def main() -> int:
     start = time.perf_counter()
     try:
         written = build(args.force, args.html, args.dist)
-    except BuildError as error:
+    except (BuildError, PermissionError) as error:
         print(f"build failed: {error}", file=sys.stderr)
         return 1
     files = "".join(f"\n  {name}" for name in written)

@@ -8,12 +8,34 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-python3}
 VENV=.venv
 LATEX_PACKAGES="texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc"
 DATA_PACKAGE="dataset-fashion-mnist"
 
 say() { printf 'setup: %s\n' "$*"; }
+
+# Python 3.11 to 3.13: the pinned numpy, scipy, matplotlib and scikit-learn have no builds for
+# older versions. $PYTHON if set, else the first supported one of these commands.
+supported() {
+    "$1" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' >/dev/null 2>&1
+}
+found=""
+for candidate in ${PYTHON:-python3 python3.13 python3.12 python3.11}; do
+    if supported "$candidate"; then found=$candidate; break; fi
+done
+if [ -z "$found" ]; then
+    say "this project needs Python 3.11, 3.12 or 3.13; ${PYTHON:-python3} is" \
+        "$("${PYTHON:-python3}" --version 2>&1 || echo 'not found')"
+    say "install one of them (python.org, pyenv, Homebrew or your package manager) and run" \
+        "again, or name it: PYTHON=/path/to/python3.12 make test"
+    exit 1
+fi
+PYTHON=$found
+if [ -x "$VENV/bin/python" ] && ! supported "$VENV/bin/python"; then
+    say "$VENV was made with $("$VENV/bin/python" --version 2>&1), which is not supported:" \
+        "remove the folder $VENV and run again"
+    exit 1
+fi
 
 # Debian packages that are still needed, judged by what is actually available.
 missing_packages() {
