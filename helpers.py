@@ -3,8 +3,8 @@
 Sections follow the data flow: data, model, noise, training, evaluation, embedding; each
 function calls only what stands above it (tests/test_model.py checks it). Nothing here reads
 notebook globals; every function takes what it needs as arguments. The other modules:
-report.py draws the figures and tables, stacked_training.py trains several seeds at once
-for the seed study, seed_statistics.py compares the models over the seeds, explorer.py is
+report.py draws the figures and tables, seed_training.py and seed_scoring.py train and score
+the seed study's models, seed_statistics.py compares the models over the seeds, explorer.py is
 the interactive code explorer, provenance.py writes files and digests code.
 """
 
@@ -28,9 +28,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.decomposition import PCA
-from sklearn.manifold import TSNE, trustworthiness
-from sklearn.metrics import accuracy_score, confusion_matrix, recall_score, silhouette_score
 from sklearn.linear_model import LogisticRegression
+from sklearn.manifold import TSNE, trustworthiness
+from sklearn.metrics import accuracy_score, recall_score, silhouette_score
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -247,6 +247,22 @@ class Autoencoder(nn.Module):
 def count_parameters(model: nn.Module) -> int:
     """Return the number of trainable parameters of a model."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def save_model(model: Autoencoder, path: str | Path) -> Path:
+    """Save the model's weights (its state_dict, on the CPU) atomically; return the path."""
+    weights = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
+    return write_atomically(path, lambda temp: torch.save(weights, temp))
+
+
+def load_model(path: str | Path, linear_code: bool = False) -> Autoencoder:
+    """Return an Autoencoder with the weights saved at `path` by save_model, on the CPU."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path} is missing: it is written by exercise9.ipynb "
+                                f"(make report), or restore it with git")
+    model = Autoencoder(linear_code=linear_code)
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.eval()
 
 
 def get_device() -> torch.device:
@@ -760,15 +776,6 @@ def per_class_recall(labels: np.ndarray, predicted: np.ndarray,
     """Return, per class, the share of its images whose predicted label is right."""
     recall = recall_score(labels, predicted, average=None, labels=range(len(classes)))
     return {name: float(value) for name, value in zip(classes, recall)}
-
-
-def most_confused_pairs(labels: np.ndarray, predicted: np.ndarray, classes: list[str],
-                        top: int = 3) -> list[tuple[str, str, int]]:
-    """Return the class pairs most often mixed up by the predictions, with their counts."""
-    matrix = confusion_matrix(labels, predicted, labels=range(len(classes)))
-    mixed = matrix + matrix.T
-    pairs = [(mixed[i, j], i, j) for i in range(len(classes)) for j in range(i + 1, len(classes))]
-    return [(classes[i], classes[j], int(n)) for n, i, j in sorted(pairs, reverse=True)[:top]]
 
 
 CLASS_GROUPS = {  # coarse kinds of garment, for "which classes overlap"

@@ -29,6 +29,7 @@ import seed_statistics as stats
 
 OUTPUT_VARIABLE = "EXERCISE9_OUTPUT"  # the tests set it: figures and results go there
 OTHER_RUN_FOLDER = "other-run"  # figures and results of a run that the prose does not describe
+RECORD_VARIABLE = "EXERCISE9_RECORD"  # set by `make report`: this run becomes the committed one
 FIGURE_WIDTH = 5.8  # inches: the text width of nbconvert's PDF page
 STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8,
          "ytick.labelsize": 8, "legend.fontsize": 8, "figure.titlesize": 9}
@@ -78,15 +79,17 @@ def read_json(path: str | Path, remedy: str) -> dict:
 def read_seed_study(path: str | Path) -> dict:
     """Return the committed seed study, or raise a clear error naming `make seeds`."""
     return read_json(path, "restore it with `git checkout -- seed_study.json`, or run "
-                           "`make seeds` to make it again (about 25 minutes on 2 cores)")
+                           "`make seeds` to make it again (about 30 minutes on 2 cores; minutes "
+                           "when build/seed_models/ holds its trained models)")
 
 
 def read_committed_run(path: str | Path) -> dict | None:
     """Return the settings and device of the run that the prose describes, from its results
-    file, or None where there is none yet (this run will be it)."""
-    if not Path(path).is_file():
+    file, or None where this run will be it: there is none yet, or `make report` records this
+    run ($EXERCISE9_RECORD)."""
+    if os.environ.get(RECORD_VARIABLE) or not Path(path).is_file():
         return None
-    return read_json(path, "restore it with `git checkout -- results.json`")["config"]
+    return read_json(path, f"restore it with `git checkout -- {Path(path).name}`")["config"]
 
 
 # ---------------------------------------------------------------------------- notice
@@ -176,8 +179,9 @@ def plot_recorded(recorder: helpers.Recorder, classes: list[str], title: str):
 def plot_losses(histories: dict[str, helpers.TrainingHistory]):
     """Return a figure of training loss per epoch (lines) and test loss (markers), log y."""
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 2.4))
-    values = []
-    for color, (name, history) in zip(("tab:blue", "tab:orange"), histories.items()):
+    values, colors = [], plt.get_cmap("tab10").colors
+    for index, (name, history) in enumerate(histories.items()):
+        color = colors[index % len(colors)]
         epochs = range(1, len(history.train_loss) + 1)
         ax.plot(epochs, history.train_loss, color=color, label=f"{name}: training loss")
         ax.plot(list(history.test_loss), list(history.test_loss.values()), "o", color=color,
@@ -373,37 +377,31 @@ def decimals_of(row: dict) -> int:
     return stats.MEASURES[row["measure"]][2]
 
 
-def comparison_cells(row: dict, study: dict) -> list[str]:
-    """Return a comparison row's cells: label, both models' mean ± sd, the mean difference
-    with its 95% CI, Holm's corrected p, the seeds the plain model wins and the verdict."""
+def comparison_cells(row: dict, study: dict, comparison: dict) -> list[str]:
+    """Return a row of a comparison's cells: label, both models' mean ± sd, the mean
+    difference with its 95% CI, Holm's corrected p, the seeds the first model wins and the
+    verdict."""
     level = None if row["noise_std"] is None else study["settings"][
         stats.LEVEL_SETTINGS[row["measure"]]].index(row["noise_std"])
     places = decimals_of(row)
     means = [spread(stats.values_of(study[name], row["measure"], level), places)
-             for name in (stats.PLAIN, stats.DENOISING)]
+             for name in comparison["models"]]
     low, high = (signed(bound, places, plus=True) for bound in row["ci95"])
     return [row["label"], *means, f"{signed(row['mean'], places, plus=True)} [{low}, {high}]",
-            f"{row['p_holm']:.3f}", f"{row['plain_wins']} of {row['seeds']}", row["verdict"]]
+            f"{row['p_holm']:.3f}", f"{row['first_wins']} of {row['seeds']}", row["verdict"]]
 
 
-def comparison_table(study: dict) -> str:
-    """Return the seed study's paired test of every measure: difference, CI, p, wins, verdict."""
-    lines = ["| measure | plain − denoising [95% CI] | Holm p | plain wins | verdict |",
+def comparison_table(study: dict, models: tuple[str, str] | None = None) -> str:
+    """Return a comparison of the seed study (the first when `models` is None): every
+    measure's paired difference first − second, its CI, Holm's p, the wins and the verdict."""
+    comparison = stats.comparison_of(study, models)
+    first, second = comparison["labels"]
+    lines = [f"| measure | {first} − {second} [95% CI] | Holm p | {first} wins | verdict |",
              "|" + "-" * 25 + "|" + "-" * 23 + ":|" + "-" * 5 + ":|" + "-" * 6 + ":|"
              + "-" * 27 + "|"]
-    for row in study["comparison"]:
-        label, _, _, *rest = comparison_cells(row, study)
+    for row in comparison["rows"]:
+        label, _, _, *rest = comparison_cells(row, study, comparison)
         lines.append("| " + " | ".join([label, *rest]) + " |")
-    return "\n".join(lines)
-
-
-def similarity_table(study: dict) -> str:
-    """Return the code similarity by group of model pairs: mean ± sd and range."""
-    lines = ["| pairs of models | pairs | linear CKA | 10-NN overlap |", "|---|---:|---:|---:|"]
-    for group, values in study["similarity"]["summary"].items():
-        cells = [f"{values[m]['mean']:.3f} ± {values[m]['sd']:.3f} ({values[m]['min']:.3f}"
-                 f"–{values[m]['max']:.3f})" for m in ("cka", "knn_overlap")]
-        lines.append(f"| {group} | {values['pairs']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -428,6 +426,14 @@ def map_table(records: dict[str, helpers.ModelRecord], labels: np.ndarray, class
     return "\n".join(lines)
 
 
+def vote_counts(labels: np.ndarray, votes: np.ndarray, classes: list[str]) -> dict:
+    """Return per class how many of its points the 5-neighbour vote gives to each class."""
+    return {name: {other: int(np.sum((labels == index) & (votes == voted)))
+                   for voted, other in enumerate(classes)
+                   if np.any((labels == index) & (votes == voted))}
+            for index, name in enumerate(classes)}
+
+
 def most_taken_for(labels: np.ndarray, votes: np.ndarray, classes: list[str]) -> list[str]:
     """Return per class the other class its points' votes name most often ('-' if none)."""
     result = []
@@ -447,24 +453,27 @@ LEG_MEASURES = {"b": ["5-NN accuracy", "linear-probe accuracy", "silhouette in c
                 "d": ["code stability at noise 0.5", "code stability at noise 1"]}
 
 
-def legs_table(study: dict, measures: dict[str, list[str]] = LEG_MEASURES) -> str:
-    """Return legs (b) to (d) of Question 3 c): the code measures and the code stability with
-    their verdicts (labels by leg: `measures`), and the code similarity within each model and
-    across the two."""
-    lines = ["| leg | measure | plain | denoising | verdict, or across the models |",
+def legs_table(study: dict, measures: dict[str, list[str]] = LEG_MEASURES,
+               models: tuple[str, str] | None = None) -> str:
+    """Return legs (b) to (d) of Question 3 c) for a comparison (the first when `models` is
+    None): the code measures and the code stability with their verdicts (labels by leg:
+    `measures`), and the code similarity within each model and across the two."""
+    comparison = stats.comparison_of(study, models)
+    first, second = comparison["labels"]
+    lines = [f"| leg | measure | {first} | {second} | verdict, or across the models |",
              "|---|" + "-" * 26 + "|" + "-" * 15 + ":|" + "-" * 15 + ":|" + "-" * 26 + "|"]
-    rows = {row["label"]: row for row in study["comparison"]}
+    rows = {row["label"]: row for row in comparison["rows"]}
     similarity = study["similarity"]["summary"]
     for leg in ("b", "c", "d"):
         if leg == "c":
             for measure, label in (("cka", "linear CKA"), ("knn_overlap", "10-NN overlap")):
                 cells = [summary_cell(similarity[group][measure]) for group in
-                         ("plain-plain", "denoising-denoising", "plain-denoising")]
+                         (f"{first}-{first}", f"{second}-{second}", f"{first}-{second}")]
                 lines.append(f"| c | {label} | {cells[0]} | {cells[1]} | across: {cells[2]} |")
             continue
         for label in measures[leg]:
-            label_cell, plain, denoising, *_, verdict = comparison_cells(rows[label], study)
-            lines.append(f"| {leg} | {label_cell} | {plain} | {denoising} | {verdict} |")
+            label_cell, one, other, *_, verdict = comparison_cells(rows[label], study, comparison)
+            lines.append(f"| {leg} | {label_cell} | {one} | {other} | {verdict} |")
     return "\n".join(lines)
 
 
@@ -483,15 +492,87 @@ def baseline_table(records: dict[str, helpers.ModelRecord], qualities: dict[str,
                                  "5-NN accuracy", "linear-probe accuracy"], first="model")
 
 
-def ablation_table(study: dict) -> str:
-    """Return the linear-code ablation against the sheet's model, mean ± sd over the seeds."""
+ABLATION_COLUMNS = {"autoencoder": "sheet's autoencoder",
+                    "linear_code_autoencoder": "linear-code autoencoder"}
+
+
+def ablation_table(study: dict, columns: dict[str, str] = ABLATION_COLUMNS) -> str:
+    """Return the seed study's models (keys of `columns`, under its titles) side by side:
+    test MSE, live units and class separation, mean ± sd over the seeds."""
     rows = {}
     for key in ("test_mse_clean", "test_mse_noisy", "live_code_units", "knn_accuracy",
                 "linear_probe_accuracy"):
         label, _, places = stats.MEASURES[key]
-        rows[label] = tuple(spread(study[name][key]["values"], places)
-                            for name in (stats.PLAIN, "linear_code_autoencoder"))
-    return markdown_table(rows, ["sheet's autoencoder", "linear-code autoencoder"])
+        rows[label] = tuple(spread(study[name][key]["values"], places) for name in columns)
+    return markdown_table(rows, list(columns.values()))
+
+
+# ---------------------------------------------------------------------------- the companion
+
+
+CODE_MEASURES = ("test_mse_clean", "test_mse_noisy", "knn_accuracy", "linear_probe_accuracy",
+                 "code_silhouette", "tsne_silhouette", "trustworthiness")
+
+
+def scores_table(scores: dict[str, dict[str, float]], measures: tuple[str, ...] = CODE_MEASURES
+                 ) -> str:
+    """Return one column per model and one row per measure (labels and decimals of
+    seed_statistics.MEASURES): the companion's table of reconstruction and code quality."""
+    rows = {}
+    for measure in measures:
+        label, _, places = stats.MEASURES[measure]
+        rows[label] = tuple(signed(values[measure], places) for values in scores.values())
+    return markdown_table(rows, list(scores))
+
+
+def check_submission_models(records: dict[str, helpers.ModelRecord], results: dict) -> None:
+    """Raise ValueError unless every model's test MSE on clean inputs is the one that the
+    submission's results file records for it (the model files and results.json of one run)."""
+    for name, record in records.items():
+        recorded = results.get(key(name), {}).get("test_mse_clean", math.nan)
+        if not math.isclose(record.mse_clean, recorded, rel_tol=1e-4):
+            raise ValueError(
+                f"the saved {name} has test MSE {record.mse_clean:.6f}, the submission's results "
+                f"file records {recorded}: the models and results.json come from different runs."
+                f" Run `make report` (exercise9.ipynb writes both), or restore both with git.")
+
+
+def sgd_results(sgd_sweeps: dict[str, dict[float, helpers.SGDRun]], compare_at: int) -> dict:
+    """Return the gradient-descent experiment as JSON-ready numbers: per variant the kept
+    run, its loss after `compare_at` examples, and every rate's final loss and loss curve."""
+    kept = {name: best_run(runs) for name, runs in sgd_sweeps.items()}
+    return {"compare_at_examples": compare_at, **{
+        key(name): {**run.to_dict(),
+                    "loss_at_compare": run.loss[run.examples.index(compare_at)]
+                    if compare_at in run.examples else None,
+                    "learning_rates": {f"{lr:g}": r.final_loss
+                                       for lr, r in sgd_sweeps[name].items()},
+                    "loss_curves": {f"{lr:g}": r.loss for lr, r in sgd_sweeps[name].items()}}
+        for name, run in kept.items()}}
+
+
+def companion_results(*, config: dict, device: str, model_files: dict[str, str | Path],
+                      codes: dict[str, np.ndarray], scores: dict[str, dict[str, float]],
+                      psnr_curves: dict[str, list[float]], sgd_sweeps: dict,
+                      compare_at: int) -> dict:
+    """Return every number of the companion notebook as one JSON-ready document
+    (companion_results.json): which model files it read, their code units, the scores of
+    every code, PSNR against noise, the gradient-descent experiment and the settings."""
+    models = {}
+    for name, path in model_files.items():
+        activity = helpers.unit_activity(codes[name])
+        models[key(name)] = {"file": Path(path).as_posix(),
+                             "sha256": helpers.file_sha256(Path(path)),
+                             "unit_activity": activity.tolist(),
+                             "live_code_units": int((activity > 0).sum())}
+    return {
+        "models": models,
+        "scores": {key(name): values for name, values in scores.items()},
+        "denoising_psnr": {"noise_std": config["PSNR_NOISE_STDS"],
+                           **{key(name) + "_db": values for name, values in psnr_curves.items()}},
+        "sgd_variants": sgd_results(sgd_sweeps, compare_at),
+        "config": {**config, "device": device},
+    }
 
 
 # ---------------------------------------------------------------------------- listings
@@ -540,10 +621,8 @@ def key(name: str) -> str:
 
 def results_document(*, config: dict, device: str, records: dict[str, helpers.ModelRecord],
                      references: dict[str, float], noisy_input_mse: float, labels: np.ndarray,
-                     classes: list[str], qualities: dict, psnr_curves: dict,
-                     sgd_sweeps: dict, compare_at: int, study: dict) -> dict:
+                     classes: list[str], study: dict) -> dict:
     """Return every number of the report as one JSON-ready document (results.json)."""
-    sgd_runs = {name: best_run(runs) for name, runs in sgd_sweeps.items()}
     models = {key(name): {**record.history.to_dict(), "test_mse_clean": record.mse_clean,
                           "test_mse_noisy": record.mse_noisy,
                           "train_test_gap": {epoch: abs(loss / record.history.train_loss[
@@ -556,22 +635,13 @@ def results_document(*, config: dict, device: str, records: dict[str, helpers.Mo
     return {
         **models,
         "references": references,
-        "code_quality": {key(name): quality for name, quality in qualities.items()},
+        "code_quality": {key(name): record.quality for name, record in records.items()},
         "tsne_map": {key(name): {"class_recall": helpers.per_class_recall(labels, r.votes, classes),
                                  "group_recall": helpers.group_recall(labels, r.votes, classes),
                                  "taken_for": dict(zip(classes, most_taken_for(
-                                     labels, r.votes, classes)))}
+                                     labels, r.votes, classes))),
+                                 "votes": vote_counts(labels, r.votes, classes)}
                      for name, r in records.items()},
-        "denoising_psnr": {"noise_std": config["PSNR_NOISE_STDS"],
-                           **{key(name) + "_db": values for name, values in psnr_curves.items()}},
-        "sgd_variants": {"compare_at_examples": compare_at, **{
-            key(name): {**run.to_dict(),
-                        "loss_at_compare": run.loss[run.examples.index(compare_at)]
-                        if compare_at in run.examples else None,
-                        "learning_rates": {f"{lr:g}": r.final_loss
-                                           for lr, r in sgd_sweeps[name].items()},
-                        "loss_curves": {f"{lr:g}": r.loss for lr, r in sgd_sweeps[name].items()}}
-            for name, run in sgd_runs.items()}},
         "seed_study": study,
         "config": {**config, "device": device},
     }

@@ -28,6 +28,11 @@ def notebook():
     return build_report.read_notebook(ROOT / "exercise9.ipynb")
 
 
+@pytest.fixture(scope="module")
+def companion():
+    return build_report.read_notebook(ROOT / build_report.COMPANION)
+
+
 def needs_latex() -> None:
     """Skip, saying what to install, where XeLaTeX or pandoc is missing."""
     try:
@@ -54,6 +59,14 @@ def pdf(notebook, tmp_path_factory) -> PdfReader:
 @pytest.fixture(scope="module")
 def pdf_text(pdf) -> str:
     return "\n".join(page.extract_text() for page in pdf.pages)
+
+
+@pytest.fixture(scope="module")
+def companion_pdf_text(companion, tmp_path_factory) -> str:
+    needs_latex()
+    target = tmp_path_factory.mktemp("pdf") / "companion.pdf"
+    build_report.export(companion, target, to_pdf=True)
+    return "\n".join(page.extract_text() for page in PdfReader(target).pages)
 
 
 def squeeze(text: str) -> str:
@@ -145,6 +158,24 @@ def test_pdf_lists_the_code_the_sheet_asks_for(pdf_text):
         assert squeeze(machinery) not in squeeze(pdf_text), machinery
 
 
+@SLOW
+def test_companion_pdf_has_its_title_sections_and_captions(companion_pdf_text, companion):
+    text = squeeze(companion_pdf_text)
+    markdown = "".join(cell.source for cell in companion.cells if cell.cell_type == "markdown")
+    headings = re.findall(r"^#+ (.+)$", markdown, re.M)
+    captions = re.findall(r"\*\*((?:Figure|Table) C\d+)\.\*\*", markdown)
+    assert "Exercisesheet9" in text and len(headings) >= 7 and len(captions) >= 8
+    for shown in headings + captions:
+        assert squeeze(shown) in text, shown
+
+
+@SLOW
+def test_companion_pdf_hides_cell_tags_the_explorer_and_machinery(companion_pdf_text):
+    for machinery in ("nbval", "%|", "display(Markdown", "companion_results(",
+                      "code_explorer(", "check_submission_models(", "import helpers"):
+        assert machinery not in companion_pdf_text, machinery
+
+
 def pages_of_parts(pages: list[str]) -> dict[str, int]:
     """Return how many pages the sheet's part and Appendices A and B take; a page shared by two
     parts counts for both, a page where a part starts at the top only for that part."""
@@ -201,7 +232,8 @@ def test_zip_holds_the_code_and_nothing_generated(tmp_path):
                      "seed_statistics.py", "provenance.py",
                      "seed_study.json", "results.json", "requirements.txt", "environment.yml",
                      "README.md", "tests/test_model.py", "tools/latex/exercise9.tex.j2",
-                     "bench/seed_study.py"):
+                     "bench/seed_study.py", "companion.ipynb", "companion_results.json",
+                     "models/autoencoder.pt", "models/denoising_autoencoder.pt"):
         assert f"exercise9/{required}" in names
     figures = {path.name for path in (ROOT / "figures").glob("*.png")}
     assert figures and {n.removeprefix("exercise9/figures/") for n in names
@@ -210,13 +242,13 @@ def test_zip_holds_the_code_and_nothing_generated(tmp_path):
                                               r"\.pyc$|\.ipynb_checkpoints", n)]
 
 
-def test_zip_holds_every_project_module_that_the_code_imports(tmp_path, notebook):
+def test_zip_holds_every_project_module_that_the_code_imports(tmp_path, notebook, companion):
     target = tmp_path / "exercise9.zip"
     build_report.pack_zip(target)
     names = set(zipfile.ZipFile(target).namelist())
     shipped = [name.removeprefix("exercise9/") for name in names if name.endswith(".py")]
     sources = [(ROOT / name).read_text(encoding="utf-8") for name in shipped]
-    needed = project_modules(sources + code_cells(notebook))
+    needed = project_modules(sources + code_cells(notebook) + code_cells(companion))
     assert needed and not {f"exercise9/{name}.py" for name in needed} - names
 
 
@@ -224,6 +256,18 @@ def test_the_up_to_date_digest_covers_every_module_the_notebook_imports(notebook
     imported = {f"{name}.py" for name in project_modules(code_cells(notebook))}
     assert imported <= set(build_report.NOTEBOOK_MODULES)
     assert {"helpers.py", "report.py"} <= imported
+
+
+def test_the_up_to_date_digest_covers_every_module_and_file_the_companion_reads(companion):
+    imported = {f"{name}.py" for name in project_modules(code_cells(companion))}
+    assert {"helpers.py", "report.py"} <= imported <= set(build_report.NOTEBOOK_MODULES)
+    parameters = next(cell.source for cell in companion.cells
+                      if "parameters" in cell.metadata.get("tags", []))
+    files = dict(re.findall(r'^([A-Z_]+_FILE) = "([^"]+)"', parameters, re.M))
+    reads = set(build_report.NOTEBOOKS[build_report.COMPANION])
+    assert {files["RESULTS_FILE"], files["SEED_STUDY_FILE"]} <= reads
+    assert {name for name in reads if name.startswith("models/")} == {
+        path.relative_to(ROOT).as_posix() for path in (ROOT / "models").glob("*.pt")}
 
 
 def test_zip_contains_no_absolute_path_of_this_machine(tmp_path):
@@ -258,7 +302,7 @@ def test_unpacked_zip_collects_its_whole_run_the_notebook_included(unpacked):
     files = {line.split("::")[0] for line in run.stdout.splitlines() if "::" in line}
     expected = {path.relative_to(unpacked).as_posix()
                 for path in (unpacked / "tests").glob("test_*.py")}
-    assert files == expected | {"exercise9.ipynb"}
+    assert files == expected | {"exercise9.ipynb", "companion.ipynb"}
 
 
 @pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX's; Windows has none")
@@ -314,6 +358,27 @@ def test_the_committed_notebook_is_one_run_of_the_current_code(notebook):
     assert build_report.is_up_to_date(notebook), "the notebook is stale: run `make report`"
 
 
+def test_the_committed_companion_is_one_run_of_the_current_code_and_models(companion):
+    """Fails after a change to a module, a file the companion reads (the models, results.json,
+    seed_study.json) or a code cell until `make report` has executed the companion again."""
+    reads = build_report.NOTEBOOKS[build_report.COMPANION]
+    assert build_report.is_up_to_date(companion, reads), "the companion is stale: `make report`"
+
+
+def test_up_to_date_check_notices_a_changed_file_that_the_notebook_reads(tmp_path, monkeypatch):
+    (tmp_path / "seed_study.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "model.pt").write_bytes(b"\x00weights")
+    for name in build_report.NOTEBOOK_MODULES:
+        (tmp_path / name).write_text("x = 1\n", encoding="utf-8")
+    monkeypatch.setattr(build_report, "ROOT", tmp_path)
+    fresh = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", execution_count=1)])
+    reads = ("seed_study.json", "model.pt")
+    fresh.metadata["exercise9"] = {"inputs_sha256": build_report.inputs_digest(fresh, reads)}
+    assert build_report.is_up_to_date(fresh, reads)
+    (tmp_path / "model.pt").write_bytes(b"\x00weights, trained again")
+    assert not build_report.is_up_to_date(fresh, reads)
+
+
 def test_up_to_date_check_notices_a_changed_code_cell():
     cells = [nbformat.v4.new_code_cell("x = 1", execution_count=1),
              nbformat.v4.new_code_cell("x + 1", execution_count=2)]
@@ -328,8 +393,9 @@ def test_up_to_date_check_notices_a_changed_code_cell():
 @SLOW
 def test_without_latex_the_html_and_zip_are_still_built(tmp_path, notebook):
     """Run as a user without XeLaTeX and pandoc would: one message, the rest of the build."""
-    if not build_report.is_up_to_date(notebook):
-        pytest.skip("the notebook is stale: this build would execute it in place (make report)")
+    if not all(build_report.is_up_to_date(build_report.read_notebook(ROOT / name), reads)
+               for name, reads in build_report.NOTEBOOKS.items()):
+        pytest.skip("a notebook is stale: this build would execute it in place (make report)")
     python = Path(sys.executable)
     run = subprocess.run([str(python), "tools/build_report.py", "--dist", str(tmp_path)],
                          cwd=ROOT, capture_output=True, text=True,
@@ -337,7 +403,7 @@ def test_without_latex_the_html_and_zip_are_still_built(tmp_path, notebook):
     assert run.returncode == 1
     assert "xelatex and pandoc not found" in run.stderr and "Traceback" not in run.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
-        "exercise9.html", "exercise9.zip"]
+        "companion.html", "exercise9.html", "exercise9.zip"]
 
 
 def test_saved_widgets_become_finished_bars_or_a_note_to_run_the_cell():
@@ -369,3 +435,17 @@ def test_a_locked_output_file_stops_the_build_with_one_message(monkeypatch, caps
     assert build_report.main() == 1
     assert capsys.readouterr().err == ("build failed: cannot replace dist/exercise9.pdf: it is "
                                        "open in another program\n")
+
+
+def test_the_build_records_its_run_as_the_committed_one(tmp_path):
+    """`make report` executes with EXERCISE9_RECORD set, so its run writes into the project
+    and shows no notice (report.read_committed_run gives None); afterwards it is unset."""
+    import report
+
+    assert build_report.RECORD_VARIABLE == report.RECORD_VARIABLE
+    path = tmp_path / "record.ipynb"
+    cells = [nbformat.v4.new_code_cell(
+        f"import os\nassert os.environ.get({report.RECORD_VARIABLE!r}) == '1'")]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    build_report.execute(path)
+    assert report.RECORD_VARIABLE not in os.environ

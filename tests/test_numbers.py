@@ -1,9 +1,17 @@
-"""Every measured number in the notebook's Markdown is a setting, a value of results.json or
-seed_study.json at the shown precision, or a fact listed here with its source. A stale or
-invented number fails. Integers (counts, figure, table and section numbers) are not checked;
-decimals, percentages and numbers like 1e-5 are. Code spans (`...`) hold code, not findings."""
+"""Every number in the submission's prose is bound to the one value it quotes.
+
+BOUND lists sentence fragments with {} where a number stands, and for each {} the value it
+quotes: a path into results.json ("results"), seed_study.json ("study") or the settings of the
+committed run ("setting"), or a fact with its source (FACTS). The test finds each fragment
+exactly once in the Markdown and compares the number at each {} with its value, rounded as the
+text shows it (a percentage is the value times 100). A decimal, percentage or 1e-n number that
+no fragment binds fails, as does a fragment that the prose no longer holds. Integers (counts,
+figure, table and section numbers) are not checked. Code spans (`...`) hold code, not findings.
+The companion notebook's numbers are bound in test_companion.py with the same functions.
+"""
 
 import json
+import random
 import re
 from pathlib import Path
 
@@ -11,17 +19,192 @@ import nbformat
 import pytest
 
 import helpers
-import seed_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
-FACTS = {  # numbers the text may state that no result file holds: value -> source
-    helpers.RELU_BIAS: "helpers.RELU_BIAS, the bias before every ReLU",
-    0.9: "Adam's default beta_1 (torch.optim.Adam)",
-    0.999: "Adam's default beta_2 (torch.optim.Adam)",
-    0.25: "the training noise std 0.5 on a [0, 1] scale; Figure 4's weakest noise level",
-    seed_statistics.ALPHA: "seed_statistics.ALPHA, the level of the corrected test",
-}
 NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?:e-(\d+)|(\s?%))?(?!\w)")
+SLOT = r"(\d+(?:\.\d+)?(?:e-\d+|\s?%)?)"
+FACTS = {  # numbers the text may state that no result file holds: name -> (value, source)
+    "relu_bias": (helpers.RELU_BIAS, "helpers.RELU_BIAS, the bias before every ReLU"),
+    "beta_1": (0.9, "Adam's default beta_1 (torch.optim.Adam)"),
+    "beta_2": (0.999, "Adam's default beta_2 (torch.optim.Adam)"),
+}
+AE, DAE = "autoencoder", "denoising_autoencoder"
+STABILITY_AT_05 = 3  # the position of noise 0.5 in the study's noise_stds_stability
+
+
+def maximum(values: dict) -> float:
+    """A path step: the largest of a dict's values (for 'at most')."""
+    return max(values.values())
+
+
+def mean_at(level: int):
+    """A path step: a seed-study measure's mean at one noise level."""
+    return lambda summary: summary["mean"][level]
+
+
+BOUND = [  # (fragment, [(source, path) for each {}])
+    # Answers at a glance
+    (r"learning rate {}, weight decay {} for the sheet's", [
+        ("setting", ("LEARNING_RATE",)), ("setting", ("WEIGHT_DECAY",))]),
+    ("50 epochs; training loss every epoch, test loss every ten. Final test MSE {}.", [
+        ("results", (AE, "test_mse_clean"))]),
+    (r"The starter code's noise, $\mathcal{N}(0, {}^2)$", [("setting", ("NOISE_STD",))]),
+    ("Final test MSE on the noisy test images {} (the plain autoencoder on the same images: {};"
+     " the noisy images themselves: {}).", [
+         ("results", (DAE, "test_mse_noisy")), ("results", (AE, "test_mse_noisy")),
+         ("results", (DAE, "noisy_input_mse"))]),
+    # Question 2
+    ("and a constant bias of {} before every ReLU", [("fact", "relu_bias")]),
+    ("predicting the mean test image for every test image gives an MSE of {}.", [
+        ("results", ("references", "predict_the_mean_mse"))]),
+    ("**Answer.** Adam with learning rate {}, batch size 128", [("setting", ("LEARNING_RATE",))]),
+    ('The sheet\'s "momentum of {}"', [("setting", ("WEIGHT_DECAY",))]),
+    ("so it is used here as weight decay {}, an L2 penalty", [("setting", ("WEIGHT_DECAY",))]),
+    (r"coefficient $\beta_1$ to {} and all but switch off", [("setting", ("WEIGHT_DECAY",))]),
+    (r"$\beta_1 = {}$ and $\beta_2 = {}$ keep their defaults", [
+        ("fact", "beta_1"), ("fact", "beta_2")]),
+    ("The training loss falls from {} after the first epoch to {} after the fiftieth", [
+        ("results", (AE, "train_loss", 0)), ("results", (AE, "train_loss", -1))]),
+    ("The test loss falls at every test, to {} after epoch 50", [
+        ("results", (AE, "test_loss", "50"))]),
+    ("the training loss of the same epoch, by at most {}:", [
+        ("results", (AE, "train_test_gap", maximum))]),
+    ("apart from the clothes: {} of its points have mostly footwear neighbours", [
+        ("results", ("tsne_map", AE, "group_recall", "footwear"))]),
+    ("and gather at its right end ({})", [
+        ("results", ("tsne_map", AE, "class_recall", "Ankle boot"))]),
+    ("Most bags form a group just below the footwear ({})", [
+        ("results", ("tsne_map", AE, "class_recall", "Bag"))]),
+    ("the T-shirts form a long strand on the left ({})", [
+        ("results", ("tsne_map", AE, "class_recall", "T-shirt/top"))]),
+    ("second, smaller strand among the dresses ({} for the two together)", [
+        ("results", ("tsne_map", AE, "class_recall", "Trouser"))]),
+    ("the shirts most of all ({}), scattered", [
+        ("results", ("tsne_map", AE, "class_recall", "Shirt"))]),
+    ("names the right class for {} of the test images", [
+        ("results", ("code_quality", AE, "knn_accuracy"))]),
+    # Question 3
+    (r"on the network's input scale $[-1, 1]$, here with $\sigma = {}$", [
+        ("setting", ("NOISE_STD",))]),
+    (r"which is Gaussian noise of standard deviation {}: $\sigma = {}$ is the starter's default",
+     [("setting", ("NOISE_STD",)), ("setting", ("NOISE_STD",))]),
+    (r"$\sigma = {}$ is the training noise", [("setting", ("NOISE_STD",))]),
+    ("Its final test MSE on the noisy test images is {}, against {} for the noisy images", [
+        ("results", (DAE, "test_mse_noisy")), ("results", (DAE, "noisy_input_mse"))]),
+    ("fed the same noisy images it reaches {}, against {} on clean images", [
+        ("results", (AE, "test_mse_noisy")), ("results", (AE, "test_mse_clean"))]),
+    ("The denoising model loses little on clean images ({})", [
+        ("results", (DAE, "test_mse_clean"))]),
+    ("region of its own ({} of its points here, {} in Figure 3)", [
+        ("results", ("tsne_map", DAE, "group_recall", "footwear")),
+        ("results", ("tsne_map", AE, "group_recall", "footwear"))]),
+    ("keeps the trousers ({}), the dresses ({}) and the sneakers ({}) more to themselves than "
+     "the plain map ({}, {}, {}), and the bags less ({} against {})", [
+         ("results", ("tsne_map", DAE, "class_recall", "Trouser")),
+         ("results", ("tsne_map", DAE, "class_recall", "Dress")),
+         ("results", ("tsne_map", DAE, "class_recall", "Sneaker")),
+         ("results", ("tsne_map", AE, "class_recall", "Trouser")),
+         ("results", ("tsne_map", AE, "class_recall", "Dress")),
+         ("results", ("tsne_map", AE, "class_recall", "Sneaker")),
+         ("results", ("tsne_map", DAE, "class_recall", "Bag")),
+         ("results", ("tsne_map", AE, "class_recall", "Bag"))]),
+    ("noise leaves intact, is {} for the denoising code and {} for the plain one at noise {}", [
+        ("study", (DAE, "code_stability", mean_at(STABILITY_AT_05))),
+        ("study", (AE, "code_stability", mean_at(STABILITY_AT_05))),
+        ("study", ("settings", "noise_stds_stability", STABILITY_AT_05))]),
+]
+
+
+def load_sources() -> dict[str, dict]:
+    """Return the documents that BOUND's paths point into."""
+    results = json.loads((ROOT / "results.json").read_text(encoding="utf-8"))
+    study = json.loads((ROOT / "seed_study.json").read_text(encoding="utf-8"))
+    return {"results": results, "study": study, "setting": results["config"]}
+
+
+def value_of(sources: dict[str, dict], source: str, path) -> float:
+    """Return the value at `path` in a source (a path step may be a function of the value)."""
+    if source == "fact":
+        return FACTS[path][0]
+    value = sources[source]
+    for step in path:
+        value = step(value) if callable(step) else value[step]
+    return value
+
+
+def shown(value: float, token: str) -> str:
+    """Return `value` written the way `token` is: the same kind and number of decimals."""
+    if "e-" in token:
+        exponent = int(token.split("e-")[1])
+        return f"{value * 10 ** exponent:.0f}e-{exponent}"
+    number = token.rstrip("% ")
+    places = len(number.split(".")[1]) if "." in number else 0
+    return f"{abs(value) * (100 if '%' in token else 1):.{places}f}" + token[len(number):]
+
+
+def is_checked(token: str) -> bool:
+    """Return whether the test checks a number: decimals, percentages and 1e-n, not integers."""
+    return "." in token or "%" in token or "e-" in token
+
+
+def pattern(fragment: str) -> re.Pattern:
+    """Return a fragment's regular expression: its text literally, any white space as any
+    white space (Markdown breaks lines anywhere), each {} as a number."""
+    pieces = [r"\s+".join(re.escape(word) for word in piece.split(" ")) for piece in
+              fragment.split("{}")]
+    return re.compile(SLOT.join(pieces))
+
+
+def prose(notebook) -> str:
+    """Return the Markdown cells without their code spans, as one text."""
+    return "\n\n".join(re.sub(r"`[^`]*`", lambda m: " " * len(m[0]), cell.source)
+                       for cell in notebook.cells if cell.cell_type == "markdown")
+
+
+def binding_errors(text: str, bound: list, sources: dict[str, dict]) -> list[str]:
+    """Return what is wrong with the numbers of `text`: a fragment missing or found twice, a
+    number that differs from the value it quotes, and a checked number that nothing binds."""
+    errors, covered = [], set()
+    for fragment, slots in bound:
+        found = list(pattern(fragment).finditer(text))
+        if len(found) != 1:
+            errors.append(f"{'missing' if not found else 'found twice'}: {fragment!r}")
+            continue
+        for index, (source, path) in enumerate(slots, start=1):
+            token = found[0][index]
+            covered.add(found[0].start(index))
+            expected = shown(value_of(sources, source, path), token)
+            if token != expected:
+                errors.append(f"{token} should be {expected} ({source} {path}) in {fragment!r}")
+    for match in NUMBER.finditer(text):
+        if is_checked(match[0]) and match.start() not in covered:
+            errors.append(f"unbound number {match[0]!r} in "
+                          f"'...{text[max(0, match.start() - 50):match.end() + 20]}...'")
+    return errors
+
+
+@pytest.fixture(scope="module")
+def text() -> str:
+    return prose(nbformat.read(ROOT / "exercise9.ipynb", as_version=4))
+
+
+@pytest.fixture(scope="module")
+def sources() -> dict[str, dict]:
+    return load_sources()
+
+
+def test_every_number_in_the_prose_is_bound_to_the_value_it_quotes(text, sources):
+    errors = binding_errors(text, BOUND, sources)
+    assert not errors, "numbers of the Markdown:\n" + "\n".join(errors)
+
+
+def test_the_binding_finds_the_reports_kinds_of_numbers():
+    """The check is not vacuous: decimals, percentages and 1e-n are checked, integers not."""
+    sample = "MSE 0.0691, 85% own, 1e-5, 79.1 % and Figure 3, 500 images"
+    assert [m[0] for m in NUMBER.finditer(sample) if is_checked(m[0])] == [
+        "0.0691", "85%", "1e-5", "79.1 %"]
+    assert shown(0.0691221, "0.0691") == "0.0691" and shown(0.85106, "85%") == "85%"
+    assert shown(1e-5, "1e-5") == "1e-5" and shown(0.7906, "79.1%") == "79.1%"
 
 
 def leaves(value) -> list[float]:
@@ -34,72 +217,18 @@ def leaves(value) -> list[float]:
         else []
 
 
-def known_values() -> list[float]:
-    results = json.loads((ROOT / "results.json").read_text(encoding="utf-8"))
-    study = json.loads((ROOT / "seed_study.json").read_text(encoding="utf-8"))
-    return leaves(results) + leaves(study) + list(FACTS)
-
-
-def prose(notebook) -> list[str]:
-    """Return the Markdown cells without their code spans."""
-    return [re.sub(r"`[^`]*`", "", cell.source) for cell in notebook.cells
-            if cell.cell_type == "markdown"]
-
-
-def checked_numbers(text: str) -> list[tuple[str, str]]:
-    """Return (kind, token) of every decimal, percentage and 1e-n number in `text`."""
-    found = []
-    for match in NUMBER.finditer(text):
-        digits, exponent, percent = match.groups()
-        if exponent:
-            found.append(("power", f"{digits}e-{exponent}"))
-        elif percent:
-            found.append(("percent", digits))
-        elif "." in digits:
-            found.append(("decimal", digits))
-    return found
-
-
-def matches(kind: str, token: str, values: list[float]) -> bool:
-    """Return whether a value shown rounded as `token` is among `values`."""
-    if kind == "power":
-        return any(abs(value - float(token)) <= 1e-12 for value in values)
-    places = len(token.split(".")[1]) if "." in token else 0
-    scale = 100 if kind == "percent" else 1
-    return any(f"{abs(value) * scale:.{places}f}" == token for value in values)
-
-
-def unknown_numbers(texts: list[str], values: list[float]) -> list[str]:
-    """Return every checked number of the texts that matches no known value, in context."""
-    missing = []
-    for text in texts:
-        for match in NUMBER.finditer(text):
-            for kind, token in checked_numbers(match[0]):
-                if not matches(kind, token, values):
-                    start = max(0, match.start() - 40)
-                    missing.append(f"{token} in '...{text[start:match.end() + 20]}...'")
-    return missing
-
-
-@pytest.fixture(scope="module")
-def notebook():
-    return nbformat.read(ROOT / "exercise9.ipynb", as_version=4)
-
-
-def test_every_number_in_the_prose_is_a_result_a_setting_or_a_listed_fact(notebook):
-    missing = unknown_numbers(prose(notebook), known_values())
-    assert not missing, "numbers in the Markdown that no result holds:\n" + "\n".join(missing)
-
-
-def test_the_prose_states_numbers_at_all():
-    """The check is not vacuous: it finds the report's kinds of numbers."""
-    assert checked_numbers("MSE 0.0691, 85% own, 1e-5 and 79.1%; Figure 3, 500 images, A.2") == [
-        ("decimal", "0.0691"), ("percent", "85"), ("power", "1e-5"), ("percent", "79.1")]
-
-
-@pytest.mark.parametrize("old, new", [("0.0691", "0.0692"), ("85%", "86%"), ("1e-5", "1e-4")])
-def test_a_changed_number_in_the_prose_is_caught(notebook, old, new):
-    texts = prose(notebook)
-    assert any(old in text for text in texts), f"the report no longer says {old}"
-    changed = [text.replace(old, new, 1) for text in texts]
-    assert unknown_numbers(changed, known_values()), f"{new} passed for {old}"
+def test_fifty_numbers_changed_to_other_values_of_the_results_are_all_caught(text, sources):
+    """Each of 50 bound numbers, picked at random, replaced by another value taken from
+    results.json or seed_study.json and written in the same form, fails the check."""
+    rng = random.Random(0)
+    values = leaves(sources["results"]) + leaves(sources["study"])
+    numbers = [m for m in NUMBER.finditer(text) if is_checked(m[0])]
+    assert len(numbers) >= 40, "fewer bound numbers than expected"
+    caught = 0
+    for match in (rng.choice(numbers) for _ in range(50)):
+        replacement = match[0]
+        while replacement == match[0]:
+            replacement = shown(rng.choice(values), match[0])
+        changed = text[:match.start()] + replacement + text[match.end():]
+        caught += bool(binding_errors(changed, BOUND, sources))
+    assert caught == 50

@@ -75,6 +75,17 @@ def test_loss_plot_has_labels_legend_log_axis_and_readable_ticks(history):
     assert len(ticks) >= 3 and min(fonts(fig)) >= 8
 
 
+def test_loss_plot_draws_every_model_in_its_own_colour_up_to_ten():
+    histories = {f"model {i}": helpers.TrainingHistory(train_loss=[1.0, 0.5 + i / 100],
+                                                       test_loss={2: 0.5})
+                 for i in range(12)}
+    ax = report.plot_losses(histories).axes[0]
+    lines = ax.get_lines()
+    assert len(lines) == 2 * 12 and lines[4].get_label() == "model 2: training loss"
+    assert len({line.get_color() for line in lines}) == 10  # tab10, then again from the first
+    matplotlib.pyplot.close(ax.figure)
+
+
 def test_log_axis_ticks_do_not_crowd_over_one_decade():
     fig = report.plot_losses({"x": helpers.TrainingHistory(train_loss=[1.0, 0.1])})
     fig.canvas.draw()
@@ -192,7 +203,7 @@ def test_write_results_replaces_the_file_whole(tmp_path):
 
 
 def test_a_missing_seed_study_is_file_not_found_and_a_damaged_one_a_value_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="make seeds.*about 25 minutes"):
+    with pytest.raises(FileNotFoundError, match="make seeds.*about 30 minutes"):
         report.read_seed_study(tmp_path / "seed_study.json")
     (tmp_path / "seed_study.json").write_text('{"seeds": [0, 1')
     with pytest.raises(ValueError, match="not valid JSON.*git checkout -- seed_study.json"):
@@ -256,8 +267,11 @@ def study_of(plain: list[float], denoising: list[float]) -> dict:
         return {key: {"values": values} for key in ("test_mse_clean", "knn_accuracy")} | {
             "code_stability": {"values": [[v] for v in values]},
             "psnr_db": {"values": [[30.0, v] for v in values]}}
+    labels = {"autoencoder": "plain", "denoising_autoencoder": "denoising",
+              "linear_code_autoencoder": "linear"}
     study = {"seeds": list(range(len(plain))),
-             "settings": {"noise_stds_psnr": [0.0, 0.5], "noise_stds_stability": [0.5]},
+             "settings": {"noise_stds_psnr": [0.0, 0.5], "noise_stds_stability": [0.5],
+                          "models": {name: {"label": label} for name, label in labels.items()}},
              "autoencoder": model(plain), "denoising_autoencoder": model(denoising),
              "linear_code_autoencoder": model(plain)}
     pairs = [{"models": list(models), "seeds": list(seeds), "cka": 0.9 - 0.1 * index,
@@ -267,8 +281,10 @@ def study_of(plain: list[float], denoising: list[float]) -> dict:
                  (("denoising_autoencoder", "denoising_autoencoder"), (0, 1)),
                  (("autoencoder", "denoising_autoencoder"), (0, 1)),
                  (("autoencoder", "denoising_autoencoder"), (0, 0))])]
-    study["comparison"] = seed_statistics.compare(study)
-    study["similarity"] = {"pairs": pairs, "summary": seed_statistics.similarity_summary(pairs)}
+    study["comparisons"] = [seed_statistics.compare(study, "autoencoder", other)
+                            for other in ("denoising_autoencoder", "linear_code_autoencoder")]
+    study["similarity"] = {"pairs": pairs,
+                           "summary": seed_statistics.similarity_summary(pairs, labels)}
     return study
 
 
@@ -277,15 +293,26 @@ def test_comparison_table_gives_the_difference_its_ci_the_wins_and_the_verdict()
     table = report.comparison_table(study)
     row = next(line for line in table.splitlines() if line.startswith("| test MSE on clean"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
-    first = study["comparison"][0]
+    first = study["comparisons"][0]["rows"][0]
+    assert table.splitlines()[0].startswith("| measure | plain − denoising [95% CI] |")
     assert cells[1].startswith("−0.0105 [") and cells[-1] == "plain better"
     assert cells[2] == f"{first['p_holm']:.3f}" and cells[3] == "4 of 4"
-    assert len(table.splitlines()) == 2 + len(study["comparison"])
+    assert len(table.splitlines()) == 2 + len(study["comparisons"][0]["rows"])
+
+
+def test_comparison_table_of_another_pair_names_its_models():
+    study = study_of([0.070, 0.068, 0.071, 0.069], [0.080, 0.079, 0.081, 0.080])
+    table = report.comparison_table(study, ("autoencoder", "linear_code_autoencoder"))
+    assert table.splitlines()[0] == ("| measure | plain − linear [95% CI] | Holm p | plain wins "
+                                     "| verdict |")
+    assert "no measurable difference" in table.splitlines()[2]  # the same values
+    with pytest.raises(KeyError, match="compares no denoising_autoencoder - autoencoder"):
+        report.comparison_table(study, ("denoising_autoencoder", "autoencoder"))
 
 
 def test_legs_table_has_the_code_measures_similarity_within_and_across_and_stability():
     study = study_of([0.70, 0.68, 0.71], [0.70, 0.69, 0.70])
-    for row in study["comparison"]:
+    for row in study["comparisons"][0]["rows"]:
         row["label"] = {"knn_accuracy": "5-NN accuracy"}.get(row["measure"], row["label"])
     table = report.legs_table(study, {"b": ["5-NN accuracy"],
                                       "d": ["code stability at noise 0.5"]}).splitlines()
@@ -299,6 +326,10 @@ def test_ablation_table_compares_the_sheets_model_with_the_linear_code():
               "linear_probe_accuracy")}
     table = report.ablation_table({"autoencoder": model, "linear_code_autoencoder": model})
     assert "| live code units | 2.0 ± 1.0 | 2.0 ± 1.0 |" in table
+    assert table.splitlines()[0] == "| measure | sheet's autoencoder | linear-code autoencoder |"
+    three = report.ablation_table({"a": model, "b": model, "c": model},
+                                  {"a": "plain", "b": "denoising", "c": "linear"})
+    assert "| live code units | 2.0 ± 1.0 | 2.0 ± 1.0 | 2.0 ± 1.0 |" in three
 
 
 # ---------------------------------------------------------------------------- maps, baselines
@@ -357,3 +388,16 @@ def test_recorded_numbers_are_the_shown_images_errors_and_brightness():
     assert numbers["mean_pixel"]["10"]["class 0"] == pytest.approx(0.5)
     assert numbers["input_mean_pixel"]["class 9"] == 1.0 and numbers["clean_mean_pixel"]["class 9"] == 0.0
     assert numbers["light_share"]["10"]["class 1"] == 1.0 and numbers["clean_light_share"]["class 1"] == 0.0
+
+
+def test_vote_counts_give_each_class_its_votes_by_class():
+    labels, votes = np.array([0, 0, 0, 1, 1]), np.array([0, 1, 1, 1, 1])
+    assert report.vote_counts(labels, votes, ["a", "b"]) == {"a": {"a": 1, "b": 2},
+                                                              "b": {"b": 2}}
+
+
+def test_a_run_that_make_report_records_has_no_committed_run_to_differ_from(tmp_path,
+                                                                           monkeypatch):
+    (tmp_path / "results.json").write_text('{"config": {"EPOCHS": 50, "device": "cuda"}}')
+    monkeypatch.setenv(report.RECORD_VARIABLE, "1")
+    assert report.read_committed_run(tmp_path / "results.json") is None

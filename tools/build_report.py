@@ -1,15 +1,17 @@
-"""Build the submission: execute exercise9.ipynb if stale, export dist/exercise9.pdf, pack the ZIP.
+"""Build the submission: execute exercise9.ipynb and companion.ipynb if stale, export
+dist/exercise9.pdf and dist/companion.pdf, pack the ZIP.
 
 Usage (from the project folder; `make report` runs it after setting up):
-    python tools/build_report.py           execute only if the notebook is stale, then PDF and ZIP
-    python tools/build_report.py --force   re-execute even if the notebook is up to date
-    python tools/build_report.py --html    export dist/exercise9.html instead of the PDF (no LaTeX)
+    python tools/build_report.py           execute only the stale notebooks, then PDFs and ZIP
+    python tools/build_report.py --force   re-execute even if the notebooks are up to date
+    python tools/build_report.py --html    export HTML instead of the PDFs (no LaTeX)
 
-The notebook is executed in place; it counts as up to date when the execution counts run
-1, 2, 3, ... and its metadata records the SHA-256 of what it was executed with (inputs_digest:
-the modules it imports, seed_study.json and its code cells). Every output file is written to a
-temporary name and moved into place only on success (provenance.write_atomically), so a failed
-step leaves the previous files untouched.
+Each notebook is executed in place, the submission first: the companion reads the models and
+results.json that the submission writes. A notebook counts as up to date when the execution
+counts run 1, 2, 3, ... and its metadata records the SHA-256 of what it was executed with
+(inputs_digest: the modules it imports, the files it reads (NOTEBOOKS) and its code cells).
+Every output file is written to a temporary name and moved into place only on success
+(provenance.write_atomically), so a failed step leaves the previous files untouched.
 """
 
 from __future__ import annotations
@@ -32,14 +34,22 @@ sys.path.insert(0, str(ROOT))  # run as tools/build_report.py: the project's mod
 from provenance import code_digest, write_atomically  # noqa: E402
 
 NOTEBOOK = "exercise9.ipynb"
+RECORD_VARIABLE = "EXERCISE9_RECORD"  # report.RECORD_VARIABLE: the executed run is recorded
+COMPANION = "companion.ipynb"
+NOTEBOOKS = {  # in the order of execution: each notebook and the files it reads
+    NOTEBOOK: ("seed_study.json",),
+    COMPANION: ("seed_study.json", "results.json", "models/autoencoder.pt",
+                "models/denoising_autoencoder.pt"),  # the submission's run
+}
 DIST = "dist"
 NOTEBOOK_MODULES = ("helpers.py", "report.py", "explorer.py", "seed_statistics.py",
-                    "provenance.py")  # what the notebook imports, directly or through another
-ZIP_FILES = ["exercise9.ipynb", *NOTEBOOK_MODULES, "seed_study.json", "results.json",
-             "requirements.txt", "environment.yml", "README.md", "Makefile", "pytest.ini",
-             "tools/setup.sh", "tools/build_report.py", "tools/latex/exercise9.tex.j2"]
-ZIP_GLOBS = ["*.py", "tests/*.py", "tests/*.cfg", "bench/*.py",
-             "figures/*.png"]  # every module; the figures are the committed run's
+                    "provenance.py")  # what the notebooks import, directly or through another
+ZIP_FILES = [*NOTEBOOKS, *NOTEBOOK_MODULES, "seed_study.json", "results.json",
+             "companion_results.json", "requirements.txt", "environment.yml", "README.md",
+             "Makefile", "pytest.ini", "tools/setup.sh", "tools/build_report.py",
+             "tools/latex/exercise9.tex.j2"]
+ZIP_GLOBS = ["*.py", "tests/*.py", "tests/*.cfg", "bench/*.py", "figures/*.png",
+             "models/*.pt"]  # every module; the figures and models are the committed run's
 LATEX_TOOLS = {"xelatex": "texlive-xetex texlive-fonts-recommended texlive-plain-generic",
                "pandoc": "pandoc"}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -78,28 +88,32 @@ def read_notebook(path: Path):
     return notebook
 
 
-def inputs_digest(notebook) -> str:
+def inputs_digest(notebook, reads: tuple[str, ...] = NOTEBOOKS[NOTEBOOK]) -> str:
     """Return the SHA-256 over, in this order, the code digests of helpers.py, report.py,
     explorer.py, seed_statistics.py, provenance.py (NOTEBOOK_MODULES: what the code does,
     the same on every Python version; comments and docstrings do not count), the bytes of
-    seed_study.json with CRLF line endings turned into LF, then the source of every code
-    cell as stored (UTF-8)."""
+    each file the notebook reads (`reads`: seed_study.json for the submission), JSON files
+    with CRLF line endings turned into LF, then the source of every code cell as stored
+    (UTF-8)."""
     digest = hashlib.sha256()
     for name in NOTEBOOK_MODULES:
         digest.update(code_digest(ROOT / name).encode("ascii"))
-    digest.update((ROOT / "seed_study.json").read_bytes().replace(b"\r\n", b"\n"))
+    for name in reads:
+        content = (ROOT / name).read_bytes()
+        digest.update(content.replace(b"\r\n", b"\n") if name.endswith(".json") else content)
     for cell in notebook.cells:
         if cell.cell_type == "code":
             digest.update(cell.source.encode("utf-8"))
     return digest.hexdigest()
 
 
-def is_up_to_date(notebook) -> bool:
-    """Return whether the notebook holds one complete run of its code with these inputs."""
+def is_up_to_date(notebook, reads: tuple[str, ...] = NOTEBOOKS[NOTEBOOK]) -> bool:
+    """Return whether the notebook holds one complete run of its code with these inputs
+    (`reads`: the files it reads, NOTEBOOKS)."""
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     counts = [cell.execution_count for cell in code]
     recorded = notebook.metadata.get("exercise9", {}).get("inputs_sha256")
-    return counts == list(range(1, len(code) + 1)) and recorded == inputs_digest(notebook)
+    return counts == list(range(1, len(code) + 1)) and recorded == inputs_digest(notebook, reads)
 
 
 def execute(path: Path) -> None:
@@ -111,6 +125,7 @@ def execute(path: Path) -> None:
     notebook = read_notebook(path)
     client = NotebookClient(notebook, timeout=1800, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
+    os.environ[RECORD_VARIABLE] = "1"  # the kernel inherits it: this run becomes the committed one
     try:
         client.execute()
     except CellExecutionError as error:
@@ -119,8 +134,11 @@ def execute(path: Path) -> None:
         where = "a cell" if index is None else f"cell {index} ({first_line(notebook, index)})"
         raise BuildError(f"{path.name}: {where} raised {error.ename}: {error.evalue}. "
                          f"The notebook on disk is unchanged; fix the cell and rerun.") from None
+    finally:
+        os.environ.pop(RECORD_VARIABLE, None)
     finish_progress_bars(notebook)
-    notebook.metadata["exercise9"] = {"inputs_sha256": inputs_digest(notebook)}
+    reads = NOTEBOOKS.get(path.name, NOTEBOOKS[NOTEBOOK])
+    notebook.metadata["exercise9"] = {"inputs_sha256": inputs_digest(notebook, reads)}
     write_atomically(path, lambda temp: nbformat.write(notebook, temp))
 
 
@@ -246,27 +264,36 @@ def pack_zip(target: Path) -> None:
     write_atomically(target, write)
 
 
-def build(force: bool, html: bool, dist: str = DIST) -> list[str]:
-    """Run the build steps; return the files written. A missing LaTeX toolchain does not stop
-    the other steps: the HTML report is written instead of the PDF, then BuildError is raised."""
-    timings: dict[str, float] = {}
-    path, written, missing_latex = ROOT / NOTEBOOK, [], None
-    with step("check the notebook", timings):
+def fresh_notebook(name: str, force: bool, timings: dict[str, float]):
+    """Return the notebook `name`, executed first if it is stale (or `force`)."""
+    path = ROOT / name
+    with step(f"check {name}", timings):
         notebook = read_notebook(path)
-        stale = force or not is_up_to_date(notebook)
-    with step("execute the notebook" if stale else "notebook up to date, not executed", timings):
+        stale = force or not is_up_to_date(notebook, NOTEBOOKS[name])
+    with step(f"execute {name}" if stale else f"{name} up to date, not executed", timings):
         if stale:
             execute(path)
             notebook = read_notebook(path)
+    return notebook
+
+
+def build(force: bool, html: bool, dist: str = DIST) -> list[str]:
+    """Run the build steps; return the files written. A missing LaTeX toolchain does not stop
+    the other steps: the HTML reports are written instead of the PDFs, then BuildError is
+    raised."""
+    timings: dict[str, float] = {}
+    written, missing_latex = [], None
+    notebooks = {name: fresh_notebook(name, force, timings) for name in NOTEBOOKS}
     if not html:
         try:
             check_latex_tools()
         except BuildError as error:
             missing_latex, html = error, True
-    report = f"{dist}/exercise9.{'html' if html else 'pdf'}"
-    with step(f"export {report}", timings):
-        export(notebook, ROOT / report, to_pdf=not html)
-        written.append(report)
+    for name, notebook in notebooks.items():
+        report = f"{dist}/{Path(name).stem}.{'html' if html else 'pdf'}"
+        with step(f"export {report}", timings):
+            export(notebook, ROOT / report, to_pdf=not html)
+            written.append(report)
     with step(f"pack {dist}/exercise9.zip", timings):
         pack_zip(ROOT / dist / "exercise9.zip")
         written.append(f"{dist}/exercise9.zip")
