@@ -19,8 +19,8 @@ html: setup  ## HTML export, a fallback that needs no LaTeX
 bench: setup  ## seconds per epoch against a tutorial-style baseline
 	$(VENV_PYTHON) bench/bench_epoch.py
 
-seeds: setup  ## the seed study: 5 seeds of each model, 50 epochs -> seed_study.json (about 25 min here)
-	$(VENV_PYTHON) bench/seed_study.py --linear-code always
+seeds: setup  ## the seed study: 5 seeds of each model -> seed_study.json; trains only models not in build/seed_models/
+	$(VENV_PYTHON) bench/seed_study.py
 
 collapse-check: setup  ## seeds 0-19, plain and denoising model, 5 epochs each
 	$(VENV_PYTHON) bench/collapse_check.py

@@ -1,11 +1,13 @@
-"""The seed study's statistics: plain against denoising autoencoder over the seeds.
+"""The seed study's statistics: pairs of models compared over the seeds.
 
 One table of measures (MEASURES) for the seed study and the report; one paired test per
-measure (scipy.stats.ttest_rel on the per-seed differences, plain minus denoising, with the
-95% confidence interval of the mean difference from the t distribution); Holm's correction
-over all the measures tested together, which controls the chance of any false "better" at
-ALPHA; one verdict rule on the corrected p-value; and summaries of how similar the codes of
-two models are (linear CKA, 10-nearest-neighbour overlap), within and across the models.
+measure and pair of models (scipy.stats.ttest_rel on the per-seed differences, first minus
+second model, with the 95% confidence interval of the mean difference from the t
+distribution); Holm's correction over the measures of one pair, which controls the chance of
+any false "better" in that comparison at ALPHA; one verdict rule on the corrected p-value;
+and summaries of how similar the codes of two models are (linear CKA, 10-nearest-neighbour
+overlap), within each model and across two. Models are named by their key in the study and
+shown by their label (study["settings"]["models"][key]["label"]).
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ MEASURES = {  # key in seed_study.json: (label, higher is better, decimals)
 }
 LEVEL_SETTINGS = {"psnr_db": "noise_stds_psnr", "code_stability": "noise_stds_stability"}
 ALPHA = 0.05
-PLAIN, DENOISING = "autoencoder", "denoising_autoencoder"
 
 
 def summary(values: list) -> dict:
@@ -64,11 +65,13 @@ def holm(p_values: list[float]) -> list[float]:
     return adjusted
 
 
-def verdict(mean: float, corrected_p: float, higher_is_better: bool) -> str:
-    """Return the verdict on a paired difference plain - denoising at ALPHA (corrected p)."""
+def verdict(mean: float, corrected_p: float, higher_is_better: bool,
+            labels: tuple[str, str]) -> str:
+    """Return the verdict on a paired difference first - second at ALPHA (corrected p),
+    naming the better model by its label."""
     if not corrected_p < ALPHA:
         return "no measurable difference"
-    return "plain better" if (mean > 0) == higher_is_better else "denoising better"
+    return f"{labels[0] if (mean > 0) == higher_is_better else labels[1]} better"
 
 
 def measure_rows(settings: dict, models: dict) -> list[tuple[str, str, int | None, float | None]]:
@@ -91,44 +94,75 @@ def values_of(model: dict, key: str, level: int | None) -> list[float]:
     return [value[level] for value in values] if level is not None else list(values)
 
 
-def compare(study: dict) -> list[dict]:
-    """Return, per measure, the paired test of plain minus denoising over the seeds, how many
-    seeds the plain model wins, Holm's corrected p over all measures, and the verdict."""
-    plain, denoising = study[PLAIN], study[DENOISING]
+def labels_of(study: dict, models: list[str]) -> tuple[str, ...]:
+    """Return the labels of the study's models (their keys where a label is missing)."""
+    known = study["settings"].get("models", {})
+    return tuple(known.get(model, {}).get("label", model) for model in models)
+
+
+def compare(study: dict, first: str, second: str) -> dict:
+    """Return the comparison of two of the study's models: per measure the paired test of
+    first minus second over the seeds, how many seeds the first model wins, Holm's corrected
+    p over this comparison's measures (its own family), and the verdict."""
+    labels = labels_of(study, [first, second])
     rows = []
-    for key, label, level, std in measure_rows(study["settings"], plain):
-        first, second = values_of(plain, key, level), values_of(denoising, key, level)
+    for key, label, level, std in measure_rows(study["settings"], study[first]):
+        one, other = values_of(study[first], key, level), values_of(study[second], key, level)
         higher = MEASURES[key][1]
-        gaps = np.subtract(first, second)
+        gaps = np.subtract(one, other)
         rows.append({"measure": key, "noise_std": std, "label": label,
                      "higher_is_better": higher, "seeds": len(gaps),
-                     "plain_wins": int(((gaps > 0) if higher else (gaps < 0)).sum()),
-                     **paired_test(first, second)})
+                     "first_wins": int(((gaps > 0) if higher else (gaps < 0)).sum()),
+                     **paired_test(one, other)})
     for row, corrected in zip(rows, holm([row["p"] for row in rows])):
         row["p_holm"] = corrected
-        row["verdict"] = verdict(row["mean"], corrected, row["higher_is_better"])
-    return rows
+        row["verdict"] = verdict(row["mean"], corrected, row["higher_is_better"], labels)
+    return {"models": [first, second], "labels": list(labels), "rows": rows}
 
 
-def pair_groups(pairs: list[dict]) -> dict[str, list[dict]]:
-    """Return the pairs of models by group: within plain and within denoising (different
-    seeds), across the two models with different seeds, and across with the same seed."""
-    groups: dict[str, list[dict]] = {"plain-plain": [], "denoising-denoising": [],
-                                     "plain-denoising": [], "plain-denoising, same seed": []}
+def comparison_of(study: dict, models: tuple[str, str] | list[str] | None = None) -> dict:
+    """Return the study's comparison of two models (the first comparison when not named)."""
+    if models is None:
+        return study["comparisons"][0]
+    found = [entry for entry in study["comparisons"] if entry["models"] == list(models)]
+    if not found:
+        named = [" - ".join(entry["models"]) for entry in study["comparisons"]]
+        raise KeyError(f"the seed study compares no {' - '.join(models)}: it has {named}")
+    return found[0]
+
+
+def group_name(labels: dict[str, str], first: tuple[str, int], second: tuple[str, int]) -> str:
+    """Return the group of a pair of (model, seed): 'a-a' within a model, 'a-b' across two
+    with different seeds, 'a-b, same seed' across two with the same seed."""
+    name = f"{labels[first[0]]}-{labels[second[0]]}"
+    return name + (", same seed" if first[0] != second[0] and first[1] == second[1] else "")
+
+
+def model_pairs(models: list[str],
+                seeds: list[int]) -> list[tuple[tuple[str, int], tuple[str, int]]]:
+    """Return every pair of (model, seed) of the given models, each pair once."""
+    return list(itertools.combinations([(model, seed) for model in models for seed in seeds], 2))
+
+
+def pair_groups(pairs: list[dict], labels: dict[str, str]) -> dict[str, list[dict]]:
+    """Return the pairs by group (group_name): within each model, then across each two models
+    with different seeds and with the same seed, in the order of `labels`."""
+    models = list(labels)
+    groups: dict[str, list[dict]] = {}
+    for index, first in enumerate(models):
+        for second in models[index:]:
+            groups[group_name(labels, (first, 0), (second, 1))] = []
+            if first != second:
+                groups[group_name(labels, (first, 0), (second, 0))] = []
     for pair in pairs:
-        first, second = pair["models"]
-        if first == second:
-            groups["plain-plain" if first == PLAIN else "denoising-denoising"].append(pair)
-        else:
-            same = pair["seeds"][0] == pair["seeds"][1]
-            groups["plain-denoising, same seed" if same else "plain-denoising"].append(pair)
-    return groups
+        groups.setdefault(group_name(labels, *zip(pair["models"], pair["seeds"])), []).append(pair)
+    return {name: members for name, members in groups.items() if members}
 
 
-def similarity_summary(pairs: list[dict]) -> dict[str, dict]:
+def similarity_summary(pairs: list[dict], labels: dict[str, str]) -> dict[str, dict]:
     """Return per pair group and similarity measure the number of pairs, mean, sd, min, max."""
     result = {}
-    for group, members in pair_groups(pairs).items():
+    for group, members in pair_groups(pairs, labels).items():
         result[group] = {"pairs": len(members)}
         for measure in ("cka", "knn_overlap"):
             values = np.array([pair[measure] for pair in members], dtype=float)
@@ -136,9 +170,3 @@ def similarity_summary(pairs: list[dict]) -> dict[str, dict]:
                                       "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
                                       "min": float(values.min()), "max": float(values.max())}
     return result
-
-
-def model_pairs(seeds: list[int]) -> list[tuple[tuple[str, int], tuple[str, int]]]:
-    """Return every pair of (model, seed) among the plain and denoising models, each once."""
-    models = [(model, seed) for model in (PLAIN, DENOISING) for seed in seeds]
-    return list(itertools.combinations(models, 2))

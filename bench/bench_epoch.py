@@ -7,9 +7,11 @@ epoch each, so that a change in the machine's speed during the run hits them all
   * project: --epochs epochs of the plain and of the denoising model with helpers.train_epoch,
     the epoch that train_autoencoder times; median seconds per epoch, early epochs against
     late ones (denormals); the denoising model's median epoch as a ratio to the plain one's;
-  * seeds: the epoch of stacked_training.train_autoencoder_seeds (train_stack_epoch) with 1, 5, 8
-    seeds, --seed-epochs epochs each after one to warm up, as a ratio to the plain model's
-    epochs of the same rounds;
+  * processes: as the seed study trains (bench/seed_study.py), one spawned worker process of
+    one thread per core, all training the plain model at once with helpers.train_epoch,
+    --process-epochs epochs each after one to warm up; the seconds per model-epoch (a
+    process's median epoch divided by the number of processes) as a ratio to the plain
+    model's median epoch in this process;
   * the compute floor: 6 x parameters x 60,000 images FLOP at this machine's matmul speed
     (the best of three measurements spread over the run), and each trainer's epoch as a
     ratio to it;
@@ -20,21 +22,24 @@ epoch each, so that a change in the machine's speed during the run hits them all
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import helpers  # noqa: E402
-import stacked_training  # noqa: E402
+import seed_training  # noqa: E402
 
-TARGETS = {"5 seeds": 3.0, "8 seeds": 4.5, "noise": 1.15, "floor": 2.5}  # at most, as ratios
+TARGETS = {"processes": 0.75, "noise": 1.15, "floor": 2.5}  # at most, as ratios
 EXPLORER_TARGET_MS = 50.0
 
 
@@ -78,8 +83,8 @@ def verdict(ratio: float, target: str) -> str:
     return f"{ratio:.2f}x (target <= {limit}x: {'met' if ratio <= limit else 'MISSED'})"
 
 
-def epoch_runners(data: helpers.FashionMNISTData, seed_counts: list[int]) -> dict[str, Callable]:
-    """Return, by name, functions that each train their own model(s) one more epoch."""
+def epoch_runners(data: helpers.FashionMNISTData) -> dict[str, Callable]:
+    """Return, by name, functions that each train their own model one more epoch."""
     runners = {}
     for name, noise_std in (("autoencoder", 0.0), ("denoising", 0.5)):
         model = helpers.Autoencoder(seed=0)
@@ -87,13 +92,31 @@ def epoch_runners(data: helpers.FashionMNISTData, seed_counts: list[int]) -> dic
         generator = torch.Generator().manual_seed(0)
         runners[name] = partial(helpers.train_epoch, model, optimizer, data.train_x, 128,
                                 noise_std, generator)
-    for count in seed_counts:
-        stack = stacked_training.make_stack(list(range(count)), list(range(count)),
-                                            data.test_x, noise_std=0.0, lr=1e-3,
-                                            weight_decay=1e-5, linear_code=False)
-        runners[f"{count} seeds"] = partial(stacked_training.train_stack_epoch, stack,
-                                            data.train_x, 128, 0.0)
     return runners
+
+
+def worker_epoch_seconds(root: str, epochs: int) -> list[float]:
+    """Return seconds per epoch of the plain model in this (worker) process, after one epoch
+    to warm up."""
+    data = seed_training.load_data(seed_training.DataSpec(root))
+    run = epoch_runners(data)["autoencoder"]
+    run()
+    seconds = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        run()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def process_epoch_seconds(root: str, workers: int, epochs: int) -> list[list[float]]:
+    """Return, per worker process, seconds per epoch of `workers` processes of one thread
+    training at once (the seed study's pool: spawned, seed_training.init_worker)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context,
+                             initializer=seed_training.init_worker) as pool:
+        futures = [pool.submit(worker_epoch_seconds, root, epochs) for _ in range(workers)]
+        return [future.result() for future in futures]
 
 
 def take_turns(runners: dict[str, Callable], epochs: dict[str, int]) -> dict[str, list[float]]:
@@ -153,7 +176,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--baseline-epochs", type=int, default=2)
-    parser.add_argument("--seed-epochs", type=int, default=3)
+    parser.add_argument("--process-epochs", type=int, default=3)
     parser.add_argument("--root", default="data")
     parser.add_argument("--profile", action="store_true",
                         help="print only torch.profiler's top operations of a batch")
@@ -168,19 +191,18 @@ def main() -> None:
     gflops = [matmul_gflops()]
     baseline = baseline_epoch_seconds(args.root, args.baseline_epochs)
     gflops.append(matmul_gflops())
-    runners = epoch_runners(data, [1, 5, 8])
-    runs = take_turns(runners, {name: args.epochs if name in ("autoencoder", "denoising")
-                                else 1 + args.seed_epochs for name in runners})
+    runners = epoch_runners(data)
+    runs = take_turns(runners, {name: args.epochs for name in runners})
     gflops.append(matmul_gflops())
+    workers = os.cpu_count() or 1
+    processes = process_epoch_seconds(args.root, workers, args.process_epochs)
     floor = 6 * helpers.count_parameters(helpers.Autoencoder()) * len(data.train_x) / 1e9
     floor_seconds = floor / max(gflops)
 
     base_median = statistics.median(baseline)
     plain, denoising = (statistics.median(runs[name]) for name in ("autoencoder", "denoising"))
-    rounds = slice(1, 1 + args.seed_epochs)  # the seeds' rounds after the first (warm-up)
-    plain_early = statistics.median(runs["autoencoder"][rounds])
-    seeds = {int(name.split()[0]): statistics.median(seconds[rounds])
-             for name, seconds in runs.items() if name.endswith("seeds")}
+    per_process = [statistics.median(seconds) for seconds in processes]
+    model_epoch = statistics.median(per_process) / workers
     last = f"epoch {args.epochs}"
     print(f"\n{'run':<36}{'median s/epoch':>16}{'epoch 5':>10}{last:>10}")
     print(f"{'baseline (DataLoader)':<36}{base_median:>16.3f}")
@@ -188,25 +210,22 @@ def main() -> None:
         seconds = runs[name]
         print(f"{name:<36}{statistics.median(seconds):>16.3f}{seconds[4]:>10.3f}"
               f"{seconds[-1]:>10.3f}")
-    for count, seconds in seeds.items():
-        print(f"{f'train_autoencoder_seeds, {count} seeds':<36}{seconds:>16.3f}")
+    print(f"{f'{workers} processes at once, each':<36}{statistics.median(per_process):>16.3f}")
 
     print(f"\nspeed-up over the baseline (median epoch): {base_median / plain:.1f}x")
     for name in ("autoencoder", "denoising"):
         early, late = statistics.median(runs[name][2:7]), statistics.median(runs[name][-5:])
         print(f"{name}: median of epochs 3-7 {early:.3f} s, of the last five {late:.3f} s, "
               f"ratio late/early {late / early:.2f}")
-    print(f"seeds: against the plain model's epochs 2-{1 + args.seed_epochs}, "
-          f"median {plain_early:.3f} s:")
-    print(f"  5 seeds' epoch / one model's epoch: {verdict(seeds[5] / plain_early, '5 seeds')}")
-    print(f"  8 seeds' epoch / one model's epoch: {verdict(seeds[8] / plain_early, '8 seeds')}")
+    print(f"processes: {workers} of one thread at once, median epochs "
+          f"{', '.join(f'{seconds:.3f}' for seconds in per_process)} s, {model_epoch:.3f} s per "
+          f"model-epoch; against the plain epoch here ({torch.get_num_threads()} threads): "
+          f"{verdict(model_epoch / plain, 'processes')}")
     print(f"noise: denoising epoch / plain epoch: {verdict(denoising / plain, 'noise')}")
     print(f"compute floor: {floor:.1f} GFLOP per epoch at {max(gflops):.0f} GFLOP/s (matmul; "
           f"measured {', '.join(f'{g:.0f}' for g in gflops)}) = {floor_seconds:.3f} s")
     print(f"floor: plain epoch (train_autoencoder) / floor: "
           f"{verdict(plain / floor_seconds, 'floor')}")
-    print(f"floor: one seed's epoch (train_autoencoder_seeds) / floor: "
-          f"{verdict(seeds[1] / floor_seconds, 'floor')}")
     explorer = explorer_update_ms(data)
     print(f"explorer: {statistics.median(explorer):.1f} ms per slider update (median of "
           f"{len(explorer)}, slowest {max(explorer):.1f} ms; target at most "

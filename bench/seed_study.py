@@ -1,24 +1,30 @@
-"""Seed study: seeds 0-4 of the plain, the denoising and the linear-code autoencoder.
+"""Seed study: seeds 0-4 of each model of MODELS, compared in the pairs of COMPARISONS.
 
-Trains all seeds of a model together (stacked_training.train_autoencoder_seeds) with the
-sheet's settings, scores every model on the test set and writes seed_study.json (run it with
-`make seeds`, about 25 minutes on a 2-core CPU): per seed and measure the value, per model the
-mean and sample sd (ddof=1); the paired test of plain minus denoising for every measure with
-Holm's correction and the verdict (seed_statistics.compare); and the code similarity (linear
-CKA, 10-nearest-neighbour overlap on all 10,000 test images) of every pair of plain and
-denoising models. The linear-code ablation runs where it fits the time budget (--budget
-seconds, judged from the plain model's time); --linear-code always/never overrides that.
+Every model is trained by helpers.train_autoencoder as the report trains its own
+(seed_training.train_job) and saved under build/seed_models/, named by the digest of its
+training code, settings and seed; a model saved before is not trained again. Every model is
+then scored from its file (seed_scoring.score) and the study writes seed_study.json (run it
+with `make seeds`): per model, seed and measure the value, per model the mean and sample sd
+(ddof=1); per comparison, every measure's paired test of the first model minus the second,
+with Holm's correction over that comparison's measures and the verdict
+(seed_statistics.compare); and the code similarity (linear CKA, 10-nearest-neighbour overlap
+on all test images) of every pair of models. On the CPU the jobs run in worker processes, one
+thread each, as many as the machine has cores; on a GPU one after another.
 
-Five seeds, not eight: the stack of 8 seeds costs 2.8 times one model's epoch against 2.17
-times for 5, so the 1,438 s of the 5-seed run would become about 1,850 s, over the 30
-minutes allowed for `make seeds` on this machine.
+What each measure is: bench/seed_study_notes.json, copied into seed_study.json as "notes".
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import multiprocessing
+import os
 import sys
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -27,155 +33,160 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import helpers  # noqa: E402
 import provenance  # noqa: E402
+import seed_scoring  # noqa: E402
 import seed_statistics  # noqa: E402
-from stacked_training import train_autoencoder_seeds  # noqa: E402
+import seed_training  # noqa: E402
 
-SETTINGS = {"epochs": 50, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-5}
-MODELS = {  # key in the file: the model's own settings
-    "autoencoder": {"noise_std": 0.0},
-    "denoising_autoencoder": {"noise_std": 0.5},
-    "linear_code_autoencoder": {"noise_std": 0.0, "linear_code": True},
+MODELS = {  # key in seed_study.json: its label, and what train_autoencoder gets beyond SETTINGS
+    "autoencoder": {"label": "plain", "noise_std": 0.0},
+    "denoising_autoencoder": {"label": "denoising", "noise_std": 0.5},
+    "linear_code_autoencoder": {"label": "linear", "noise_std": 0.0, "linear_code": True},
 }
-TEST_NOISE_STD = 0.5  # the noisy test inputs: helpers.fixed_test_noise(test_x, 0.5, 0)
-PSNR_NOISE_STDS = [0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0]
-STABILITY_NOISE_STDS = [std for std in PSNR_NOISE_STDS if std > 0]
-EMBEDDED_IMAGES = 500  # test images embedded with t-SNE: helpers.sample_indices(10000, 500, 0)
-NEIGHBOURS = 10  # for the neighbour overlap of two codes
-CODE_FILES = ["stacked_training.py", "seed_statistics.py", "bench/seed_study.py"]  # and the
-# parts of helpers.py that they use: provenance.used_code_digest, checked by tests/test_seeds.py
-NOTES = {
-    "test_mse_noisy": f"inputs test_x + one fixed N(0, {TEST_NOISE_STD}^2) draw "
-                      f"(helpers.fixed_test_noise(test_x, {TEST_NOISE_STD}, 0)), target the "
-                      "clean test_x, the same draw for every seed and model",
-    "live_code_units": "code units non-zero for at least one clean test image (of 8)",
-    "knn_accuracy": "5-NN on the codes of the 60,000 training images, scored on the 10,000 "
-                    "test images",
-    "code_silhouette": f"the {EMBEDDED_IMAGES} test images sample_indices(10000, "
-                       f"{EMBEDDED_IMAGES}, 0), in code space",
-    "tsne_silhouette": "the same images in the t-SNE plane (helpers.tsne_embed(codes, 0))",
-    "trustworthiness": "of that t-SNE plane, 5 neighbours",
-    "psnr_db": "one value per noise_stds_psnr level; one noise draw per level (seed 0)",
-    "code_stability": "helpers.code_stability on the 10,000 test images, one value per "
-                      "noise_stds_stability level, the noise draws of psnr_db",
-    "comparison": "per measure: plain minus denoising over the seeds, paired t-test "
-                  "(scipy.stats.ttest_rel), 95% CI of the mean difference, p, Holm-corrected "
-                  "p over all rows, verdict at 0.05 (seed_statistics.compare)",
-    "similarity": f"linear CKA and {NEIGHBOURS}-NN overlap of the codes of the 10,000 test "
-                  "images for every pair of plain and denoising models; summary by group, "
-                  "same-seed pairs apart (they share initial weights and shuffling)",
-}
+COMPARISONS = [("autoencoder", "denoising_autoencoder"),  # first minus second; the report's
+               ("autoencoder", "linear_code_autoencoder")]  # tables take the first by default
+SETTINGS = {"epochs": 50, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-5, "test_every": 10}
+SCORING = {"test_noise_std": 0.5, "noise_stds_psnr": [0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0],
+           "noise_stds_stability": [0.1, 0.2, 0.3, 0.5, 0.75, 1.0], "neighbours": 10,
+           "embedded_test_images": 500}
+CODE_FILES = ["seed_training.py", "seed_scoring.py", "seed_statistics.py", "bench/seed_study.py"]
+NOTES_FILE = ROOT / "bench" / "seed_study_notes.json"
+MODELS_DIR = ROOT / "build" / "seed_models"
 
-
-def score(model: helpers.Autoencoder, data: helpers.FashionMNISTData, noisy_test,
-          subset: np.ndarray) -> dict:
-    """Return the study's measures of one trained model (psnr_db is added by the caller)."""
-    train_codes = helpers.encode(model, data.train_x).numpy()
-    test_codes = helpers.encode(model, data.test_x).numpy()
-    embedding = helpers.tsne_embed(test_codes[subset], 0)
-    quality = helpers.code_quality(train_codes, data.train_y.numpy(), test_codes,
-                                   data.test_y.numpy(), subset, embedding)
-    return {
-        "test_mse_clean": helpers.reconstruction_loss(model, data.test_x, data.test_x),
-        "test_mse_noisy": helpers.reconstruction_loss(model, noisy_test, data.test_x),
-        "live_code_units": helpers.count_live_units(model, data.test_x),
-        **quality,
-        "code_stability": [helpers.code_stability(model, data.test_x, std, 0)
-                           for std in STABILITY_NOISE_STDS],
-    }
-
-
-def study_model(data: helpers.FashionMNISTData, seeds: list[int], settings: dict,
-                noisy_test, subset: np.ndarray) -> tuple[dict, list[list[str]], list]:
-    """Train one model per seed, score each; return measure -> summary, the restarts and
-    the trained models."""
-    trained = train_autoencoder_seeds(data, seeds, **settings)
-    per_seed = [score(model, data, noisy_test, subset) for model, _ in trained]
-    curves = helpers.psnr_by_noise({str(seed): model for seed, (model, _) in zip(seeds, trained)},
-                                   data.test_x, PSNR_NOISE_STDS, seed=0)
-    for seed, scores in zip(seeds, per_seed):
-        scores["psnr_db"] = curves[str(seed)]
-    measures = {name: seed_statistics.summary([scores[name] for scores in per_seed])
-                for name in seed_statistics.MEASURES}
-    return measures, [history.restarts for _, history in trained], [m for m, _ in trained]
-
-
-def similarities(models: dict[str, list], seeds: list[int], test_x) -> list[dict]:
-    """Return the linear CKA and neighbour overlap of the test codes of every model pair."""
-    codes = {(name, seed): helpers.encode(model, test_x).numpy()
-             for name, trained in models.items() for seed, model in zip(seeds, trained)}
-    neighbours = {key: helpers.nearest_neighbours(code, NEIGHBOURS) for key, code in codes.items()}
-    return [{"models": [first[0], second[0]], "seeds": [first[1], second[1]],
-             "cka": helpers.linear_cka(codes[first], codes[second]),
-             "knn_overlap": helpers.neighbour_overlap(neighbours[first], neighbours[second])}
-            for first, second in seed_statistics.model_pairs(seeds)]
 
 def code_digest() -> str:
-    """Return the digest of the code this study runs (see CODE_FILES)."""
+    """Return the digest of the code this study runs: CODE_FILES and what they use of helpers."""
     return provenance.used_code_digest(ROOT / "helpers.py", *(ROOT / name for name in CODE_FILES))
 
 
-def wanted(args: argparse.Namespace, start: float, finished: dict[str, float]) -> bool:
-    """Return whether to run the linear-code ablation; say so when the budget rules it out."""
-    if args.linear_code != "auto":
-        return args.linear_code == "always"
-    expected = time.perf_counter() - start + finished["autoencoder"]  # about one plain model
-    if expected > args.budget:
-        print(f"linear-code ablation left out: it would end after about {expected:.0f} s, "
-              f"over the budget of {args.budget:.0f} s (--linear-code always runs it)")
-    return expected <= args.budget
+@contextlib.contextmanager
+def worker_pool(device: str, workers: int) -> Iterator[ProcessPoolExecutor | None]:
+    """Yield a pool of `workers` spawned processes of one thread each on the CPU; None on
+    another device or for 0 workers, where the jobs run one after another in this process
+    (on its threads)."""
+    if device != "cpu" or workers == 0:
+        yield None
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=seed_training.init_worker) as pool:
+        yield pool
+
+
+def run_jobs(pool: ProcessPoolExecutor | None, function: Callable,
+             calls: list[tuple]) -> Iterator[tuple[int, object]]:
+    """Yield (index, function(*calls[index])) as each call finishes, in the pool if any."""
+    if pool is None:
+        for index, call in enumerate(calls):
+            yield index, function(*call)
+        return
+    futures = {pool.submit(function, *call): index for index, call in enumerate(calls)}
+    try:
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+
+
+def make_jobs(models: dict[str, dict], seeds: list[int], settings: dict) -> list:
+    """Return one seed_training.Job per model and seed."""
+    return [seed_training.Job(model=name, seed=seed, **settings,
+                              **{key: value for key, value in spec.items() if key != "label"})
+            for name, spec in models.items() for seed in seeds]
+
+
+def similarities(codes: dict[tuple[str, int], np.ndarray], models: list[str], seeds: list[int],
+                 neighbours: int) -> list[dict]:
+    """Return the linear CKA and neighbour overlap of the test codes of every pair of models."""
+    nearest = {key: helpers.nearest_neighbours(code, neighbours) for key, code in codes.items()}
+    return [{"models": [first[0], second[0]], "seeds": [first[1], second[1]],
+             "cka": helpers.linear_cka(codes[first], codes[second]),
+             "knn_overlap": helpers.neighbour_overlap(nearest[first], nearest[second])}
+            for first, second in seed_statistics.model_pairs(models, seeds)]
+
+
+def train_and_score(jobs: list, spec: seed_training.DataSpec, scoring: dict, models_dir: Path,
+                    workers: int, log: Callable[[str], None] = print) -> list[tuple]:
+    """Train the jobs whose model is not saved yet, then score every job's saved model;
+    return (scores, history, test codes) per job."""
+    device = helpers.get_device().type
+    paths = [seed_training.model_file(models_dir, job, spec, device) for job in jobs]
+    missing = [(job, spec, path) for job, path in zip(jobs, paths) if not path.is_file()]
+    start = time.perf_counter()
+    log(f"{len(jobs) - len(missing)} of {len(jobs)} models saved in {models_dir}; training "
+        f"{len(missing)} on {device}" + (f" in {workers} processes" if device == "cpu" else ""))
+    results: list = [None] * len(jobs)
+    with worker_pool(device, workers) as pool:
+        for index, trained in run_jobs(pool, seed_training.train_job, missing):
+            job = missing[index][0]
+            log(f"trained {job.model} seed {job.seed} in {trained['seconds']:.0f} s "
+                f"({time.perf_counter() - start:.0f} s)")
+        scored_from = time.perf_counter()
+        calls = [(path, spec, scoring) for path in paths]
+        for index, result in run_jobs(pool, seed_scoring.score_file, calls):
+            results[index] = result
+    log(f"training {scored_from - start:.0f} s, scoring {time.perf_counter() - scored_from:.0f} s")
+    return results
+
+
+def run_study(models: dict[str, dict], comparisons: list[tuple[str, str]], seeds: list[int],
+              settings: dict, scoring: dict, spec: seed_training.DataSpec, models_dir: Path,
+              workers: int, log: Callable[[str], None] = print) -> dict:
+    """Return the seed study of `models` (train what is not saved, score all, compare)."""
+    jobs = make_jobs(models, seeds, settings)
+    results = dict(zip([(job.model, job.seed) for job in jobs],
+                       train_and_score(jobs, spec, scoring, models_dir, workers, log)))
+    study = {"seeds": seeds, "settings": {**settings, "models": models, **scoring,
+                                          "device": str(helpers.get_device())}}
+    for name in models:
+        per_seed = [results[name, seed][0] for seed in seeds]
+        study[name] = {key: seed_statistics.summary([scores[key] for scores in per_seed])
+                       for key in seed_statistics.MEASURES if key in per_seed[0]}
+    study["restarts"] = {name: [results[name, seed][1]["restarts"] for seed in seeds]
+                         for name in models}
+    study["comparisons"] = [seed_statistics.compare(study, *pair) for pair in comparisons]
+    codes = {key: result[2] for key, result in results.items()}
+    pairs = similarities(codes, list(models), seeds, scoring["neighbours"])
+    labels = {name: spec["label"] for name, spec in models.items()}
+    study["similarity"] = {"summary": seed_statistics.similarity_summary(pairs, labels),
+                           "pairs": pairs}
+    return study
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"])
-    parser.add_argument("--linear-code", choices=["auto", "always", "never"], default="auto")
-    parser.add_argument("--budget", type=float, default=480.0, help="seconds (for auto)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="worker processes on the CPU (default: one per core; 0: "
+                        "train and score in this process)")
+    parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
     parser.add_argument("--output", type=Path, default=ROOT / "seed_study.json")
     args = parser.parse_args()
 
     start = time.perf_counter()
-    data = helpers.load_fashion_mnist(ROOT / "data")
-    seeds = list(range(args.seeds))
-    noisy_test = helpers.fixed_test_noise(data.test_x, TEST_NOISE_STD, 0)
-    subset = helpers.sample_indices(len(data.test_x), EMBEDDED_IMAGES, 0).numpy()
-    settings = {**SETTINGS, "epochs": args.epochs}
-    study = {"seeds": seeds, "settings": {**settings, "models": dict(MODELS),
-                                          "test_noise_std": TEST_NOISE_STD,
-                                          "noise_stds_psnr": PSNR_NOISE_STDS,
-                                          "noise_stds_stability": STABILITY_NOISE_STDS,
-                                          "neighbours": NEIGHBOURS,
-                                          "embedded_test_images": EMBEDDED_IMAGES,
-                                          "device": str(helpers.get_device())},
-             "code_digest": code_digest(),
-             "notes": NOTES}
-    restarts, finished, trained = {}, {}, {}
-    for name, model_settings in MODELS.items():
-        if name == "linear_code_autoencoder" and not wanted(args, start, finished):
-            del study["settings"]["models"][name]
-            continue
-        study[name], restarts[name], trained[name] = study_model(
-            data, seeds, {**settings, **model_settings}, noisy_test, subset)
-        finished[name] = time.perf_counter() - start
-        print(f"{name}: done after {finished[name]:.0f} s", flush=True)
-    study["restarts"] = restarts
-    study["comparison"] = seed_statistics.compare(study)
-    pairs = similarities({name: trained[name] for name in ("autoencoder", "denoising_autoencoder")},
-                         seeds, data.test_x)
-    study["similarity"] = {"summary": seed_statistics.similarity_summary(pairs), "pairs": pairs}
+    study = run_study(MODELS, COMPARISONS, list(range(args.seeds)),
+                      {**SETTINGS, "epochs": args.epochs}, SCORING,
+                      seed_training.DataSpec(str(ROOT / "data")), args.models_dir, args.workers)
+    notes = json.loads(NOTES_FILE.read_text(encoding="utf-8"))
+    study = {"seeds": study["seeds"], "settings": study["settings"],
+             "code_digest": code_digest(), "notes": notes} | study
     provenance.write_text_atomically(args.output, provenance.json_text(study))
-    print_table(study)
+    print_tables(study)
     print(f"wrote {args.output.name}; total time {time.perf_counter() - start:.0f} s")
 
 
-def print_table(study: dict) -> None:
-    """Print each measure's paired difference with its CI, corrected p and verdict, and the
-    similarity summary."""
-    print(f"\n{'measure':<34}{'plain - denoising [95% CI]':>36}{'p Holm':>9}  verdict")
-    for row in study["comparison"]:
-        low, high = row["ci95"]
-        print(f"{row['label']:<34}{row['mean']:>+12.4f} [{low:+.4f}, {high:+.4f}]"
-              f"{row['p_holm']:>9.3f}  {row['verdict']}")
+def print_tables(study: dict) -> None:
+    """Print each comparison's paired differences with their CI, corrected p and verdict,
+    and the similarity summary."""
+    for comparison in study["comparisons"]:
+        title = " - ".join(comparison["labels"]) + " [95% CI]"
+        print(f"\n{'measure':<34}{title:>36}{'p Holm':>9}  verdict")
+        for row in comparison["rows"]:
+            low, high = row["ci95"]
+            print(f"{row['label']:<34}{row['mean']:>+12.4f} [{low:+.4f}, {high:+.4f}]"
+                  f"{row['p_holm']:>9.3f}  {row['verdict']}")
+    print()
     for group, values in study["similarity"]["summary"].items():
         print(f"{group:<28} pairs {values['pairs']:>2}  CKA {values['cka']['mean']:.3f} +- "
               f"{values['cka']['sd']:.3f}  10-NN overlap {values['knn_overlap']['mean']:.3f} +- "

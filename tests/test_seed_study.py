@@ -1,15 +1,24 @@
-"""bench/seed_study.py and the committed seed_study.json: made by the current code, and holding
+"""The seed study: its models train in worker processes exactly as train_autoencoder trains
+the report's, are saved and reused; three small models go through the statistics, the tables
+and the loss figure; and the committed seed_study.json was made by the current code and holds
 what Question 3 c) reads (the paired tests, the code similarity, the code stability)."""
 
 import importlib.util
 import json
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pytest
+import torch
 
+import helpers
+import report
 import seed_statistics
+import seed_training
 
 ROOT = Path(__file__).resolve().parents[1]
+SMALL = seed_training.DataSpec(str(ROOT / "data"), train_images=1000, test_images=300)
+SLOW = pytest.mark.slow  # trains and scores models (about 20 s each): part of `make test`
 
 
 @pytest.fixture(scope="module")
@@ -27,29 +36,177 @@ def study() -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+# ---------------------------------------------------------------------------- training
+
+
+@SLOW
+def test_a_worker_trains_seed_s_as_train_autoencoder_with_seed_s(seed_study_script, tmp_path):
+    """The study's model of seed s, trained in a worker process of one thread, has the
+    weights and losses of train_autoencoder(Autoencoder(seed=s), seed=s) in this process."""
+    job = seed_training.Job("denoising_autoencoder", seed=3, noise_std=0.5, epochs=2,
+                            test_every=1)
+    path = seed_training.model_file(tmp_path, job, SMALL, "cpu")
+    with seed_study_script.worker_pool("cpu", 1) as pool:
+        [(_, trained)] = list(seed_study_script.run_jobs(pool, seed_training.train_job,
+                                                         [(job, SMALL, path)]))
+    model = helpers.Autoencoder(seed=3)
+    torch.set_num_threads(1)  # as in the worker (the tests run on one thread anyway)
+    history = helpers.train_autoencoder(model, seed_training.load_data(SMALL), epochs=2,
+                                        noise_std=0.5, seed=3, test_every=1, progress=False)
+    saved, saved_history = seed_training.load_model(path)
+    assert trained["history"]["train_loss"] == history.train_loss == saved_history["train_loss"]
+    for name, value in model.state_dict().items():
+        assert torch.equal(saved.state_dict()[name], value), name
+
+
+def test_a_model_file_is_named_by_what_determines_the_weights(tmp_path):
+    job = seed_training.Job("autoencoder", seed=0)
+    path = seed_training.model_file(tmp_path, job, SMALL, "cpu")
+    assert path == seed_training.model_file(tmp_path, seed_training.Job("renamed", seed=0),
+                                            seed_training.DataSpec("elsewhere", 1000, 300), "cpu")
+    assert path.parent == tmp_path and path.name.startswith("seed0-")
+    others = [seed_training.model_file(tmp_path, seed_training.Job("autoencoder", seed=1), SMALL,
+                                       "cpu"),
+              seed_training.model_file(tmp_path, seed_training.Job("autoencoder", 0, epochs=49),
+                                       SMALL, "cpu"),
+              seed_training.model_file(tmp_path, seed_training.Job("autoencoder", 0,
+                                                                   noise_std=0.1), SMALL, "cpu"),
+              seed_training.model_file(tmp_path, job, seed_training.DataSpec("data"), "cpu"),
+              seed_training.model_file(tmp_path, job, SMALL, "cuda")]
+    assert len({path, *others}) == 6
+
+
+# ---------------------------------------------------------------------------- three small models
+
+
+THREE = {"autoencoder": {"label": "plain", "noise_std": 0.0},
+         "denoising_autoencoder": {"label": "denoising", "noise_std": 0.5},
+         "linear_code_autoencoder": {"label": "linear", "noise_std": 0.0, "linear_code": True}}
+PAIRS = [("autoencoder", "denoising_autoencoder"), ("autoencoder", "linear_code_autoencoder"),
+         ("denoising_autoencoder", "linear_code_autoencoder")]
+
+
+@pytest.fixture(scope="module")
+def small_study(seed_study_script, tmp_path_factory):
+    """Three models, three seeds, two epochs on 1,000 training images, trained twice: the
+    second run finds every model saved (in this process: --workers 0)."""
+    folder = tmp_path_factory.mktemp("seed_models")
+    settings = {**seed_study_script.SETTINGS, "epochs": 2}
+    scoring = {**seed_study_script.SCORING, "embedded_test_images": 100}
+    logs: list[list[str]] = [[], []]
+    studies = [seed_study_script.run_study(THREE, PAIRS, [0, 1, 2], settings, scoring, SMALL,
+                                           folder, 0, log.append) for log in logs]
+    return studies, logs, folder
+
+
+@SLOW
+def test_a_second_run_trains_nothing_and_scores_the_same(small_study):
+    (first, second), logs, folder = small_study
+    assert logs[0][0].startswith("0 of 9 models saved") and logs[1][0].startswith("9 of 9")
+    assert sum(line.startswith("trained ") for line in logs[0]) == 9
+    assert not any(line.startswith("trained ") for line in logs[1])
+    assert len(list(folder.glob("seed*.pt"))) == 9 and first == second
+
+
+@SLOW
+def test_three_models_each_comparison_its_own_holm_family_and_labels(small_study):
+    study = small_study[0][0]
+    assert [entry["models"] for entry in study["comparisons"]] == [list(pair) for pair in PAIRS]
+    for entry in study["comparisons"]:
+        labels = [THREE[name]["label"] for name in entry["models"]]
+        rows = entry["rows"]
+        assert entry["labels"] == labels and len(rows) == 20
+        assert [row["p_holm"] for row in rows] == pytest.approx(
+            seed_statistics.holm([row["p"] for row in rows]))
+        for row in rows:
+            assert row["verdict"] == seed_statistics.verdict(row["mean"], row["p_holm"],
+                                                             row["higher_is_better"], labels)
+            assert row["seeds"] == 3 and 0 <= row["first_wins"] <= 3
+    assert set(study["restarts"]) == set(THREE) and study["settings"]["models"] == THREE
+
+
+@SLOW
+def test_three_models_similarity_groups_cover_every_pair(small_study):
+    study = small_study[0][0]
+    assert len(study["similarity"]["pairs"]) == 9 * 8 // 2
+    summary = study["similarity"]["summary"]
+    assert len(summary) == 3 + 3 + 3  # within each model; across two, other and same seed
+    assert summary["plain-linear, same seed"]["pairs"] == 3 and summary["linear-linear"][
+        "pairs"] == 3
+
+
+def table_rows(table: str) -> list[list[str]]:
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines()]
+
+
+@SLOW
+def test_three_models_tables(small_study):
+    study = small_study[0][0]
+    for first, second in PAIRS:
+        rows = table_rows(report.comparison_table(study, (first, second)))
+        labels = THREE[first]["label"], THREE[second]["label"]
+        assert rows[0][1] == f"{labels[0]} − {labels[1]} [95% CI]" and len(rows) == 2 + 20
+        legs = table_rows(report.legs_table(study, models=(first, second)))
+        assert legs[0][2:4] == list(labels) and [row[0] for row in legs[2:]] == [
+            "b"] * 4 + ["c"] * 2 + ["d"] * 2
+    assert report.comparison_table(study) == report.comparison_table(study, PAIRS[0])
+    columns = {name: spec["label"] for name, spec in THREE.items()}
+    ablation = table_rows(report.ablation_table(study, columns))
+    assert ablation[0] == ["measure", "plain", "denoising", "linear"] and len(ablation) == 2 + 5
+
+
+@SLOW
+def test_three_models_loss_figure(small_study):
+    folder = small_study[2]
+    histories = {}
+    for path in sorted(folder.glob("seed0-*.pt")):
+        model, saved = seed_training.load_model(path)
+        name = saved["noise_std"] and "denoising" or (
+            "linear" if isinstance(model.encoder[-1], torch.nn.Identity) else "plain")
+        histories[name] = helpers.TrainingHistory(
+            train_loss=saved["train_loss"],
+            test_loss={int(epoch): loss for epoch, loss in saved["test_loss"].items()})
+    fig = report.plot_losses(histories)
+    ax = fig.axes[0]
+    assert len(histories) == 3 and len(ax.get_lines()) == 6
+    assert len({tuple(line.get_color()) for line in ax.get_lines()}) == 3
+    assert [text.get_text() for text in ax.get_legend().get_texts()][::2] == [
+        f"{name}: training loss" for name in histories]
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------- seed_study.json
+
+
 def test_seed_study_was_made_by_the_code_it_runs_now(seed_study_script, study):
     assert study["code_digest"] == seed_study_script.code_digest(), (
         "seed_study.json is stale: the code it runs has changed; run `make seeds`")
 
 
-def test_every_measure_has_its_paired_test_and_the_verdict_of_the_one_rule(study):
-    rows = study["comparison"]
-    assert [row["label"] for row in rows] == [
-        label for _, label, _, _ in seed_statistics.measure_rows(
-            study["settings"], study["autoencoder"])]
-    corrected = seed_statistics.holm([row["p"] for row in rows])
-    for row, p_holm in zip(rows, corrected):
-        assert row["seeds"] == len(study["seeds"]) >= 5
-        assert row["ci95"][0] <= row["mean"] <= row["ci95"][1]
-        assert row["p_holm"] == pytest.approx(p_holm) and row["p_holm"] >= row["p"]
-        assert row["verdict"] == seed_statistics.verdict(row["mean"], p_holm,
-                                                         row["higher_is_better"])
+def test_the_digest_leaves_out_notes_and_printed_words(seed_study_script):
+    assert not any(name.endswith(".json") for name in seed_study_script.CODE_FILES)
+    assert "NOTES" not in vars(seed_study_script)
+
+
+def test_every_comparison_has_its_paired_tests_and_the_verdicts_of_the_one_rule(study):
+    for entry in study["comparisons"]:
+        rows = entry["rows"]
+        assert [row["label"] for row in rows] == [
+            label for _, label, _, _ in seed_statistics.measure_rows(
+                study["settings"], study[entry["models"][0]])]
+        corrected = seed_statistics.holm([row["p"] for row in rows])
+        for row, p_holm in zip(rows, corrected):
+            assert row["seeds"] == len(study["seeds"]) >= 5
+            assert row["ci95"][0] <= row["mean"] <= row["ci95"][1]
+            assert row["p_holm"] == pytest.approx(p_holm) and row["p_holm"] >= row["p"]
+            assert row["verdict"] == seed_statistics.verdict(
+                row["mean"], p_holm, row["higher_is_better"], tuple(entry["labels"]))
 
 
 def test_similarity_covers_every_pair_of_models_and_its_groups(study):
-    seeds = len(study["seeds"])
+    seeds, models = len(study["seeds"]), len(study["settings"]["models"])
     pairs = study["similarity"]["pairs"]
-    assert len(pairs) == (2 * seeds) * (2 * seeds - 1) // 2
+    assert len(pairs) == (models * seeds) * (models * seeds - 1) // 2
     summary = study["similarity"]["summary"]
     assert summary["plain-plain"]["pairs"] == summary["denoising-denoising"]["pairs"] == (
         seeds * (seeds - 1) // 2)
@@ -57,12 +214,13 @@ def test_similarity_covers_every_pair_of_models_and_its_groups(study):
     assert summary["plain-denoising, same seed"]["pairs"] == seeds
     for group in summary.values():
         for measure in ("cka", "knn_overlap"):
-            assert 0 <= group[measure]["min"] <= group[measure]["mean"] <= group[measure]["max"] <= 1
+            values = group[measure]
+            assert 0 <= values["min"] <= values["mean"] <= values["max"] <= 1
 
 
-def test_code_stability_is_given_for_both_models_at_every_noise_level(study):
+def test_code_stability_is_given_for_every_model_at_every_noise_level(study):
     levels = study["settings"]["noise_stds_stability"]
     assert levels == [std for std in study["settings"]["noise_stds_psnr"] if std > 0]
-    for model in ("autoencoder", "denoising_autoencoder"):
+    for model in study["settings"]["models"]:
         values = study[model]["code_stability"]["values"]
         assert len(values) == len(study["seeds"]) and all(len(v) == len(levels) for v in values)
