@@ -24,3 +24,7 @@ seeds: setup  ## the seed study: 5 seeds of each model -> seed_study.json; train
 
 collapse-check: setup  ## seeds 0-19, plain and denoising model, 5 epochs each
 	$(VENV_PYTHON) bench/collapse_check.py
+
+.PHONY: portability
+portability:  ## the ZIP's quick tests on Python 3.12 and 3.13: not root, umask 077, no LaTeX, offline
+	sh tools/portability.sh
