@@ -556,14 +556,17 @@ def companion_results(*, config: dict, device: str, model_files: dict[str, str |
                       psnr_curves: dict[str, list[float]], sgd_sweeps: dict,
                       compare_at: int) -> dict:
     """Return every number of the companion notebook as one JSON-ready document
-    (companion_results.json): which model files it read, their code units, the scores of
-    every code, PSNR against noise, the gradient-descent experiment and the settings."""
+    (companion_results.json): which model files it read, their code units (share of test
+    images on which each fires, quartiles of its values), the scores of every code, PSNR
+    against noise, the gradient-descent experiment and the settings."""
     models = {}
     for name, path in model_files.items():
         activity = helpers.unit_activity(codes[name])
         models[key(name)] = {"file": Path(path).as_posix(),
                              "sha256": helpers.file_sha256(Path(path)),
                              "unit_activity": activity.tolist(),
+                             "unit_quartiles": np.percentile(codes[name], [25, 50, 75],
+                                                             axis=0).T.tolist(),
                              "live_code_units": int((activity > 0).sum())}
     return {
         "models": models,

@@ -31,11 +31,11 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ["EXERCISE9_DEVICE"] = "cpu"  # helpers.DEVICE_VARIABLE: nbval checks the CPU run
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import pytest
+import torch
 
-import helpers  # noqa: E402
-import report  # noqa: E402
+import helpers
+import report
 
 ROOT = Path(__file__).resolve().parents[1]
 LAST = "test_checkout.py"

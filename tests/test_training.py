@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import BAD_TRAINING_SETTINGS
 
 import helpers
-from conftest import BAD_TRAINING_SETTINGS
 
 
 def train(data, **settings):

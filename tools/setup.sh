@@ -2,7 +2,8 @@
 # Set up what the report and the tests need, installing only what is missing:
 #   1. system packages (Debian/Ubuntu as root): Fashion-MNIST, XeLaTeX and pandoc for the PDF;
 #      elsewhere it prints what to install and carries on;
-#   2. a virtual environment .venv with the pinned requirements.txt;
+#   2. a virtual environment .venv with the pinned requirements.txt and requirements-dev.txt
+#      (ruff, for `make test`);
 #   3. the data under data/, verified (helpers.load_fashion_mnist).
 # Running it again installs nothing new.
 set -eu
@@ -77,10 +78,11 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 stamp="$VENV/.requirements.sha256"
-wanted=$("$VENV/bin/python" -c "import hashlib; print(hashlib.sha256(open('requirements.txt','rb').read()).hexdigest())")
+wanted=$("$VENV/bin/python" -c "import hashlib; print(hashlib.sha256(open('requirements.txt','rb').read() + open('requirements-dev.txt','rb').read()).hexdigest())")
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-    say "installing requirements.txt into $VENV (PyTorch is large: a few minutes)"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
+    say "installing requirements.txt and requirements-dev.txt into $VENV (PyTorch is large: a few minutes)"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt \
+        -r requirements-dev.txt
     echo "$wanted" > "$stamp"
 else
     say "Python packages: nothing to install"
