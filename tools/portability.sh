@@ -11,7 +11,8 @@
 # PyTorch), reused by later runs; pyenv's Pythons are copied to /opt/portability first, since
 # the other user cannot enter /root. Not part of `make test`.
 # Usage: sh tools/portability.sh [ZIP]    ZIP defaults to dist/exercise9.zip (`make report`);
-#        PYTHONS="3.12 3.13" picks the versions, KEEP=1 keeps the unpacked folders.
+#        PYTHONS="3.12 3.13" picks the versions, KEEP=1 keeps the unpacked folders,
+#        PORTABILITY_TIME_LIMIT (default 3600) stops one Python's tests after so many seconds.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,7 @@ ROOT=$(pwd)
 ZIP=${1:-dist/exercise9.zip}
 PYTHONS=${PYTHONS:-3.12 3.13}
 RUN_USER=${PORTABILITY_USER:-portability}
+TIME_LIMIT=${PORTABILITY_TIME_LIMIT:-3600}  # seconds for one Python's tests (a hung kernel)
 CACHE=$ROOT/build/portability
 COPIES=/opt/portability
 DATASETS=/usr/share/datasets  # Debian's dataset-fashion-mnist lives in fashion-mnist/ below it
@@ -152,7 +154,7 @@ run_tests() {
     chmod 700 "$work"
     status=0
     # shellcheck disable=SC2016  # expanded by the inner shells
-    unshare --mount --net sh -c '
+    timeout --kill-after=60 "$TIME_LIMIT" unshare --mount --net sh -c '
         set -eu
         ip link set lo up
         [ -z "$(ip route show)" ] || { echo "portability: the namespace has a route out"; exit 2; }
@@ -201,6 +203,7 @@ for version in $PYTHONS; do
     ran=$((ran + 1))
     outcome=passed
     [ "$status" = 0 ] || { outcome="FAILED (exit $status)"; failed=$((failed + 1)); }
+    [ "$status" != 124 ] || outcome="FAILED (stopped after $TIME_LIMIT s)"
     grep -E '^(FAILED|ERROR) ' "$log" | sed 's/^/    /' || true
     results="$results
   Python $version: $outcome: $(summary "$log"); $seconds s in all (log: $log)"
