@@ -75,7 +75,7 @@ make_bin_without_latex() {
         for program in "$folder"/*; do
             name=${program##*/}
             case "$name" in
-                *tex*|*TeX*|*pandoc*|kpse*|mktex*|dvi*|xdv*|fmtutil*|updmap*|tlmgr|makeindex)
+                *tex*|*TeX*|*pandoc*|kpse*|dvi*|xdv*|fmtutil*|updmap*|tlmgr|makeindex)
                     continue;;
             esac
             [ -x "$program" ] && [ ! -d "$program" ] && [ ! -e "$bin/$name" ] \
@@ -90,7 +90,7 @@ make_bin_without_latex() {
 # Print the path of a Python X.Y: pyenv's newest X.Y.*, else pythonX.Y on PATH; nothing if none.
 find_python() {
     pyenv_root=${PYENV_ROOT:-$HOME/.pyenv}
-    newest=$(ls -d "$pyenv_root/versions/$1".[0-9]* 2>/dev/null | sort -V | tail -n 1)
+    newest=$(printf '%s\n' "$pyenv_root/versions/$1".[0-9]* | sort -V | tail -n 1)
     if [ -n "$newest" ] && [ -x "$newest/bin/python$1" ]; then
         echo "$newest/bin/python$1"
     else
@@ -182,7 +182,7 @@ summary() {
 start=$(date +%s)
 copy_data
 make_bin_without_latex
-results= failed=0 ran=0
+results='' failed=0 ran=0
 for version in $PYTHONS; do
     found=$(find_python "$version")
     if [ -z "$found" ]; then
