@@ -352,7 +352,8 @@ def settings_table(config: dict) -> str:
             ("weight decay (the sheet's \"momentum\")", "WEIGHT_DECAY"),
             ("epochs between tests and plots", "TEST_EVERY"),
             ("noise std, Question 3 ($[-1, 1]$ scale)", "NOISE_STD"),
-            ("seed of this run", "SEED"), ("test images in the t-SNE maps", "TSNE_POINTS")]
+            ("seed of this run", "SEED"), ("test images in the t-SNE maps", "TSNE_POINTS"),
+            ("seed of their sample and of t-SNE", "TSNE_SEED")]
     lines = ["| setting | name | value |", "|---|---|---:|"]
     return "\n".join(lines + [f"| {label} | `{name}` | {sheet_number(config[name])} |"
                               for label, name in rows])
@@ -477,6 +478,18 @@ def legs_table(study: dict, measures: dict[str, list[str]] = LEG_MEASURES,
     return "\n".join(lines)
 
 
+def error_table(records: dict[str, helpers.ModelRecord], test_x: torch.Tensor,
+                noisy_input_mse: float) -> str:
+    """Return each model's test MSE with clean and with noisy inputs and its live code units
+    (non-zero for some clean test image), and the MSE of the noisy inputs themselves."""
+    rows = {name: (f"{record.mse_clean:.4f}", f"{record.mse_noisy:.4f}",
+                   helpers.count_live_units(record.model, test_x))
+            for name, record in records.items()}
+    rows["the noisy inputs themselves"] = ("-", f"{noisy_input_mse:.4f}", "-")
+    return markdown_table(rows, ["test MSE, clean inputs", "test MSE, noisy inputs",
+                                 "live code units"], first="")
+
+
 def baseline_table(records: dict[str, helpers.ModelRecord], qualities: dict[str, dict],
                    references: dict[str, float], noise_std: float) -> str:
     """Return every model's test MSE (clean and noisy inputs) and class separation, with the
@@ -539,7 +552,8 @@ def check_submission_models(records: dict[str, helpers.ModelRecord], results: di
 
 def sgd_results(sgd_sweeps: dict[str, dict[float, helpers.SGDRun]], compare_at: int) -> dict:
     """Return the gradient-descent experiment as JSON-ready numbers: per variant the kept
-    run, its loss after `compare_at` examples, and every rate's final loss and loss curve."""
+    run, its loss after `compare_at` examples, and every rate's final loss and its curve (the
+    loss after the examples processed and the seconds of training of each measurement)."""
     kept = {name: best_run(runs) for name, runs in sgd_sweeps.items()}
     return {"compare_at_examples": compare_at, **{
         key(name): {**run.to_dict(),
@@ -547,7 +561,11 @@ def sgd_results(sgd_sweeps: dict[str, dict[float, helpers.SGDRun]], compare_at: 
                     if compare_at in run.examples else None,
                     "learning_rates": {f"{lr:g}": r.final_loss
                                        for lr, r in sgd_sweeps[name].items()},
-                    "loss_curves": {f"{lr:g}": r.loss for lr, r in sgd_sweeps[name].items()}}
+                    "loss_curves": {f"{lr:g}": r.loss for lr, r in sgd_sweeps[name].items()},
+                    "examples_curves": {f"{lr:g}": r.examples
+                                        for lr, r in sgd_sweeps[name].items()},
+                    "seconds_curves": {f"{lr:g}": r.seconds
+                                       for lr, r in sgd_sweeps[name].items()}}
         for name, run in kept.items()}}
 
 

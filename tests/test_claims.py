@@ -97,7 +97,7 @@ def test_q2c_test_loss_just_above_training_loss_at_every_test(results, text):
     """'At every test it lies just above the training loss of the same epoch, by at most ...:
     ... little room to overfit.'"""
     said("At every test it lies just above the training loss of the same epoch, by at most", text)
-    said("little room to overfit", text)
+    said("in 50 epochs the model does not overfit", text)
     plain = results[PLAIN]
     for epoch, loss in plain["test_loss"].items():
         assert loss > plain["train_loss"][int(epoch) - 1], epoch
@@ -124,12 +124,15 @@ def test_q2d_every_reconstruction_keeps_the_kind_and_outline_from_epoch_10(resul
 
 
 def test_q2d_fine_detail_is_missing_at_every_epoch(results, text):
-    """'the print on the pullover, the coat's zip and light edges and most of the sandal's
-    straps are missing, and the coat stays a dim shape': the pullover keeps an error above 0.1
-    per pixel at every test (the plain shapes get below 0.05), the coat keeps under a fifth of
-    its light pixels and the sandal under three quarters."""
-    said("the print on the pullover, the coat's zip and light edges and most of the sandal's "
-         "straps are missing, and the coat stays a dim shape", text)
+    """'the prints on the T-shirt and the pullover, the coat's zip and light edges, the bag's
+    handle and most of the sandal's straps are missing, and the coat stays a dim shape': a
+    proxy for the eye, the pullover (a large print) keeps an error above 0.1 per pixel at every
+    test while the plain shapes get below 0.05; the coat keeps under a fifth of its light
+    pixels and the sandal under three quarters. The small T-shirt print and the bag's thin
+    handle add too few pixels to show in a per-image error: they were checked by eye."""
+    said("the prints on the T-shirt and the pullover, the coat's zip and light edges, the bag's "
+         "handle and most of the sandal's straps are missing, and the coat stays a dim shape",
+         text)
     recorded = results[PLAIN]["recorded"]
     for epoch, mse in recorded["mse"].items():
         assert mse["Pullover"] > 0.1, epoch
@@ -163,7 +166,8 @@ def test_q2e_the_footwear_apart_sandals_and_sneakers_mixed_ankle_boots_apart(res
 
 def test_q2e_most_bags_keep_to_themselves_the_few_others_among_the_clothes(results, text):
     """'Most bags have mostly bag neighbours (...), in a group just below the footwear and a
-    small clump at its right end; the few others lie among the clothes.'"""
+    small clump below its right half, next to the ankle boots; the few others lie among the
+    clothes.'"""
     said("Most bags have mostly bag neighbours", text)
     said("the few others lie among the clothes", text)
     votes = results["tsne_map"][PLAIN]["votes"]["Bag"]
@@ -174,19 +178,27 @@ def test_q2e_most_bags_keep_to_themselves_the_few_others_among_the_clothes(resul
 
 def test_q2e_t_shirts_and_trousers_in_strands_the_other_clothes_overlap(results, text):
     """'the T-shirts form a long strand on the left (...) and the trousers a compact group ...
-    with a second, smaller strand among the dresses (...). Pullovers, coats, dresses and shirts
-    overlap between them, the shirts most of all (...), scattered over all the clothes.'"""
+    with a second, smaller strand among the dresses (...). The other clothes overlap: the
+    dresses mix most with the trousers, the pullovers with the coats, and the shirts, the most
+    mixed class (...), lie mostly among the T-shirts and pullovers.'"""
     said("the T-shirts form a long strand on the left", text)
     said("with a second, smaller strand among the dresses", text)
-    said("Pullovers, coats, dresses and shirts overlap between them, the shirts most of all", text)
-    said("scattered over all the clothes", text)
-    shares, taken = recall(results, PLAIN), results["tsne_map"][PLAIN]["taken_for"]
+    said("The other clothes overlap: the dresses mix most with the trousers, the pullovers with "
+         "the coats, and the shirts, the most mixed class", text)
+    said("lie mostly among the T-shirts and pullovers", text)
+    shares, votes = recall(results, PLAIN), results["tsne_map"][PLAIN]["votes"]
     overlapping = ["Pullover", "Coat", "Dress", "Shirt"]
     assert min(shares["T-shirt/top"], shares["Trouser"]) > max(shares[n] for n in overlapping)
-    assert taken["Trouser"] == "Dress" and all(shares[name] < 0.55 for name in overlapping)
+
+    def most_mixed_with(name: str) -> str:
+        others = {voted: count for voted, count in votes[name].items() if voted != name}
+        return max(others, key=others.get)
+
+    assert most_mixed_with("Trouser") == "Dress" and most_mixed_with("Dress") == "Trouser"
+    assert most_mixed_with("Pullover") == "Coat" and most_mixed_with("Coat") == "Pullover"
     assert min(shares, key=shares.get) == "Shirt"
-    shirt_votes = results["tsne_map"][PLAIN]["votes"]["Shirt"]
-    assert len([name for name in shirt_votes if name in CLOTHES and name != "Shirt"]) >= 4
+    shirt = {voted: count for voted, count in votes["Shirt"].items() if voted != "Shirt"}
+    assert shirt["T-shirt/top"] + shirt["Pullover"] > 0.5 * sum(shirt.values())
 
 
 # ---------------------------------------------------------------------------- Question 3
@@ -284,8 +296,8 @@ def test_q3c_both_maps_keep_the_footwear_apart_and_the_tops_overlap(results, tex
 
 def test_q3c_the_denoising_map_keeps_trousers_dresses_sneakers_more_bags_less(results, text):
     """'the denoising map keeps the trousers (...), the dresses (...) and the sneakers (...)
-    more to themselves than the plain map (...), and the bags less (...): its bags lie in
-    several small groups, among the tops and at the edge of the footwear'."""
+    more to themselves than the plain map (...), and the coats (...) and the bags (...) less:
+    its bags lie in several small groups, among the tops and at the edge of the footwear'."""
     said("the denoising map keeps the trousers", text)
     said("more to themselves than the plain map", text)
     said("its bags lie in several small groups, among the tops and at the edge of the footwear, "
@@ -293,7 +305,7 @@ def test_q3c_the_denoising_map_keeps_trousers_dresses_sneakers_more_bags_less(re
     plain, denoising = recall(results, PLAIN), recall(results, DENOISING)
     for name in ("Trouser", "Dress", "Sneaker"):
         assert denoising[name] > plain[name] + 0.05, name
-    assert denoising["Bag"] < plain["Bag"] - 0.1
+    assert denoising["Bag"] < plain["Bag"] - 0.1 and denoising["Coat"] < plain["Coat"] - 0.05
     assert votes_for(results, DENOISING, "Bag", TOPS) >= 3
     assert votes_for(results, DENOISING, "Bag", FOOTWEAR) >= 3
 

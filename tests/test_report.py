@@ -401,3 +401,13 @@ def test_a_run_that_make_report_records_has_no_committed_run_to_differ_from(tmp_
     (tmp_path / "results.json").write_text('{"config": {"EPOCHS": 50, "device": "cuda"}}')
     monkeypatch.setenv(report.RECORD_VARIABLE, "1")
     assert report.read_committed_run(tmp_path / "results.json") is None
+
+
+def test_the_error_table_gives_both_errors_the_live_units_and_the_noisy_inputs(tiny_data):
+    model = helpers.Autoencoder(seed=0)
+    record = helpers.ModelRecord(model, helpers.TrainingHistory(), None, mse_clean=0.06912,
+                                 mse_noisy=0.07486)
+    table = report.error_table({"autoencoder": record}, tiny_data.test_x, 0.25021)
+    live = helpers.count_live_units(model, tiny_data.test_x)
+    assert f"| autoencoder | 0.0691 | 0.0749 | {live} |" in table
+    assert "| the noisy inputs themselves | - | 0.2502 | - |" in table
