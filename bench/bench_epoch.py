@@ -36,8 +36,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import helpers  # noqa: E402
-import seed_training  # noqa: E402
+import helpers
+import seed_training
 
 TARGETS = {"processes": 0.75, "noise": 1.15, "floor": 2.5}  # at most, as ratios
 EXPLORER_TARGET_MS = 50.0

@@ -15,9 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-import helpers  # noqa: E402
-import seed_training  # noqa: E402
-from bench.seed_study import run_jobs, worker_pool  # noqa: E402
+import helpers
+import seed_training
+from bench.seed_study import run_jobs, worker_pool
 
 MODELS = {"plain": 0.0, "denoising": 0.5}  # name: noise std
 

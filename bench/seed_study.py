@@ -31,11 +31,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-import helpers  # noqa: E402
-import provenance  # noqa: E402
-import seed_scoring  # noqa: E402
-import seed_statistics  # noqa: E402
-import seed_training  # noqa: E402
+import helpers
+import provenance
+import seed_scoring
+import seed_statistics
+import seed_training
 
 MODELS = {  # key in seed_study.json: its label, and what train_autoencoder gets beyond SETTINGS
     "autoencoder": {"label": "plain", "noise_std": 0.0},
