@@ -58,8 +58,13 @@ def seed_values(study: dict, model: str, key: str) -> list:
     return study[model][key]["values"]
 
 
+def comparison(study: dict) -> list[dict]:
+    """Return the rows of the study's comparison of the plain with the denoising model."""
+    return next(c["rows"] for c in study["comparisons"] if c["models"] == [PLAIN, DENOISING])
+
+
 def row(study: dict, label: str) -> dict:
-    return next(row for row in study["comparison"] if row["label"] == label)
+    return next(row for row in comparison(study) if row["label"] == label)
 
 
 def recall(results: dict, model: str) -> dict[str, float]:
@@ -263,13 +268,13 @@ def test_q3c_one_difference_in_the_code_its_stability(study, text):
     said("It differs in one respect: noise in the input moves the denoising code less", text)
     said("Of the measures of the code, one differs, in every seed: the code stability", text)
     said("higher for the denoising code at every noise level tested", text)
-    code_rows = [r for r in study["comparison"] if r["measure"] not in
+    code_rows = [r for r in comparison(study) if r["measure"] not in
                  ("test_mse_clean", "test_mse_noisy", "psnr_db")]
     differ = {r["measure"] for r in code_rows if r["verdict"] != "no measurable difference"}
     assert differ == {"code_stability"}
     plain = np.array(seed_values(study, PLAIN, "code_stability"))
     assert (np.array(seed_values(study, DENOISING, "code_stability")) > plain).all()
-    for stability in (r for r in study["comparison"] if r["measure"] == "code_stability"):
+    for stability in (r for r in comparison(study) if r["measure"] == "code_stability"):
         assert stability["verdict"] == "denoising better", stability["label"]
 
 

@@ -19,6 +19,7 @@ import nbformat
 import pytest
 
 import helpers
+import seed_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
 NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?:e-(\d+)|(\s?%))?(?!\w)")
@@ -27,6 +28,7 @@ FACTS = {  # numbers the text may state that no result file holds: name -> (valu
     "relu_bias": (helpers.RELU_BIAS, "helpers.RELU_BIAS, the bias before every ReLU"),
     "beta_1": (0.9, "Adam's default beta_1 (torch.optim.Adam)"),
     "beta_2": (0.999, "Adam's default beta_2 (torch.optim.Adam)"),
+    "alpha": (seed_statistics.ALPHA, "seed_statistics.ALPHA, the level of the corrected test"),
 }
 AE, DAE = "autoencoder", "denoising_autoencoder"
 STABILITY_AT_05 = 3  # the position of noise 0.5 in the study's noise_stds_stability
@@ -111,6 +113,7 @@ BOUND = [  # (fragment, [(source, path) for each {}])
          ("results", ("tsne_map", AE, "class_recall", "Coat")),
          ("results", ("tsne_map", DAE, "class_recall", "Bag")),
          ("results", ("tsne_map", AE, "class_recall", "Bag"))]),
+    ("with Holm's correction over all 20 measures of the study (at {})", [("fact", "alpha")]),
     ("noise leaves intact, is {} for the denoising code and {} for the plain one at noise {}", [
         ("study", (DAE, "code_stability", mean_at(STABILITY_AT_05))),
         ("study", (AE, "code_stability", mean_at(STABILITY_AT_05))),
