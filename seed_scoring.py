@@ -1,8 +1,8 @@
 """The seed study's measures of one trained model, each taken as the report takes its own.
 
 `settings` are the study's (seed_study.json's "settings"): test_noise_std, noise_stds_psnr,
-noise_stds_stability and embedded_test_images. Every noise draw and image sample is fixed
-(seed 0), the same for every model and seed.
+noise_stds_stability, embedded_test_images, masked_share and masked_fill. Every noise draw,
+mask and image sample is fixed (seed 0), the same for every model and seed.
 """
 
 from __future__ import annotations
@@ -10,9 +10,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 import helpers
 import seed_training
+
+
+def masked_pixel_mse(model: helpers.Autoencoder, x: torch.Tensor, share: float, fill: float,
+                     seed: int) -> float:
+    """Return the MSE, over the hidden pixels only, between the clean images x and the
+    model's reconstructions of x with each pixel hidden (set to `fill`) with probability
+    `share`: one mask drawn from `seed`, the same for every model."""
+    hidden = torch.rand(x.shape, generator=torch.Generator().manual_seed(seed)) < share
+    output = helpers.reconstruct(model, x.masked_fill(hidden, fill))
+    return F.mse_loss(output[hidden], x[hidden]).item()
 
 
 def score(model: helpers.Autoencoder, data: helpers.FashionMNISTData, settings: dict) -> dict:
@@ -29,6 +41,8 @@ def score(model: helpers.Autoencoder, data: helpers.FashionMNISTData, settings: 
     return {
         "test_mse_clean": helpers.reconstruction_loss(model, test_x, test_x),
         "test_mse_noisy": helpers.reconstruction_loss(model, noisy_test, test_x),
+        "test_mse_masked": masked_pixel_mse(model, test_x, settings["masked_share"],
+                                            settings["masked_fill"], 0),
         "live_code_units": helpers.count_live_units(model, test_x),
         **quality,
         "psnr_db": psnr["model"],

@@ -21,6 +21,7 @@ from scipy import stats
 MEASURES = {  # key in seed_study.json: (label, higher is better, decimals)
     "test_mse_clean": ("test MSE on clean inputs", False, 4),
     "test_mse_noisy": ("test MSE on noisy inputs", False, 4),
+    "test_mse_masked": ("test MSE on masked pixels", False, 4),
     "live_code_units": ("live code units", True, 1),
     "knn_accuracy": ("5-NN accuracy", True, 3),
     "linear_probe_accuracy": ("linear-probe accuracy", True, 3),

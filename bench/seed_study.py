@@ -47,7 +47,7 @@ COMPARISONS = [("autoencoder", "denoising_autoencoder"),  # first minus second; 
 SETTINGS = {"epochs": 50, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-5, "test_every": 10}
 SCORING = {"test_noise_std": 0.5, "noise_stds_psnr": [0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0],
            "noise_stds_stability": [0.1, 0.2, 0.3, 0.5, 0.75, 1.0], "neighbours": 10,
-           "embedded_test_images": 500}
+           "embedded_test_images": 500, "masked_share": 0.3, "masked_fill": -1.0}
 CODE_FILES = ["seed_training.py", "seed_scoring.py", "seed_statistics.py", "bench/seed_study.py"]
 NOTES_FILE = ROOT / "bench" / "seed_study_notes.json"
 MODELS_DIR = ROOT / "build" / "seed_models"

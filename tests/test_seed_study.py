@@ -79,6 +79,7 @@ def test_a_model_file_is_named_by_what_determines_the_weights(tmp_path):
 # ---------------------------------------------------------------------------- three small models
 
 
+MEASURE_ROWS = 21  # 9 measures, PSNR at 6 noise levels, code stability at 6
 THREE = {"autoencoder": {"label": "plain", "noise_std": 0.0},
          "denoising_autoencoder": {"label": "denoising", "noise_std": 0.5},
          "linear_code_autoencoder": {"label": "linear", "noise_std": 0.0, "linear_code": True}}
@@ -115,7 +116,7 @@ def test_three_models_each_comparison_its_own_holm_family_and_labels(small_study
     for entry in study["comparisons"]:
         labels = [THREE[name]["label"] for name in entry["models"]]
         rows = entry["rows"]
-        assert entry["labels"] == labels and len(rows) == 20
+        assert entry["labels"] == labels and len(rows) == MEASURE_ROWS
         assert [row["p_holm"] for row in rows] == pytest.approx(
             seed_statistics.holm([row["p"] for row in rows]))
         for row in rows:
@@ -145,7 +146,7 @@ def test_three_models_tables(small_study):
     for first, second in PAIRS:
         rows = table_rows(report.comparison_table(study, (first, second)))
         labels = THREE[first]["label"], THREE[second]["label"]
-        assert rows[0][1] == f"{labels[0]} − {labels[1]} [95% CI]" and len(rows) == 2 + 20
+        assert rows[0][1] == f"{labels[0]} − {labels[1]} [95% CI]" and len(rows) == 2 + MEASURE_ROWS
         legs = table_rows(report.legs_table(study, models=(first, second)))
         assert legs[0][2:4] == list(labels) and [row[0] for row in legs[2:]] == [
             "b"] * 4 + ["c"] * 2 + ["d"] * 2
