@@ -14,8 +14,9 @@
   checks that the run left them as they were. Under pytest-xdist (`make test`: -n 2 --dist
   loadscope) a worker sees only its own share of the run, so there the controller hashes at
   the start and compares in pytest_sessionfinish, after every worker has ended, and fails the
-  session if a tracked file changed; the workers skip test_checkout.py. A worker runs the
-  notebook first: its cells are the longest scope, and the other worker takes the unit tests.
+  session if a tracked file changed; the workers skip test_checkout.py. The notebooks come
+  first, the longest (exercise9.ipynb) before companion.ipynb: under --dist loadscope each is
+  one scope, so each of two workers starts with one, and the unit tests fill in beside them.
 * Fixtures: the real Fashion-MNIST (loaded once) and a small slice of it; 200 random images
   and two untrained models, one with a dead code unit (explorer tests).
 """
@@ -118,8 +119,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
-    """Run the checkout check after everything else, the notebook included; in a worker, put
-    the notebook first, so that its long run starts at once beside the unit tests."""
+    """Run the checkout check after everything else, the notebooks included; in a worker, put
+    the notebooks first (in testpaths order), so that their long runs start at once."""
     def order(item: pytest.Item) -> tuple[bool, bool]:
         name = Path(str(item.fspath)).name
         return name == LAST, not (is_worker(config) and name.endswith(".ipynb"))
