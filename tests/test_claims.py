@@ -116,6 +116,12 @@ def test_q2c_six_of_eight_units_fire(results, text):
     assert sum(share == 0 for share in results[PLAIN]["unit_activity"]) == 2
 
 
+def test_q2c_no_model_of_this_run_restarted(results, text):
+    """'Neither model of this run restarted after a collapse'."""
+    said("Neither model of this run restarted after a collapse", text)
+    assert results[PLAIN]["restarts"] == results[DENOISING]["restarts"] == []
+
+
 def test_q2d_every_reconstruction_keeps_the_kind_and_outline_from_epoch_10(results, text):
     """'From epoch 10 on, every reconstruction shows the kind of garment and its outline': a
     proxy for the eye, each of the ten keeps its image's brightness (the area of the garment)

@@ -56,6 +56,8 @@ BOUND = [  # (fragment, [(source, path) for each {}]); sources: see the fixture 
     ('keeps the chance of any false "better" at {} at most', [("facts", ("alpha",))]),
     ("the mean paired difference with its {} confidence interval", [
         ("facts", ("confidence",))]),
+    ("The masked pixels: {} of the pixels of every test image", [
+        ("study", ("settings", "masked_share"))]),
     ("the interval of the 5-NN accuracy, for example, runs from −{} to +{}.", [
         ("study", (*PLAIN_DENOISING, row("5-NN accuracy"), "ci95", 0)),
         ("study", (*PLAIN_DENOISING, row("5-NN accuracy"), "ci95", 1))]),
@@ -355,12 +357,14 @@ def test_every_number_changed_to_another_value_of_the_results_is_caught(text, so
 
 def test_s1_the_seed_study_compares_plain_and_denoising_then_plain_and_linear(study, text):
     """'`make seeds` trains the plain, the denoising and the linear-code autoencoder ... with
-    seeds 0 to 4'; Holm's method over 'the 20 measures'."""
+    seeds 0 to 4'; Holm's method 'corrects the p-values for the 21 measures'."""
     said("trains the plain, the denoising and the linear-code autoencoder (next section) with "
          "seeds 0 to 4", text)
     assert study["seeds"] == [0, 1, 2, 3, 4]
     assert [entry["models"] for entry in study["comparisons"]] == [[AE, DAE], [AE, LINEAR]]
-    assert all(len(entry["rows"]) == 20 for entry in study["comparisons"])
+    said("Holm's method corrects the p-values for the 21 measures", text)
+    said("(Holm's correction over their 21 measures)", text)
+    assert all(len(entry["rows"]) == 21 for entry in study["comparisons"])
 
 
 def test_t1_only_stability_and_psnr_at_noise_1_differ_all_for_denoising_in_every_seed(
@@ -381,12 +385,15 @@ def test_t1_only_stability_and_psnr_at_noise_1_differ_all_for_denoising_in_every
 
 
 def test_t1_mse_units_and_class_separation_show_no_measurable_difference(study, text):
-    """'The test MSE on clean and on noisy inputs, the number of live units and the four
-    measures of class separation show no measurable difference over 5 seeds.'"""
-    said("The test MSE on clean and on noisy inputs, the number of live units and the four "
-         "measures of class separation show no measurable difference over 5 seeds", text)
+    """'The test MSE on clean inputs, on noisy inputs and on masked pixels, the number of live
+    units and the four measures of class separation show no measurable difference over 5
+    seeds.'"""
+    said("The test MSE on clean inputs, on noisy inputs and on masked pixels, the number of live "
+         "units and the four measures of class separation show no measurable difference over 5 "
+         "seeds", text)
     rows = comparison(study, 0)
-    for label in ("test MSE on clean inputs", "test MSE on noisy inputs", "live code units",
+    for label in ("test MSE on clean inputs", "test MSE on noisy inputs",
+                  "test MSE on masked pixels", "live code units",
                   "5-NN accuracy", "linear-probe accuracy", "silhouette in code space",
                   "silhouette in the t-SNE plane"):
         assert rows[label]["verdict"] == "no measurable difference" and rows[label]["seeds"] == 5
@@ -615,12 +622,11 @@ def per_second(variant: dict) -> tuple[np.ndarray, np.ndarray]:
     return np.array(variant["seconds_curves"][rate]), np.array(variant["loss_curves"][rate])
 
 
-def test_t5_per_second_close_together_mini_batch_50_times_the_examples(companion, text):
+def test_t5_per_second_close_together_mini_batch_many_times_the_examples(companion, text):
     """'Per second of training the two lie close together (Figure C2, right): mini-batch GD
-    learns less per example but processes about 50 times as many examples per second'."""
+    learns less per example but processes many times as many examples per second'."""
     said("Per second of training the two lie close together (Figure C2, right): mini-batch GD "
-         "learns less per example but processes about 50 times as many examples per second",
-         text)
+         "learns less per example but processes many times as many examples per second", text)
     sgd = companion["sgd_variants"]
     seconds, stochastic = per_second(sgd["stochastic"])
     mini_seconds, mini_batch = per_second(sgd["mini_batch"])
@@ -628,4 +634,4 @@ def test_t5_per_second_close_together_mini_batch_50_times_the_examples(companion
     later = slice(len(seconds) // 3, None)  # after the first updates, where single steps jump
     assert (abs(at_same_time[later] / stochastic[later] - 1) < 0.25).all()
     speed = sgd["mini_batch"]["examples_per_second"] / sgd["stochastic"]["examples_per_second"]
-    assert round(speed / 5) * 5 == 50
+    assert speed > 10

@@ -45,7 +45,8 @@ DIST = "dist"
 NOTEBOOK_MODULES = ("helpers.py", "report.py", "explorer.py", "seed_statistics.py",
                     "provenance.py")  # what the notebooks import, directly or through another
 ZIP_FILES = [*NOTEBOOKS, *NOTEBOOK_MODULES, "seed_study.json", "results.json",
-             "companion_results.json", "requirements.txt", "environment.yml", "README.md",
+             "companion_results.json", "requirements.txt", "requirements-dev.txt",
+             "pyproject.toml", "environment.yml", "README.md",
              "Makefile", "pytest.ini", "tools/setup.sh", "tools/build_report.py",
              "tools/latex/exercise9.tex.j2"]
 ZIP_GLOBS = ["*.py", "tests/*.py", "tests/*.cfg", "bench/*.py", "figures/*.png",
