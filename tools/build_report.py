@@ -24,14 +24,14 @@ import shutil
 import sys
 import time
 import zipfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as tools/build_report.py: the project's modules
 
-from provenance import code_digest, write_atomically  # noqa: E402
+from provenance import code_digest, write_atomically
 
 NOTEBOOK = "exercise9.ipynb"
 RECORD_VARIABLE = "EXERCISE9_RECORD"  # report.RECORD_VARIABLE: the executed run is recorded
@@ -83,7 +83,7 @@ def read_notebook(path: Path):
     try:
         notebook = nbformat.read(path, as_version=4)
         nbformat.validate(notebook)
-    except Exception as error:  # JSON syntax or schema: one message either way
+    except Exception as error:  # noqa: BLE001 (JSON syntax or schema: one message either way)
         raise BuildError(f"{path.name} is not a valid notebook ({type(error).__name__}: "
                          f"{str(error).splitlines()[0]}); restore it with git") from None
     return notebook
@@ -206,7 +206,7 @@ def printable(notebook):
             if title and "title" not in notebook.metadata:
                 notebook.metadata["title"] = title[1]
                 cell.source = cell.source[title.end():]
-            cell.source = re.sub(r"^#(#+) ", r"\1 ", cell.source, flags=re.M)
+            cell.source = re.sub(r"^#(#+) ", r"\1 ", cell.source, flags=re.MULTILINE)
     notebook.metadata.pop("widgets", None)
     return notebook
 
