@@ -284,6 +284,13 @@ def test_q3c_one_difference_in_the_code_its_stability(study, text):
         assert stability["verdict"] == "denoising better", stability["label"]
 
 
+def test_q3c_the_holm_family_is_every_measure_of_the_comparison(study, text):
+    """'Holm's correction over 21 measures' (the prose and Table 7's caption)."""
+    said("Holm's correction over 21 measures", text)
+    said("Holm's correction over all 21 measures of the study", text)
+    assert len(comparison(study)) == 21
+
+
 def test_q3c_neither_test_mse_differs(study, text):
     """'No measure of class separation (5-NN accuracy, linear probe, silhouettes) and neither
     test MSE differs measurably'."""

@@ -220,7 +220,7 @@ def test_settings_are_written_as_the_sheet_writes_them():
         "1e-5", "0.001", "0.5", "128", "2.5e-5"]
     table = report.settings_table({"EPOCHS": 50, "BATCH_SIZE": 128, "LEARNING_RATE": 1e-3,
                                    "WEIGHT_DECAY": 1e-5, "TEST_EVERY": 10, "NOISE_STD": 0.5,
-                                   "SEED": 0, "TSNE_POINTS": 500})
+                                   "SEED": 0, "TSNE_POINTS": 500, "TSNE_SEED": 0})
     assert "| `WEIGHT_DECAY` | 1e-5 |" in table and "1e-05" not in table
     assert "| `LEARNING_RATE` | 0.001 |" in table
 
