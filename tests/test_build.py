@@ -294,7 +294,7 @@ def test_unpacked_zip_imports_helpers_and_passes_its_unit_tests(unpacked, zip_en
 
 
 @SLOW
-def test_unpacked_zip_collects_its_whole_run_the_notebook_included(unpacked):
+def test_unpacked_zip_collects_its_whole_run_the_notebook_included(unpacked, zip_environment):
     """`python -m pytest` there collects every test file and the notebook's cells; running
     them all is `make test` here (the notebook alone takes minutes)."""
     run = subprocess.run([sys.executable, "-m", "pytest", *QUIET, "--collect-only"],
