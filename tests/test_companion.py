@@ -16,7 +16,6 @@ import ast
 import itertools
 import json
 import math
-import random
 import re
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import matplotlib
 import nbformat
 import numpy as np
 import pytest
-from test_numbers import NUMBER, binding_errors, is_checked, prose, shown
+from test_numbers import NUMBER, binding_errors, is_checked, leaves, missed_substitutions, prose
 
 import helpers
 import report
@@ -324,32 +323,13 @@ def test_every_number_in_the_prose_is_bound_to_the_value_it_quotes(text, sources
     assert not errors, "numbers of the companion's Markdown:\n" + "\n".join(errors)
 
 
-def leaves(value) -> list[float]:
-    """Return every finite number inside a JSON document."""
-    if isinstance(value, dict):
-        return [leaf for item in value.values() for leaf in leaves(item)]
-    if isinstance(value, list):
-        return [leaf for item in value for leaf in leaves(item)]
-    return [float(value)] if isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and math.isfinite(value) else []
-
-
 def test_every_number_changed_to_another_value_of_the_results_is_caught(text, sources):
     """Each checked number of the prose, replaced by another value taken from
     companion_results.json or seed_study.json and written in the same form, fails the check."""
-    rng = random.Random(0)
-    values = leaves(sources["companion"]) + leaves(sources["study"])
     numbers = [match for match in NUMBER.finditer(text) if is_checked(match[0])]
     assert len(numbers) >= 30, "fewer bound numbers than expected"
-    missed = []
-    for match in numbers:
-        replacement = match[0]
-        while replacement == match[0]:
-            replacement = shown(rng.choice(values), match[0])
-        changed = text[:match.start()] + replacement + text[match.end():]
-        if not binding_errors(changed, BOUND, sources):
-            missed.append(f"{match[0]} -> {replacement}")
-    assert not missed, missed
+    values = leaves(sources["companion"]) + leaves(sources["study"])
+    assert not missed_substitutions(text, BOUND, sources, values, numbers)
 
 
 # ---------------------------------------------------------------------------- 1 the seed study
