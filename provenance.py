@@ -5,13 +5,17 @@ JSON, and the digest that tells whether a result file was made by the current co
 from __future__ import annotations
 
 import ast
+import copy
 import hashlib
 import json
 import math
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
 
 
 def current_umask() -> int:
@@ -105,39 +109,263 @@ def code_digest(*paths: str | Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def referenced_names(node: ast.AST) -> set[str]:
-    """Return every name and attribute name that a piece of code mentions."""
-    return {sub.id if isinstance(sub, ast.Name) else sub.attr for sub in ast.walk(node)
-            if isinstance(sub, (ast.Name, ast.Attribute))}
+# ---------------------------------------------------------------------------- what an artefact runs
+# A result file is stale when the code that made it has changed. That code is found by following
+# names from an entry point (a notebook's cells, or a function) through the project's modules:
+# only the functions, classes and constants reached count, each by its name and its canonical
+# text, with references to other project definitions written as their bare names. So moving a
+# definition to another module, or editing code that is never reached, keeps every digest.
+
+PROJECT_FOLDERS = (".", "seed_study")  # where the project's modules are; tests and tools are not
+NOTEBOOK_ENTRY = "<cells>"
 
 
-def used_definitions(library: ast.Module, users: list[ast.Module]) -> list[ast.stmt]:
-    """Return the library's top-level statements that the users' code can run: every one
-    that defines no function or class (imports, constants, calls at import), and the
-    functions and classes reached from the users' names, transitively."""
-    definitions = {node.name: node for node in library.body
-                   if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-    always = [node for node in library.body if node.__class__.__name__ not in
-              ("FunctionDef", "ClassDef")]
-    pending = set().union(*map(referenced_names, users + always))
-    reached: set[str] = set()
+def module_names(root: Path) -> dict[str, Path]:
+    """Return the project's modules by import name ("helpers", "seed_study.training")."""
+    modules = {}
+    for folder in PROJECT_FOLDERS:
+        for path in sorted((root / folder).glob("*.py")):
+            package = "" if folder == "." else f"{folder}."
+            name = package.rstrip(".") if path.stem == "__init__" else package + path.stem
+            modules[name] = path
+    return modules
+
+
+def is_main_guard(node: ast.stmt) -> bool:
+    """Return whether a statement is `if __name__ == "__main__": ...` (runs only as a script)."""
+    return isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)
+
+
+def is_import_plumbing(node: ast.stmt) -> bool:
+    """Return whether a statement only sets up imports or typing: an import, a sys.path edit,
+    an `if TYPE_CHECKING:` block or a bare string."""
+    return (isinstance(node, (ast.Import, ast.ImportFrom)) or is_docstring(node)
+            or (isinstance(node, ast.Expr) and ast.unparse(node).startswith("sys.path."))
+            or (isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)))
+
+
+def defined_names(node: ast.stmt) -> list[str]:
+    """Return the names a top-level function, class or assignment defines."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    targets = node.targets if isinstance(node, ast.Assign) else (
+        [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else [])
+    return [sub.id for target in targets for sub in ast.walk(target) if isinstance(sub, ast.Name)]
+
+
+class Module:
+    """One parsed module: its definitions by name, the names its imports bind (to a project
+    module, a project definition or a dotted outside name) and its other top-level statements."""
+
+    def __init__(self, name: str, body: list[ast.stmt], modules: set[str]) -> None:
+        self.name, self.definitions, self.aliases, self.statements = name, {}, {}, []
+        package = name if name.endswith("__init__") else name.rpartition(".")[0]
+        for node in body:
+            for imported in (node.body if isinstance(node, ast.If) and is_import_plumbing(node)
+                             else [node]):
+                if isinstance(imported, (ast.Import, ast.ImportFrom)):
+                    self.bind(imported, modules, package)
+            if is_import_plumbing(node) or is_main_guard(node):
+                continue
+            names = defined_names(node)
+            for defined in names:
+                self.definitions[defined] = node
+            if not names:
+                self.statements.append(node)
+
+    def bind(self, node: ast.Import | ast.ImportFrom, modules: set[str], package: str) -> None:
+        """Record what the names of one import statement refer to."""
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                target = alias.name if alias.asname else alias.name.partition(".")[0]
+                kind = "module" if target in modules else "outside"
+                self.aliases[alias.asname or target] = (kind, target)
+            return
+        base = node.module or ""
+        if node.level:
+            base = ".".join(filter(None, [package.rsplit(".", node.level - 1)[0], base]))
+        for alias in node.names:
+            full = f"{base}.{alias.name}"
+            kind = ("module" if full in modules else "definition" if base in modules
+                    else "outside")
+            self.aliases[alias.asname or alias.name] = (kind, full)
+
+
+def dotted(node: ast.expr) -> list[str] | None:
+    """Return the names of a chain a.b.c, or None if it does not start with a plain name."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    return [node.id, *reversed(parts)] if isinstance(node, ast.Name) else None
+
+
+class Resolver(ast.NodeTransformer):
+    """Rewrite a definition's references: a project definition becomes its bare name (and is
+    collected in `reached`), an outside import its dotted name (np.mean -> numpy.mean)."""
+
+    def __init__(self, module: Module, modules: dict[str, Module]) -> None:
+        self.module, self.modules, self.reached = module, modules, set()
+
+    def resolve(self, parts: list[str]) -> tuple[str, int] | None:
+        """Return (the replacement name, how many parts it stands for), or None."""
+        head = parts[0]
+        if head in self.module.definitions:
+            self.reached.add((self.module.name, head))
+            return head, 1
+        kind, target = self.module.aliases.get(head, (None, None))
+        if kind == "definition":
+            owner, name = target.rsplit(".", 1)
+            self.reached.add((owner, name))
+            return name, 1
+        if kind == "outside":
+            return target, 1
+        if kind != "module":
+            return None
+        for used, part in enumerate(parts[1:], start=2):
+            if f"{target}.{part}" in self.modules:
+                target = f"{target}.{part}"
+            elif part in self.modules[target].definitions:
+                self.reached.add((target, part))
+                return part, used
+            else:
+                return None
+        return None
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
+        parts = dotted(node)
+        resolved = self.resolve(parts) if parts else None
+        if resolved is None:
+            return self.generic_visit(node)
+        name, used = resolved
+        result: ast.expr = ast.Name(id=name)
+        for part in parts[used:]:
+            result = ast.Attribute(value=result, attr=part)
+        return result
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        resolved = self.resolve([node.id])
+        return ast.Name(id=resolved[0]) if resolved else node
+
+
+def without_annotations(tree: ast.AST) -> ast.AST:
+    """Return the tree without type annotations, which do not change what the code does
+    (`from __future__ import annotations`); a dataclass field keeps a placeholder."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.returns = None
+            arguments = node.args
+            for argument in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                             arguments.vararg, arguments.kwarg]:
+                if argument is not None:
+                    argument.annotation = None
+        elif isinstance(node, ast.AnnAssign):
+            keep = "ClassVar" in ast.unparse(node.annotation)
+            node.annotation = node.annotation if keep else ast.Constant(value="annotation")
+    return tree
+
+
+def notebook_code(path: Path) -> list[ast.stmt]:
+    """Return the statements of a notebook's code cells, IPython magics (% and ! lines) left
+    out."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    sources = ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
+    lines = [line for source in sources for line in source.splitlines()
+             if not line.lstrip().startswith(("%", "!"))]
+    return ast.parse("\n".join(lines)).body
+
+
+def reached_code(root: str | Path, entry: str, functions: tuple[str, ...] = ()) -> dict[str, str]:
+    """Return the canonical text of the code an entry point runs, by definition name: from a
+    notebook (entry "x.ipynb": its cells) or from functions of a module (entry "a/b.py"), every
+    project definition reached, and the top-level statements of each module used."""
+    root = Path(root)
+    paths = module_names(root)
+    modules = {name: Module(name, syntax_tree(path).body, set(paths))
+               for name, path in paths.items()}
+    if entry.endswith(".ipynb"):
+        start = Module(NOTEBOOK_ENTRY, notebook_code(root / entry), set(paths))
+        start.definitions = {}  # every statement of the cells runs
+        start.statements = [node for node in notebook_code(root / entry)
+                            if not is_import_plumbing(node)]
+        modules[NOTEBOOK_ENTRY] = start
+        pending = [(NOTEBOOK_ENTRY, None)]
+    else:
+        start = next((name for name, path in paths.items() if path == root / entry), entry)
+        if start not in modules:  # a script outside the project's folders
+            modules[start] = Module(start, syntax_tree(root / entry).body, set(paths))
+        pending = [(start, name) for name in functions]
+    texts: dict[str, list[str]] = {}
+    done: set = set()
     while pending:
-        name = pending.pop()
-        if name in definitions and name not in reached:
-            reached.add(name)
-            pending |= referenced_names(definitions[name])
-    return always + [node for node in library.body if getattr(node, "name", None) in reached]
+        owner, name = pending.pop()
+        if (owner, name) in done:
+            continue
+        done.add((owner, name))
+        module = modules[owner]
+        nodes = module.statements if name is None else [module.definitions[name]]
+        resolver = Resolver(module, modules)  # what a print() call runs counts as reached
+        text = "".join(canonical(without_wording(resolver.visit(without_annotations(
+            copy.deepcopy(node))))) for node in nodes)
+        texts.setdefault("<statements>" if name is None else name, []).append(text)
+        pending += sorted(resolver.reached) + [(used, None) for used, _ in resolver.reached]
+    return {key: "".join(sorted(text)) for key, text in texts.items() if any(text)}
 
 
-def used_code_digest(library: str | Path, *users: str | Path) -> str:
-    """Return 12 hex digits of a SHA-256 over the users' files and the parts of `library`
-    that they use (used_definitions), each as in code_digest."""
-    trees = [syntax_tree(path) for path in users]  # what a print() call runs counts as used
-    module = ast.Module(body=used_definitions(syntax_tree(library), trees), type_ignores=[])
-    digest = hashlib.sha256()
-    for tree in [module, *trees]:
-        digest.update(canonical(without_wording(tree)).encode("utf-8"))
-    return digest.hexdigest()[:12]
+# ---------------------------------------------------------------------------- staleness
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """What the project makes by running code: where that code starts (a notebook, or
+    functions of a module) and the files it reads, whose bytes count as inputs."""
+
+    entry: str
+    functions: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
+
+
+ARTEFACTS = {
+    "submission": Artefact("exercise9.ipynb", reads=("seed_study.json",)),
+    "companion": Artefact("companion.ipynb", reads=(
+        "seed_study.json", "results.json", "models/autoencoder.pt",
+        "models/denoising_autoencoder.pt")),  # the submission's run
+    "seed study": Artefact("bench/seed_study.py", ("run_study",)),
+    "seed model": Artefact("seed_training.py", ("train_job",)),
+}
+
+
+def digest(artefact: str | Artefact, settings=None, root: str | Path = ROOT) -> str:
+    """Return 16 hex digits of the SHA-256 that identifies what makes an artefact: the code it
+    runs (reached_code: only the definitions reached, without comments, docstrings,
+    annotations or printed wording, the same on every Python version), the settings it is
+    given as data (JSON) and the bytes of the files it reads (JSON with LF line ends)."""
+    spec = ARTEFACTS[artefact] if isinstance(artefact, str) else artefact
+    code = reached_code(root, spec.entry, spec.functions)
+    hashed = hashlib.sha256(json.dumps({"code": code, "settings": settings}, sort_keys=True)
+                            .encode("utf-8"))
+    for name in spec.reads:
+        content = (Path(root) / name).read_bytes() if (Path(root) / name).is_file() else b""
+        hashed.update(hashlib.sha256(content.replace(b"\r\n", b"\n") if name.endswith(
+            ".json") else content).digest())
+    return hashed.hexdigest()[:16]
+
+
+def staleness(artefact: str | Artefact, recorded: str | None, settings=None,
+              root: str | Path = ROOT) -> str:
+    """Return why an artefact is stale ('' if it is current): the one check of the build, the
+    notebooks, the seed study and the tests. `recorded` is the digest stored with it."""
+    spec = ARTEFACTS[artefact] if isinstance(artefact, str) else artefact
+    name = artefact if isinstance(artefact, str) else spec.entry
+    if not recorded:
+        return f"the {name} records no digest of the code that made it"
+    current = digest(spec, settings, root)
+    if recorded != current:
+        inputs = f" or the files it reads ({', '.join(spec.reads)})" if spec.reads else ""
+        settings_note = " or settings" if settings is not None else ""
+        return (f"the {name} was made by other code{settings_note}{inputs}: recorded "
+                f"{recorded}, current {current}")
+    return ""
 
 
 def finite_or_none(value):

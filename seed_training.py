@@ -1,9 +1,9 @@
 """The seed study's training: one model per job (model, seed), trained by
 helpers.train_autoencoder as the report trains its own, and saved.
 
-A saved model's file is named by the digest of what determines its weights: this file and
-the parts of helpers.py it runs (provenance.used_code_digest), the job's settings and seed,
-the data and the device. A study finds a model it has trained before under that name and
+A saved model's file is named by the digest of what determines its weights: the code that
+train_job runs (provenance.digest of the "seed model"), the job's settings and seed, the data
+and the device. A study finds a model it has trained before under that name and
 trains only the jobs whose inputs changed. On the CPU the jobs run in worker processes that
 init_worker sets to one thread each.
 """
@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-import json
 from pathlib import Path
 
 import torch
@@ -21,9 +19,6 @@ from threadpoolctl import threadpool_limits
 
 import helpers
 import provenance
-
-ROOT = Path(__file__).resolve().parent
-
 
 @dataclasses.dataclass(frozen=True)
 class Job:
@@ -66,20 +61,17 @@ def load_data(spec: DataSpec) -> helpers.FashionMNISTData:
                                     data.test_y[test], data.classes)
 
 
-@functools.lru_cache(maxsize=1)
-def training_code_digest() -> str:
-    """Return the digest of the code that trains a job: this file and what it runs of helpers."""
-    return provenance.used_code_digest(ROOT / "helpers.py", ROOT / "seed_training.py")
-
-
 def model_file(folder: str | Path, job: Job, spec: DataSpec, device: str) -> Path:
-    """Return the file of the job's trained model: seed{seed}-{digest}.pt, the digest over
-    the training code, the job's settings and seed, the data used and the device type."""
+    """Return the file of the job's trained model: seed{seed}-{digest}.pt, the digest
+    (provenance.digest of the "seed model") over the code that trains it, the job's settings
+    and seed, the data used and the device type."""
+    return Path(folder) / f"seed{job.seed}-{provenance.digest('seed model', determinants(job, spec, device))}.pt"
+
+
+def determinants(job: Job, spec: DataSpec, device: str) -> dict:
+    """Return what, beside the code, determines a job's trained weights, as JSON-ready data."""
     settings = {name: value for name, value in dataclasses.asdict(job).items() if name != "model"}
-    determinants = {"code": training_code_digest(), "job": settings, "device": device,
-                    "data": [spec.train_images, spec.test_images]}
-    digest = hashlib.sha256(json.dumps(determinants, sort_keys=True).encode("utf-8"))
-    return Path(folder) / f"seed{job.seed}-{digest.hexdigest()[:16]}.pt"
+    return {"job": settings, "device": device, "data": [spec.train_images, spec.test_images]}
 
 
 def train_job(job: Job, spec: DataSpec, path: str | Path) -> dict:

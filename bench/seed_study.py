@@ -48,14 +48,31 @@ SETTINGS = {"epochs": 50, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-5, "
 SCORING = {"test_noise_std": 0.5, "noise_stds_psnr": [0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0],
            "noise_stds_stability": [0.1, 0.2, 0.3, 0.5, 0.75, 1.0], "neighbours": 10,
            "embedded_test_images": 500, "masked_share": 0.3, "masked_fill": -1.0}
-CODE_FILES = ["seed_training.py", "seed_scoring.py", "seed_statistics.py", "bench/seed_study.py"]
 NOTES_FILE = ROOT / "bench" / "seed_study_notes.json"
 MODELS_DIR = ROOT / "build" / "seed_models"
 
 
-def code_digest() -> str:
-    """Return the digest of the code this study runs: CODE_FILES and what they use of helpers."""
-    return provenance.used_code_digest(ROOT / "helpers.py", *(ROOT / name for name in CODE_FILES))
+def study_settings(seeds: list[int], device: str) -> dict:
+    """Return the settings of the study with these seeds on this device, as seed_study.json
+    records them ("seeds" and "settings")."""
+    return {"seeds": seeds, "settings": {**SETTINGS, "models": MODELS, **SCORING,
+                                         "device": device},
+            "comparisons": [list(pair) for pair in COMPARISONS]}
+
+
+def study_digest(study: dict) -> str:
+    """Return the digest of what made a study document: the code run_study runs and its
+    settings (provenance.digest of the "seed study")."""
+    settings = {"seeds": study["seeds"], "settings": study["settings"],
+                "comparisons": [comparison["models"] for comparison in study["comparisons"]]}
+    return provenance.digest("seed study", settings)
+
+
+def staleness(study: dict) -> str:
+    """Return why a study document is stale against this code and its default settings on the
+    CPU ('' if it is current)."""
+    expected = study_settings(list(range(len(study["seeds"]))), "cpu")
+    return provenance.staleness("seed study", study.get("code_digest"), expected)
 
 
 @contextlib.contextmanager
@@ -170,7 +187,7 @@ def main() -> None:
                       seed_training.DataSpec(str(ROOT / "data")), args.models_dir, args.workers)
     notes = json.loads(NOTES_FILE.read_text(encoding="utf-8"))
     study = {"seeds": study["seeds"], "settings": study["settings"],
-             "code_digest": code_digest(), "notes": notes} | study
+             "code_digest": study_digest(study), "notes": notes} | study
     provenance.write_text_atomically(args.output, provenance.json_text(study))
     print_tables(study)
     print(f"wrote {args.output.name}; total time {time.perf_counter() - start:.0f} s")

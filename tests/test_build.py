@@ -15,6 +15,7 @@ from pypdf import PdfReader
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import build_report
+import provenance
 
 ROOT = build_report.ROOT
 QUIET = ["-q", "-p", "no:cacheprovider", "-n", "0"]  # a run inside a run: no cache, no workers
@@ -244,19 +245,11 @@ def test_zip_holds_every_project_module_that_the_code_imports(tmp_path, notebook
     assert needed and not {f"exercise9/{name}.py" for name in needed} - names
 
 
-def test_the_up_to_date_digest_covers_every_module_the_notebook_imports(notebook):
-    imported = {f"{name}.py" for name in project_modules(code_cells(notebook))}
-    assert imported <= set(build_report.NOTEBOOK_MODULES)
-    assert {"helpers.py", "report.py"} <= imported
-
-
-def test_the_up_to_date_digest_covers_every_module_and_file_the_companion_reads(companion):
-    imported = {f"{name}.py" for name in project_modules(code_cells(companion))}
-    assert {"helpers.py", "report.py"} <= imported <= set(build_report.NOTEBOOK_MODULES)
+def test_the_companion_digest_covers_every_file_it_reads(companion):
     parameters = next(cell.source for cell in companion.cells
                       if "parameters" in cell.metadata.get("tags", []))
     files = dict(re.findall(r'^([A-Z_]+_FILE) = "([^"]+)"', parameters, re.MULTILINE))
-    reads = set(build_report.NOTEBOOKS[build_report.COMPANION])
+    reads = set(provenance.ARTEFACTS["companion"].reads)
     assert {files["RESULTS_FILE"], files["SEED_STUDY_FILE"]} <= reads
     assert {name for name in reads if name.startswith("models/")} == {
         path.relative_to(ROOT).as_posix() for path in (ROOT / "models").glob("*.pt")}
@@ -346,48 +339,44 @@ def test_a_latex_failure_keeps_the_previous_pdf(tmp_path):
 
 
 def test_the_committed_notebook_is_one_run_of_the_current_code(notebook):
-    """Fails after a change to a module of NOTEBOOK_MODULES, seed_study.json or a code cell
-    until `make report` has executed the notebook again."""
-    assert build_report.is_up_to_date(notebook), "the notebook is stale: run `make report`"
+    """Fails after a change to the code its cells reach, seed_study.json or a code cell until
+    `make report` has executed the notebook again."""
+    assert not build_report.staleness(notebook, build_report.NOTEBOOK), "run `make report`"
 
 
 def test_the_committed_companion_is_one_run_of_the_current_code_and_models(companion):
-    """Fails after a change to a module, a file the companion reads (the models, results.json,
-    seed_study.json) or a code cell until `make report` has executed the companion again."""
-    reads = build_report.NOTEBOOKS[build_report.COMPANION]
-    assert build_report.is_up_to_date(companion, reads), "the companion is stale: `make report`"
+    """Fails after a change to the code its cells reach, a file the companion reads (the
+    models, results.json, seed_study.json) or a code cell until `make report` has executed the
+    companion again."""
+    assert not build_report.staleness(companion, build_report.COMPANION), "run `make report`"
 
 
-def test_up_to_date_check_notices_a_changed_file_that_the_notebook_reads(tmp_path, monkeypatch):
-    (tmp_path / "seed_study.json").write_text("{}", encoding="utf-8")
+def test_up_to_date_check_notices_a_changed_file_a_changed_cell_and_a_broken_run(tmp_path):
+    (tmp_path / "lib.py").write_text("def f():\n    return 1\n", encoding="utf-8")
     (tmp_path / "model.pt").write_bytes(b"\x00weights")
-    for name in build_report.NOTEBOOK_MODULES:
-        (tmp_path / name).write_text("x = 1\n", encoding="utf-8")
-    monkeypatch.setattr(build_report, "ROOT", tmp_path)
-    fresh = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", execution_count=1)])
-    reads = ("seed_study.json", "model.pt")
-    fresh.metadata["exercise9"] = {"inputs_sha256": build_report.inputs_digest(fresh, reads)}
-    assert build_report.is_up_to_date(fresh, reads)
-    (tmp_path / "model.pt").write_bytes(b"\x00weights, trained again")
-    assert not build_report.is_up_to_date(fresh, reads)
-
-
-def test_up_to_date_check_notices_a_changed_code_cell():
-    cells = [nbformat.v4.new_code_cell("x = 1", execution_count=1),
-             nbformat.v4.new_code_cell("x + 1", execution_count=2)]
+    cells = [nbformat.v4.new_code_cell("import lib", execution_count=1),
+             nbformat.v4.new_code_cell("x = lib.f()", execution_count=2)]
     fresh = nbformat.v4.new_notebook(cells=cells)
-    fresh.metadata["exercise9"] = {"inputs_sha256": build_report.inputs_digest(fresh)}
-    assert build_report.is_up_to_date(fresh)
-    changed = nbformat.reads(nbformat.writes(fresh), as_version=4)
-    changed.cells[1].source += "\n# changed"
-    assert not build_report.is_up_to_date(changed)
+    nbformat.write(fresh, tmp_path / "run.ipynb")
+    artefact = provenance.Artefact("run.ipynb", reads=("model.pt",))
+    recorded = provenance.digest(artefact, root=tmp_path)
+    assert not provenance.staleness(artefact, recorded, root=tmp_path)
+    (tmp_path / "model.pt").write_bytes(b"\x00weights, trained again")
+    assert "made by other code or the files it reads (model.pt)" in provenance.staleness(
+        artefact, recorded, root=tmp_path)
+    (tmp_path / "model.pt").write_bytes(b"\x00weights")
+    fresh.cells[1].source = "x = lib.f() + 1"
+    nbformat.write(fresh, tmp_path / "run.ipynb")
+    assert provenance.staleness(artefact, recorded, root=tmp_path)
+    fresh.cells[1].execution_count = 3
+    assert "not one complete top-to-bottom run" in build_report.staleness(fresh, "run.ipynb")
 
 
 @SLOW
 def test_without_latex_the_html_and_zip_are_still_built(tmp_path, notebook):
     """Run as a user without XeLaTeX and pandoc would: one message, the rest of the build."""
-    if not all(build_report.is_up_to_date(build_report.read_notebook(ROOT / name), reads)
-               for name, reads in build_report.NOTEBOOKS.items()):
+    if any(build_report.staleness(build_report.read_notebook(ROOT / name), name)
+           for name in build_report.ARTEFACTS):
         pytest.skip("a notebook is stale: this build would execute it in place (make report)")
     python = Path(sys.executable)
     run = subprocess.run([str(python), "tools/build_report.py", "--dist", str(tmp_path)],

@@ -1,4 +1,4 @@
-"""provenance.py: the one atomic write and the digests of what the code does."""
+"""provenance.py: the one atomic write, the digest of what an artefact runs and its staleness."""
 
 import os
 
@@ -49,17 +49,6 @@ def test_a_comment_or_docstring_edit_keeps_the_digest_and_a_changed_constant_cha
         '"""Return x, at most LIMIT."""', '"""Return x, capped."""\n    # a comment')
     assert digest_of(tmp_path, edited) == before
     assert digest_of(tmp_path, CODE.replace("LIMIT = 3", "LIMIT = 4")) != before
-
-
-def test_the_used_code_digest_ignores_functions_the_users_do_not_reach(tmp_path):
-    library, user = tmp_path / "lib.py", tmp_path / "user.py"
-    user.write_text("import lib\nprint(lib.used(5))\n")
-    library.write_text(CODE)
-    before = provenance.used_code_digest(library, user)
-    library.write_text(CODE.replace("return 1", "return 2"))
-    assert provenance.used_code_digest(library, user) == before
-    library.write_text(CODE.replace("min(x, LIMIT)", "max(x, LIMIT)"))
-    assert provenance.used_code_digest(library, user) != before
 
 
 def test_printed_wording_keeps_the_digest_and_a_printed_value_change_does_not_matter_either(
@@ -116,3 +105,109 @@ def test_a_target_that_cannot_be_replaced_is_named_and_kept(tmp_path, monkeypatc
         provenance.write_text_atomically(target, "new")
     assert target.read_text() == "previous" and [p.name for p in tmp_path.iterdir()] == [
         "exercise9.pdf"]
+
+
+# ---------------------------------------------------------------------------- what an artefact runs
+
+LIBRARY = '''"""The library."""
+from typing import Callable  # noqa: UP035
+
+import numpy as np
+
+LIMIT = 3
+
+
+def used(x: int, scale: Callable | None = None) -> float:
+    """Return x, at most LIMIT."""
+    return float(np.minimum(x, LIMIT))
+
+
+def unused():
+    return 1
+'''
+ENTRY = '''import lib
+
+
+def run():
+    """The entry point."""
+    return lib.used(5)
+'''
+
+
+def project(folder, library=LIBRARY, entry=ENTRY, extra=None):
+    """Write a small project (lib.py, entry.py and extra files) and return its folder."""
+    folder.mkdir(exist_ok=True)
+    for name, text in {"lib.py": library, "entry.py": entry, **(extra or {})}.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+RUN = provenance.Artefact("entry.py", ("run",))
+
+
+def test_the_digest_counts_only_the_code_the_entry_point_reaches(tmp_path):
+    before = provenance.digest(RUN, root=project(tmp_path / "a"))
+    changed_unused = project(tmp_path / "b", LIBRARY.replace("return 1", "return 2"))
+    assert provenance.digest(RUN, root=changed_unused) == before
+    changed_used = project(tmp_path / "c", LIBRARY.replace("np.minimum", "np.maximum"))
+    assert provenance.digest(RUN, root=changed_used) != before
+    changed_constant = project(tmp_path / "d", LIBRARY.replace("LIMIT = 3", "LIMIT = 4"))
+    assert provenance.digest(RUN, root=changed_constant) != before
+
+
+def test_moving_a_function_to_another_module_keeps_the_digest(tmp_path):
+    before = provenance.digest(RUN, root=project(tmp_path / "a"))
+    moved_function = LIBRARY.split("\n\ndef used")[0].replace("LIMIT = 3\n", "")
+    moved = project(tmp_path / "b", LIBRARY.replace("LIMIT = 3\n", "").replace(
+        "def used", "def _gone").replace("_gone(", "used_elsewhere("), ENTRY.replace(
+        "import lib", "import measures").replace("lib.used", "measures.used"), extra={
+        "measures.py": "from lib import np\n" + "import numpy\n\nLIMIT = 3\n\n\n"
+        + LIBRARY[LIBRARY.index("def used"):LIBRARY.index("def unused")].replace(
+            "np.minimum", "numpy.minimum")})
+    assert moved_function  # the library keeps its other code
+    assert provenance.digest(RUN, root=moved) == before
+
+
+def test_a_lint_fix_or_an_annotation_change_keeps_the_digest(tmp_path):
+    before = provenance.digest(RUN, root=project(tmp_path / "a"))
+    linted = LIBRARY.replace("from typing import Callable  # noqa: UP035",
+                             "from collections.abc import Callable").replace(
+        "import numpy as np", "import numpy as numeric").replace("np.minimum", "numeric.minimum")
+    assert provenance.digest(RUN, root=project(tmp_path / "b", linted)) == before
+    annotated = LIBRARY.replace("x: int", "x: float")
+    assert provenance.digest(RUN, root=project(tmp_path / "c", annotated)) == before
+
+
+def test_a_notebook_digest_follows_its_cells_and_the_files_it_reads(tmp_path):
+    import nbformat
+
+    folder = project(tmp_path / "a")
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport lib"),
+        nbformat.v4.new_code_cell("print(lib.used(2))  # the value")])
+    nbformat.write(notebook, folder / "run.ipynb")
+    (folder / "input.json").write_text("{}\n", encoding="utf-8")
+    artefact = provenance.Artefact("run.ipynb", reads=("input.json",))
+    before = provenance.digest(artefact, root=folder)
+    assert "used" in provenance.reached_code(folder, "run.ipynb")
+    (folder / "input.json").write_text("{}\r\n", encoding="utf-8")  # a Windows checkout
+    assert provenance.digest(artefact, root=folder) == before
+    (folder / "input.json").write_text('{"changed": 1}\n', encoding="utf-8")
+    assert provenance.digest(artefact, root=folder) != before
+
+
+def test_settings_given_as_data_are_part_of_the_digest(tmp_path):
+    folder = project(tmp_path / "a")
+    assert provenance.digest(RUN, {"epochs": 50}, folder) != provenance.digest(
+        RUN, {"epochs": 49}, folder)
+    recorded = provenance.digest(RUN, {"epochs": 50}, folder)
+    assert provenance.staleness(RUN, recorded, {"epochs": 50}, folder) == ""
+    assert "recorded" in provenance.staleness(RUN, recorded, {"epochs": 49}, folder)
+    assert "records no digest" in provenance.staleness(RUN, None, {"epochs": 50}, folder)
+
+
+def test_every_artefact_of_the_project_is_current():
+    """The four kinds of artefact: each digest is computed from the real code (the seed
+    models have no file in the repository; their key is checked in test_seed_study)."""
+    for name in provenance.ARTEFACTS:
+        assert len(provenance.digest(name)) == 16

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import helpers
+import provenance
 import report
 import seed_statistics
 import seed_training
@@ -180,13 +181,16 @@ def test_three_models_loss_figure(small_study):
 
 
 def test_seed_study_was_made_by_the_code_it_runs_now(seed_study_script, study):
-    assert study["code_digest"] == seed_study_script.code_digest(), (
-        "seed_study.json is stale: the code it runs has changed; run `make seeds`")
+    assert not seed_study_script.staleness(study), "seed_study.json is stale: run `make seeds`"
 
 
-def test_the_digest_leaves_out_notes_and_printed_words(seed_study_script):
-    assert not any(name.endswith(".json") for name in seed_study_script.CODE_FILES)
-    assert "NOTES" not in vars(seed_study_script)
+def test_the_study_digest_leaves_out_notes_and_follows_the_settings(seed_study_script, study):
+    """The notes are words, read from a file that no code reaches; a changed setting (here
+    the epochs) is a different study."""
+    spec = provenance.ARTEFACTS["seed study"]
+    assert "NOTES_FILE" not in provenance.reached_code(ROOT, spec.entry, spec.functions)
+    changed = {**study, "settings": {**study["settings"], "epochs": 49}}
+    assert seed_study_script.study_digest(changed) != seed_study_script.study_digest(study)
 
 
 def test_every_comparison_has_its_paired_tests_and_the_verdicts_of_the_one_rule(study):

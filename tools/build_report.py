@@ -8,8 +8,8 @@ Usage (from the project folder; `make report` runs it after setting up):
 
 Each notebook is executed in place, the submission first: the companion reads the models and
 results.json that the submission writes. A notebook counts as up to date when the execution
-counts run 1, 2, 3, ... and its metadata records the SHA-256 of what it was executed with
-(inputs_digest: the modules it imports, the files it reads (NOTEBOOKS) and its code cells).
+counts run 1, 2, 3, ... and its metadata records the digest of what it was executed with
+(provenance.digest: the code its cells reach and the files it reads).
 Every output file is written to a temporary name and moved into place only on success
 (provenance.write_atomically), so a failed step leaves the previous files untouched.
 """
@@ -31,20 +31,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as tools/build_report.py: the project's modules
 
-from provenance import code_digest, write_atomically
+import provenance
+from provenance import write_atomically
 
 NOTEBOOK = "exercise9.ipynb"
 RECORD_VARIABLE = "EXERCISE9_RECORD"  # report.RECORD_VARIABLE: the executed run is recorded
 COMPANION = "companion.ipynb"
-NOTEBOOKS = {  # in the order of execution: each notebook and the files it reads
-    NOTEBOOK: ("seed_study.json",),
-    COMPANION: ("seed_study.json", "results.json", "models/autoencoder.pt",
-                "models/denoising_autoencoder.pt"),  # the submission's run
-}
+ARTEFACTS = {NOTEBOOK: "submission", COMPANION: "companion"}  # in the order of execution
 DIST = "dist"
-NOTEBOOK_MODULES = ("helpers.py", "report.py", "explorer.py", "seed_statistics.py",
-                    "provenance.py")  # what the notebooks import, directly or through another
-ZIP_FILES = [*NOTEBOOKS, *NOTEBOOK_MODULES, "seed_study.json", "results.json",
+ZIP_FILES = [*ARTEFACTS, "seed_study.json", "results.json",
              "companion_results.json", "requirements.txt", "requirements-dev.txt",
              "pyproject.toml", "environment.yml", "README.md",
              "Makefile", "pytest.ini", "tools/setup.sh", "tools/build_report.py",
@@ -89,32 +84,15 @@ def read_notebook(path: Path):
     return notebook
 
 
-def inputs_digest(notebook, reads: tuple[str, ...] = NOTEBOOKS[NOTEBOOK]) -> str:
-    """Return the SHA-256 over, in this order, the code digests of helpers.py, report.py,
-    explorer.py, seed_statistics.py, provenance.py (NOTEBOOK_MODULES: what the code does,
-    the same on every Python version; comments and docstrings do not count), the bytes of
-    each file the notebook reads (`reads`: seed_study.json for the submission), JSON files
-    with CRLF line endings turned into LF, then the source of every code cell as stored
-    (UTF-8)."""
-    digest = hashlib.sha256()
-    for name in NOTEBOOK_MODULES:
-        digest.update(code_digest(ROOT / name).encode("ascii"))
-    for name in reads:
-        content = (ROOT / name).read_bytes()
-        digest.update(content.replace(b"\r\n", b"\n") if name.endswith(".json") else content)
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            digest.update(cell.source.encode("utf-8"))
-    return digest.hexdigest()
-
-
-def is_up_to_date(notebook, reads: tuple[str, ...] = NOTEBOOKS[NOTEBOOK]) -> bool:
-    """Return whether the notebook holds one complete run of its code with these inputs
-    (`reads`: the files it reads, NOTEBOOKS)."""
+def staleness(notebook, name: str) -> str:
+    """Return why the notebook `name` does not hold one complete run of the current code with
+    its current inputs ('' if it does): execution counts 1, 2, 3, ... and the digest recorded
+    in its metadata equal to provenance.digest of its artefact (ARTEFACTS)."""
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    counts = [cell.execution_count for cell in code]
-    recorded = notebook.metadata.get("exercise9", {}).get("inputs_sha256")
-    return counts == list(range(1, len(code) + 1)) and recorded == inputs_digest(notebook, reads)
+    if [cell.execution_count for cell in code] != list(range(1, len(code) + 1)):
+        return f"{name} is not one complete top-to-bottom run"
+    recorded = notebook.metadata.get("exercise9", {}).get("digest")
+    return provenance.staleness(ARTEFACTS[name], recorded)
 
 
 def execute(path: Path) -> None:
@@ -138,8 +116,8 @@ def execute(path: Path) -> None:
     finally:
         os.environ.pop(RECORD_VARIABLE, None)
     finish_progress_bars(notebook)
-    reads = NOTEBOOKS.get(path.name, NOTEBOOKS[NOTEBOOK])
-    notebook.metadata["exercise9"] = {"inputs_sha256": inputs_digest(notebook, reads)}
+    artefact = ARTEFACTS.get(path.name, provenance.Artefact(path.name))
+    notebook.metadata["exercise9"] = {"digest": provenance.digest(artefact, root=path.parent)}
     write_atomically(path, lambda temp: nbformat.write(notebook, temp))
 
 
@@ -270,7 +248,7 @@ def fresh_notebook(name: str, force: bool, timings: dict[str, float]):
     path = ROOT / name
     with step(f"check {name}", timings):
         notebook = read_notebook(path)
-        stale = force or not is_up_to_date(notebook, NOTEBOOKS[name])
+        stale = force or bool(staleness(notebook, name))
     with step(f"execute {name}" if stale else f"{name} up to date, not executed", timings):
         if stale:
             execute(path)
@@ -284,7 +262,7 @@ def build(force: bool, html: bool, dist: str = DIST) -> list[str]:
     raised."""
     timings: dict[str, float] = {}
     written, missing_latex = [], None
-    notebooks = {name: fresh_notebook(name, force, timings) for name in NOTEBOOKS}
+    notebooks = {name: fresh_notebook(name, force, timings) for name in ARTEFACTS}
     if not html:
         try:
             check_latex_tools()
