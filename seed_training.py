@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 import helpers
 import provenance
 
+
 @dataclasses.dataclass(frozen=True)
 class Job:
     """One model of the study: its key in the study, its seed and its training settings."""

@@ -17,7 +17,6 @@ Every output file is written to a temporary name and moved into place only on su
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import re
 import shutil
