@@ -200,16 +200,44 @@ def dotted(node: ast.expr) -> list[str] | None:
     return [node.id, *reversed(parts)] if isinstance(node, ast.Name) else None
 
 
+def local_names(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
+    """Return the names local to a function: its parameters and every name it (or a function
+    inside it) assigns, imports or defines, less those it declares global."""
+    arguments = function.args
+    names = {argument.arg for argument in [*arguments.posonlyargs, *arguments.args,
+                                           *arguments.kwonlyargs, arguments.vararg,
+                                           arguments.kwarg] if argument is not None}
+    body = function.body if isinstance(function.body, list) else [function.body]
+    declared_global = set()
+    for node in (sub for statement in body for sub in ast.walk(statement)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(alias.asname or alias.name).partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.Global):
+            declared_global |= set(node.names)
+    return names - declared_global
+
+
 class Resolver(ast.NodeTransformer):
     """Rewrite a definition's references: a project definition becomes its bare name (and is
     collected in `reached`), an outside import its dotted name (np.mean -> numpy.mean)."""
 
     def __init__(self, module: Module, modules: dict[str, Module]) -> None:
         self.module, self.modules, self.reached = module, modules, set()
+        self.local_names: list[set[str]] = []  # of each function being visited, innermost last
 
     def resolve(self, parts: list[str]) -> tuple[str, int] | None:
         """Return (the replacement name, how many parts it stands for), or None."""
         head = parts[0]
+        if any(head in scope for scope in self.local_names):
+            return None
         if head in self.module.definitions:
             self.reached.add((self.module.name, head))
             return head, 1
@@ -231,6 +259,15 @@ class Resolver(ast.NodeTransformer):
             else:
                 return None
         return None
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.Lambda) -> ast.AST:
+        self.local_names.append(local_names(node))
+        try:
+            return self.generic_visit(node)
+        finally:
+            self.local_names.pop()
+
+    visit_AsyncFunctionDef = visit_Lambda = visit_FunctionDef
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
         parts = dotted(node)
@@ -275,10 +312,12 @@ def notebook_code(path: Path) -> list[ast.stmt]:
     return ast.parse("\n".join(lines)).body
 
 
-def reached_code(root: str | Path, entry: str, functions: tuple[str, ...] = ()) -> dict[str, str]:
+def reached_code(root: str | Path, entry: str, functions: tuple[str, ...] = (),
+                 opaque: tuple[str, ...] = ()) -> dict[str, str]:
     """Return the canonical text of the code an entry point runs, by definition name: from a
     notebook (entry "x.ipynb": its cells) or from functions of a module (entry "a/b.py"), every
-    project definition reached, and the top-level statements of each module used."""
+    project definition reached, and the top-level statements of each module used. Definitions
+    named in `opaque` count by their name only: they are not followed."""
     root = Path(root)
     paths = module_names(root)
     modules = {name: Module(name, syntax_tree(path).body, set(paths))
@@ -302,6 +341,9 @@ def reached_code(root: str | Path, entry: str, functions: tuple[str, ...] = ()) 
         if (owner, name) in done:
             continue
         done.add((owner, name))
+        if name in opaque:
+            texts.setdefault(name, []).append("opaque")
+            continue
         module = modules[owner]
         nodes = module.statements if name is None else [module.definitions[name]]
         resolver = Resolver(module, modules)  # what a print() call runs counts as reached
@@ -323,6 +365,7 @@ class Artefact:
     entry: str
     functions: tuple[str, ...] = ()
     reads: tuple[str, ...] = ()
+    opaque: tuple[str, ...] = ()  # reached, but what they run does not shape the artefact
 
 
 ARTEFACTS = {
@@ -330,7 +373,8 @@ ARTEFACTS = {
     "companion": Artefact("companion.ipynb", reads=(
         "seed_study.json", "results.json", "models/autoencoder.pt",
         "models/denoising_autoencoder.pt")),  # the submission's run
-    "seed study": Artefact("bench/seed_study.py", ("run_study",)),
+    "seed study": Artefact("bench/seed_study.py", ("run_study",),
+                           opaque=("model_file",)),  # names the saved models, a cache
     "seed model": Artefact("seed_training.py", ("train_job",)),
 }
 
@@ -341,7 +385,7 @@ def digest(artefact: str | Artefact, settings=None, root: str | Path = ROOT) -> 
     annotations or printed wording, the same on every Python version), the settings it is
     given as data (JSON) and the bytes of the files it reads (JSON with LF line ends)."""
     spec = ARTEFACTS[artefact] if isinstance(artefact, str) else artefact
-    code = reached_code(root, spec.entry, spec.functions)
+    code = reached_code(root, spec.entry, spec.functions, spec.opaque)
     hashed = hashlib.sha256(json.dumps({"code": code, "settings": settings}, sort_keys=True)
                             .encode("utf-8"))
     for name in spec.reads:
