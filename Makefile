@@ -20,7 +20,7 @@ bench: setup  ## seconds per epoch against a tutorial-style baseline
 	$(VENV_PYTHON) bench/bench_epoch.py
 
 seeds: setup  ## the seed study: 5 seeds of each model -> seed_study.json; trains only models not in build/seed_models/
-	$(VENV_PYTHON) bench/seed_study.py
+	$(VENV_PYTHON) -m seed_study
 
 collapse-check: setup  ## seeds 0-19, plain and denoising model, 5 epochs each
 	$(VENV_PYTHON) bench/collapse_check.py

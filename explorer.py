@@ -17,6 +17,25 @@ import numpy as np
 import torch
 
 import helpers
+import measures
+from helpers import CODE_SIZE, evaluating, model_device
+
+
+def check_codes(codes: torch.Tensor) -> None:
+    """Raise a clear error unless `codes` is a float32 tensor of codes [N, 8]."""
+    if not isinstance(codes, torch.Tensor) or codes.dtype != torch.float32:
+        got = codes.dtype if isinstance(codes, torch.Tensor) else type(codes).__name__
+        raise TypeError(f"codes must be a float32 torch.Tensor, got {got}")
+    if codes.ndim != 2 or codes.shape[1] != CODE_SIZE:
+        raise ValueError(f"codes must have shape [N, {CODE_SIZE}], got {list(codes.shape)}")
+
+
+def decode(model: helpers.Autoencoder, codes: torch.Tensor) -> torch.Tensor:
+    """Return the images g(z) [N, 784] of codes z [N, 8], on the device of z, no gradients."""
+    check_codes(codes)
+    with evaluating(model):
+        return model.decoder(codes.to(model_device(model))).to(codes.device)
+
 
 EXPLORER_SCALE = 4  # screen pixels per image pixel
 
@@ -102,7 +121,7 @@ class CodeExplorer:
 
     def decoded(self) -> torch.Tensor:
         """Return the chosen model's decoder output for the sliders' code, shape [784]."""
-        return helpers.decode(self.models[self.model.value], self.code())[0]
+        return decode(self.models[self.model.value], self.code())[0]
 
     def noise_view(self) -> dict[str, tuple[torch.Tensor, float]]:
         """Return the noisy input and each model's reconstruction, with PSNR against the clean
@@ -113,7 +132,7 @@ class CodeExplorer:
         noisy = helpers.add_white_noise(clean, self.noise.value, generator)
         shown = {"noisy input": noisy}
         shown.update({name: helpers.reconstruct(m, noisy) for name, m in self.models.items()})
-        return {key: (image[0], helpers.psnr(image, clean)) for key, image in shown.items()}
+        return {key: (image[0], measures.psnr(image, clean)) for key, image in shown.items()}
 
     def choose_class(self, change) -> None:
         """Limit the image index to the class's test images and show the image."""

@@ -3,31 +3,28 @@
 Sections follow the data flow: data, model, noise, training, evaluation, embedding; each
 function calls only what stands above it (tests/test_model.py checks it). Nothing here reads
 notebook globals; every function takes what it needs as arguments. The other modules:
-report.py draws the figures and tables, seed_training.py and seed_scoring.py train and score
-the seed study's models, seed_statistics.py compares the models over the seeds, explorer.py is
-the interactive code explorer, provenance.py writes files and digests code.
+data_files.py fetches and verifies the data files, report.py draws the figures and tables,
+measures.py and gd_variants.py hold the companion's measures and experiment, the seed_study
+package trains, scores and compares the seed study's models, explorer.py is the interactive code
+explorer, provenance.py writes files and decides which results are stale.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
-import gzip
-import hashlib
 import math
 import os
 import platform
-import shutil
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple  # noqa: UP035 (kept: the seed study's digest)
+from typing import NamedTuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.manifold import TSNE, trustworthiness
 from sklearn.metrics import accuracy_score, recall_score, silhouette_score
@@ -37,25 +34,13 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 from tqdm.auto import tqdm
 
+from data_files import data_error, ensure_raw_files
 from provenance import write_atomically
 
 # ---------------------------------------------------------------------------- data
 
 IMAGE_SIZE = 28 * 28
 NUM_CLASSES = 10
-# SHA-256 of the four decompressed IDX files of the original Fashion-MNIST release.
-FASHION_MNIST_SHA256 = {
-    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-}
-DATA_DIR_VARIABLE = "FASHION_MNIST_DIR"
-DEBIAN_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")  # package dataset-fashion-mnist
-
-
-class DataError(RuntimeError):
-    """Fashion-MNIST is missing or damaged; the message says which file and how to get it."""
 
 
 class FashionMNISTData(NamedTuple):
@@ -66,90 +51,6 @@ class FashionMNISTData(NamedTuple):
     test_x: torch.Tensor
     test_y: torch.Tensor
     classes: list[str]
-
-
-def data_error(path: Path, problem: str) -> DataError:
-    """Return the one error that names a bad data file and the three ways to get the data."""
-    return DataError(
-        f"Fashion-MNIST file '{path}' {problem}.\n"
-        "Get the data in one of three ways:\n"
-        "  1. install Debian's package: apt-get install dataset-fashion-mnist\n"
-        f"  2. set {DATA_DIR_VARIABLE} to a folder with the four original files "
-        "(.gz or decompressed)\n"
-        "  3. connect to the internet: torchvision then downloads them.\n"
-        "Nothing was deleted: move or remove the bad file yourself, then retry."
-    )
-
-
-def file_sha256(path: Path) -> str:
-    """Return the hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def source_dirs() -> list[Path]:
-    """Return the folders to copy the data from: $FASHION_MNIST_DIR, then Debian's package."""
-    folders = [Path(os.environ[DATA_DIR_VARIABLE])] if os.environ.get(DATA_DIR_VARIABLE) else []
-    return folders + [DEBIAN_DATA_DIR]
-
-
-def find_source_file(name: str) -> Path | None:
-    """Return the first source file for `name` (decompressed or .gz), or None."""
-    for folder in source_dirs():
-        for candidate in (folder / name, folder / f"{name}.gz"):
-            if candidate.is_file():
-                return candidate
-    return None
-
-
-def install_raw_file(source: Path, target: Path) -> None:
-    """Copy (and gunzip) `source` to `target` atomically, after checking its SHA-256."""
-    opener = gzip.open if source.suffix == ".gz" else open
-
-    def copy_checked(temp: Path) -> None:
-        with opener(source, "rb") as reader, open(temp, "wb") as writer:
-            shutil.copyfileobj(reader, writer)
-        if file_sha256(temp) != FASHION_MNIST_SHA256[target.name]:
-            raise data_error(source, "does not hold the original data (SHA-256 mismatch)")
-
-    try:
-        write_atomically(target, copy_checked)
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
-        raise data_error(source, f"cannot be read ({error})") from None
-
-
-def download_raw_files(root: Path) -> None:
-    """Let torchvision download and extract the four files under `root`."""
-    from torchvision.datasets import FashionMNIST  # imported where used: it takes seconds
-
-    try:
-        for train in (True, False):
-            FashionMNIST(str(root), train=train, download=True)
-    except Exception as error:  # noqa: BLE001 (no network, a mirror down, a bad checksum: one message)
-        missing = Path(root) / "FashionMNIST" / "raw"
-        raise data_error(missing, f"is missing and the download failed ({error})") from None
-
-
-def ensure_raw_files(root: Path) -> Path:
-    """Return torchvision's raw folder under `root`, filled with the four verified files."""
-    raw = Path(root) / "FashionMNIST" / "raw"
-    missing = [name for name in FASHION_MNIST_SHA256 if not (raw / name).is_file()]
-    for name in list(missing):
-        source = find_source_file(name)
-        if source is not None:
-            install_raw_file(source, raw / name)
-            missing.remove(name)
-    if missing:
-        download_raw_files(Path(root))
-    for name, expected in FASHION_MNIST_SHA256.items():
-        if not (raw / name).is_file():
-            raise data_error(raw / name, "is missing")
-        if file_sha256(raw / name) != expected:
-            raise data_error(raw / name, "is truncated or corrupted (SHA-256 mismatch)")
-    return raw
 
 
 def check_split(images: torch.Tensor, labels: torch.Tensor, size: int, path: Path) -> None:
@@ -255,16 +156,6 @@ def save_model(model: Autoencoder, path: str | Path) -> Path:
     return write_atomically(path, lambda temp: torch.save(weights, temp))
 
 
-def load_model(path: str | Path, linear_code: bool = False) -> Autoencoder:
-    """Return an Autoencoder with the weights saved at `path` by save_model, on the CPU."""
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"{path} is missing: it is written by exercise9.ipynb "
-                                f"(make report), or restore it with git")
-    model = Autoencoder(linear_code=linear_code)
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return model.eval()
-
-
 def get_device() -> torch.device:
     """Return the device to train on: $EXERCISE9_DEVICE if set (the tests set "cpu"), else
     CUDA, then Apple MPS, then the CPU."""
@@ -301,15 +192,6 @@ def model_device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
-def check_codes(codes: torch.Tensor) -> None:
-    """Raise a clear error unless `codes` is a float32 tensor of codes [N, 8]."""
-    if not isinstance(codes, torch.Tensor) or codes.dtype != torch.float32:
-        got = codes.dtype if isinstance(codes, torch.Tensor) else type(codes).__name__
-        raise TypeError(f"codes must be a float32 torch.Tensor, got {got}")
-    if codes.ndim != 2 or codes.shape[1] != CODE_SIZE:
-        raise ValueError(f"codes must have shape [N, {CODE_SIZE}], got {list(codes.shape)}")
-
-
 def check_finite(x: torch.Tensor, what: str) -> None:
     """Raise a clear ValueError if `x` holds NaN or infinite values."""
     bad = int((~torch.isfinite(x)).sum())
@@ -324,13 +206,6 @@ def encode(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
     check_finite(x, "encode input")
     with evaluating(model):
         return model.encoder(x.to(model_device(model))).to(x.device)
-
-
-def decode(model: Autoencoder, codes: torch.Tensor) -> torch.Tensor:
-    """Return the images g(z) [N, 784] of codes z [N, 8], on the device of z, no gradients."""
-    check_codes(codes)
-    with evaluating(model):
-        return model.decoder(codes.to(model_device(model))).to(codes.device)
 
 
 def reconstruct(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -375,7 +250,6 @@ def fixed_test_noise(test_x: torch.Tensor, noise_std: float, seed: int) -> torch
         return test_x
     generator = torch.Generator().manual_seed(seed + 1)
     return add_white_noise(test_x.cpu(), noise_std, generator).to(test_x.device)
-
 
 
 # ---------------------------------------------------------------------------- training
@@ -607,115 +481,6 @@ class Recorder:
         self.outputs[epoch] = reconstruct(model, self.inputs)
 
 
-@dataclass
-class SGDRun:
-    """One plain-SGD run: the loss on fixed images after given numbers of updates, and the
-    measured training time (which depends on the machine; the losses do not)."""
-
-    batch_size: int
-    lr: float
-    updates: list[int] = field(default_factory=list)
-    examples: list[int] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-
-    @property
-    def final_loss(self) -> float:
-        """Return the last measured loss (inf if the run diverged)."""
-        return self.loss[-1] if math.isfinite(self.loss[-1]) else math.inf
-
-    @property
-    def updates_per_second(self) -> float:
-        """Return the parameter updates per second of measured training time."""
-        return self.updates[-1] / self.seconds[-1]
-
-    @property
-    def examples_per_second(self) -> float:
-        """Return the training examples processed per second of measured training time."""
-        return self.examples[-1] / self.seconds[-1]
-
-    def record(self, updates: int, examples: int, seconds: float, loss: float) -> None:
-        """Append one measurement."""
-        self.updates.append(updates), self.examples.append(examples)
-        self.seconds.append(seconds), self.loss.append(loss)
-
-    def to_dict(self) -> dict:
-        """Return the run's settings and summary as JSON-ready numbers."""
-        return {"batch_size": self.batch_size, "lr": self.lr, "updates": self.updates[-1],
-                "examples": self.examples[-1], "final_loss": self.final_loss,
-                "seconds": self.seconds[-1], "updates_per_second": self.updates_per_second,
-                "examples_per_second": self.examples_per_second}
-
-
-def evaluation_points(updates: int, count: int) -> set[int]:
-    """Return about `count` update numbers from 1 to `updates`, evenly spaced on a log scale."""
-    return set(np.unique(np.geomspace(1, updates, count).round().astype(int)).tolist())
-
-
-def shuffled_batches(size: int, batch_size: int, generator: torch.Generator,
-                     device: torch.device) -> Iterator[torch.Tensor]:
-    """Yield the index batches of one random permutation after another, without end."""
-    while True:
-        yield from torch.randperm(size, generator=generator, device=device).split(batch_size)
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait until the queued GPU work is done, so that a clock measures it (no-op on the CPU)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
-def train_for_updates(
-    model: nn.Module, train_x: torch.Tensor, eval_x: torch.Tensor, *, batch_size: int,
-    lr: float, updates: int, seed: int = 0, evaluations: int = 25,
-    evaluate_at: tuple[int, ...] = (),
-) -> SGDRun:
-    """Train with plain SGD (no momentum, no decay) for a fixed number of updates.
-
-    The MSE of eval_x is measured at the start, after about `evaluations` update counts
-    (log-spaced, the last one included) and after each count in `evaluate_at`; the clock runs
-    only during the updates. batch_size=1 is stochastic, len(train_x) is batch gradient
-    descent. A diverging run stops early.
-    """
-    check_images(train_x, "train_x")
-    if isinstance(updates, bool) or not isinstance(updates, int) or updates <= 0 or not (
-            0 < batch_size <= len(train_x) and lr > 0):
-        raise ValueError(f"need an integer updates > 0, 0 < batch_size <= {len(train_x)} and "
-                         f"lr > 0, got {updates!r}, {batch_size} and {lr}")
-    device = model_device(model)
-    train_x, eval_x = train_x.to(device), eval_x.to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    generator = torch.Generator(device=device).manual_seed(seed)
-    checkpoints = evaluation_points(updates, evaluations) | set(evaluate_at)
-    run = SGDRun(batch_size, lr)
-    run.record(0, 0, 0.0, reconstruction_loss(model, eval_x, eval_x))
-    done, examples, elapsed = 0, 0, 0.0
-    for batch in shuffled_batches(len(train_x), batch_size, generator, device):
-        start = time.perf_counter()
-        target = train_x.index_select(0, batch)
-        train_step(model, optimizer, target, target)
-        synchronize(device)
-        elapsed += time.perf_counter() - start
-        done, examples = done + 1, examples + len(batch)
-        if done in checkpoints:
-            run.record(done, examples, elapsed, reconstruction_loss(model, eval_x, eval_x))
-            if done == updates or not math.isfinite(run.loss[-1]):
-                return run
-    raise AssertionError("unreachable: shuffled_batches never ends")
-
-
-def sweep_learning_rates(
-    model: nn.Module, train_x: torch.Tensor, eval_x: torch.Tensor, *, batch_size: int,
-    lrs: list[float], updates: int, seed: int = 0, evaluate_at: tuple[int, ...] = (),
-) -> dict[float, SGDRun]:
-    """Return one train_for_updates run per learning rate, each from a copy of `model`."""
-    return {lr: train_for_updates(copy.deepcopy(model), train_x, eval_x, batch_size=batch_size,
-                                  lr=lr, updates=updates, seed=seed, evaluate_at=evaluate_at)
-            for lr in lrs}
-
-
 # ---------------------------------------------------------------------------- evaluation
 
 
@@ -727,17 +492,6 @@ def mean_image_loss(x: torch.Tensor) -> float:
 def unit_activity(codes: np.ndarray) -> np.ndarray:
     """Return, per code unit (column), the share of codes in which it is non-zero."""
     return (np.asarray(codes) != 0).mean(0)
-
-
-def fit_pca(train_x: torch.Tensor, n_components: int = CODE_SIZE) -> PCA:
-    """Return a PCA with n_components fitted on the training images: the best linear code."""
-    return PCA(n_components=n_components, random_state=0).fit(train_x.numpy())
-
-
-def pca_reconstruction_loss(pca: PCA, inputs: torch.Tensor, targets: torch.Tensor) -> float:
-    """Return the MSE between the PCA reconstructions of `inputs` and `targets`."""
-    restored = pca.inverse_transform(pca.transform(inputs.numpy()))
-    return float(np.mean((restored - targets.numpy()) ** 2))
 
 
 def knn_predict(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
@@ -792,64 +546,6 @@ def group_recall(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) 
                          for name in classes])
     return {group: float(np.mean(group_of[predicted[group_of[labels] == group]] == group))
             for group in CLASS_GROUPS}
-
-
-def psnr(output: torch.Tensor, target: torch.Tensor, data_range: float = 2.0) -> float:
-    """Return the peak signal-to-noise ratio in dB, 10 log10(range^2 / MSE) over all pixels.
-
-    data_range is the span of the pixel scale (2 for [-1, 1]); identical images give inf.
-    """
-    mse = F.mse_loss(output, target).item()
-    return math.inf if mse == 0 else 10 * math.log10(data_range**2 / mse)
-
-
-def psnr_by_noise(models: dict[str, nn.Module], clean: torch.Tensor, noise_stds: list[float],
-                  seed: int) -> dict[str, list[float]]:
-    """Return, per noise std, the PSNR (dB) against `clean` of the noisy input ("noisy input")
-    and of each model's reconstruction of it; one noise draw per level, the same for all."""
-    curves: dict[str, list[float]] = {"noisy input": [], **{name: [] for name in models}}
-    for std in noise_stds:
-        noisy = add_white_noise(clean, std, torch.Generator(clean.device).manual_seed(seed))
-        curves["noisy input"].append(psnr(noisy, clean))
-        for name, model in models.items():
-            curves[name].append(psnr(reconstruct(model, noisy), clean))
-    return curves
-
-
-def code_stability(model: Autoencoder, x: torch.Tensor, noise_std: float, seed: int) -> float:
-    """Return the share of the code's variance that input noise leaves intact,
-    1 - E||f(x + noise) - f(x)||^2 / E||f(x) - mean f(x)||^2 over the live code units
-    (noise: the draw of psnr_by_noise for `seed`); NaN if no unit is live."""
-    clean = encode(model, x)
-    noisy = encode(model, add_white_noise(x, noise_std,
-                                          torch.Generator(x.device).manual_seed(seed)))
-    live = (clean != 0).any(0)
-    if not live.any():
-        return math.nan
-    moved = (noisy - clean)[:, live].pow(2).sum(1).mean()
-    spread = (clean[:, live] - clean[:, live].mean(0)).pow(2).sum(1).mean()
-    return 1.0 - (moved / spread).item()
-
-
-def linear_cka(first: np.ndarray, second: np.ndarray) -> float:
-    """Return the linear CKA of two codes of the same images (Kornblith et al., 2019):
-    ||A^T B||_F^2 / (||A^T A||_F ||B^T B||_F) of the centred codes, 1 for codes that differ
-    by a rotation or a scaling."""
-    a = np.asarray(first, dtype=np.float64) - np.mean(first, 0)
-    b = np.asarray(second, dtype=np.float64) - np.mean(second, 0)
-    return float(np.linalg.norm(a.T @ b) ** 2 / (np.linalg.norm(a.T @ a) * np.linalg.norm(b.T @ b)))
-
-
-def nearest_neighbours(codes: np.ndarray, k: int = 10) -> np.ndarray:
-    """Return, for each code, the indices [N, k] of its k nearest other codes (Euclidean)."""
-    return NearestNeighbors(n_neighbors=k).fit(codes).kneighbors(return_distance=False)
-
-
-def neighbour_overlap(first: np.ndarray, second: np.ndarray) -> float:
-    """Return the mean share of each point's neighbours (rows of nearest_neighbours) in one
-    code that are also among its neighbours in the other."""
-    shared = (first[:, :, None] == second[:, None, :]).any(2).sum(1)
-    return float(shared.mean() / first.shape[1])
 
 
 # ---------------------------------------------------------------------------- embedding

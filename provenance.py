@@ -55,6 +55,15 @@ def write_text_atomically(target: str | Path, text: str) -> Path:
     return write_atomically(target, lambda temp: temp.write_text(text, encoding="utf-8"))
 
 
+def file_sha256(path: Path) -> str:
+    """Return the hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def is_docstring(statement: ast.stmt) -> bool:
     """Return whether a statement is a bare string (a docstring where it opens a body)."""
     return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
@@ -373,9 +382,9 @@ ARTEFACTS = {
     "companion": Artefact("companion.ipynb", reads=(
         "seed_study.json", "results.json", "models/autoencoder.pt",
         "models/denoising_autoencoder.pt")),  # the submission's run
-    "seed study": Artefact("bench/seed_study.py", ("run_study",),
+    "seed study": Artefact("seed_study/study.py", ("run_study",),
                            opaque=("model_file",)),  # names the saved models, a cache
-    "seed model": Artefact("seed_training.py", ("train_job",)),
+    "seed model": Artefact("seed_study/training.py", ("train_job",)),
 }
 
 

@@ -1,7 +1,7 @@
 """Presentation of the exercise 9 report: figures, tables, code listings, the notice for
 runs with other settings, and the results file. The science is in helpers.py; the seed
-study's statistics are in seed_statistics.py. The report's sentences are Markdown cells of the
-notebook; the only words made here are the verdict phrases of seed_statistics.verdict and the
+study's statistics are in seed_study/statistics.py. The report's sentences are Markdown cells of
+the notebook; the only words made here are the verdict phrases of stats.verdict and the
 notice of changed settings.
 
 Importing this module sets the report's figure style: every font at least 8 pt at the printed
@@ -23,9 +23,10 @@ import numpy as np
 import torch
 from matplotlib import ticker
 
+import gd_variants
 import helpers
 import provenance
-import seed_statistics as stats
+from seed_study import statistics as stats
 
 OUTPUT_VARIABLE = "EXERCISE9_OUTPUT"  # the tests set it: figures and results go there
 OTHER_RUN_FOLDER = "other-run"  # figures and results of a run that the prose does not describe
@@ -227,7 +228,7 @@ def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, class
     return fig
 
 
-def plot_sgd_runs(runs: dict[str, helpers.SGDRun]):
+def plot_sgd_runs(runs: dict[str, gd_variants.SGDRun]):
     """Return a figure of loss against examples processed (left, the same on every machine)
     and against measured training time (right, this machine's)."""
     fig, (by_examples, by_time) = plt.subplots(1, 2, sharey=True, figsize=(FIGURE_WIDTH, 2.6))
@@ -315,7 +316,7 @@ def loss_table(history: helpers.TrainingHistory, per_row: int = 10) -> str:
     return "\n".join(lines) + f"\n\nTest loss after epoch {tests}."
 
 
-def sgd_table(sweeps: dict[str, dict[float, helpers.SGDRun]], n_train: int) -> str:
+def sgd_table(sweeps: dict[str, dict[float, gd_variants.SGDRun]], n_train: int) -> str:
     """Return Table 3: per variant, each learning rate's final loss and the kept run's numbers,
     the deterministic ones first, then this machine's timings."""
     kept = {name: best_run(runs) for name, runs in sweeps.items()}
@@ -334,7 +335,7 @@ def sgd_table(sweeps: dict[str, dict[float, helpers.SGDRun]], n_train: int) -> s
     return markdown_table(rows, list(sweeps))
 
 
-def best_run(runs: dict[float, helpers.SGDRun]) -> helpers.SGDRun:
+def best_run(runs: dict[float, gd_variants.SGDRun]) -> gd_variants.SGDRun:
     """Return the run with the lowest final loss."""
     return min(runs.values(), key=lambda run: run.final_loss)
 
@@ -550,7 +551,7 @@ def check_submission_models(records: dict[str, helpers.ModelRecord], results: di
                 f" Run `make report` (exercise9.ipynb writes both), or restore both with git.")
 
 
-def sgd_results(sgd_sweeps: dict[str, dict[float, helpers.SGDRun]], compare_at: int) -> dict:
+def sgd_results(sgd_sweeps: dict[str, dict[float, gd_variants.SGDRun]], compare_at: int) -> dict:
     """Return the gradient-descent experiment as JSON-ready numbers: per variant the kept
     run, its loss after `compare_at` examples, and every rate's final loss and its curve (the
     loss after the examples processed and the seconds of training of each measurement)."""
@@ -581,7 +582,7 @@ def companion_results(*, config: dict, device: str, model_files: dict[str, str |
     for name, path in model_files.items():
         activity = helpers.unit_activity(codes[name])
         models[key(name)] = {"file": Path(path).as_posix(),
-                             "sha256": helpers.file_sha256(Path(path)),
+                             "sha256": provenance.file_sha256(Path(path)),
                              "unit_activity": activity.tolist(),
                              "unit_quartiles": np.percentile(codes[name], [25, 50, 75],
                                                              axis=0).T.tolist(),

@@ -7,7 +7,7 @@ epoch each, so that a change in the machine's speed during the run hits them all
   * project: --epochs epochs of the plain and of the denoising model with helpers.train_epoch,
     the epoch that train_autoencoder times; median seconds per epoch, early epochs against
     late ones (denormals); the denoising model's median epoch as a ratio to the plain one's;
-  * processes: as the seed study trains (bench/seed_study.py), one spawned worker process of
+  * processes: as the seed study trains (seed_study/study.py), one spawned worker process of
     one thread per core, all training the plain model at once with helpers.train_epoch,
     --process-epochs epochs each after one to warm up; the seconds per model-epoch (a
     process's median epoch divided by the number of processes) as a ratio to the plain

@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import helpers
-import seed_training
-from bench.seed_study import run_jobs, worker_pool
+from seed_study import training as seed_training
+from seed_study.study import run_jobs, worker_pool
 
 MODELS = {"plain": 0.0, "denoising": 0.5}  # name: noise std
 

@@ -35,6 +35,7 @@ os.environ["EXERCISE9_DEVICE"] = "cpu"  # helpers.DEVICE_VARIABLE: nbval checks 
 import pytest
 import torch
 
+import data_files
 import helpers
 import report
 
@@ -154,7 +155,7 @@ def small_data(data) -> helpers.FashionMNISTData:
 @pytest.fixture(scope="session")
 def raw_dir():
     """torchvision's raw folder of the project's verified data."""
-    return helpers.ensure_raw_files(ROOT / "data")
+    return data_files.ensure_raw_files(ROOT / "data")
 
 
 def with_dead_unit(model: helpers.Autoencoder, unit: int) -> helpers.Autoencoder:

@@ -222,10 +222,10 @@ def test_zip_holds_the_code_and_nothing_generated(tmp_path):
     build_report.pack_zip(target)
     names = zipfile.ZipFile(target).namelist()
     for required in ("exercise9.ipynb", "helpers.py", "report.py", "explorer.py",
-                     "seed_statistics.py", "provenance.py",
+                     "seed_study/statistics.py", "provenance.py", "seed_study/notes.json",
                      "seed_study.json", "results.json", "requirements.txt", "environment.yml",
                      "README.md", "tests/test_model.py", "tools/latex/exercise9.tex.j2",
-                     "bench/seed_study.py", "companion.ipynb", "companion_results.json",
+                     "seed_study/study.py", "companion.ipynb", "companion_results.json",
                      "models/autoencoder.pt", "models/denoising_autoencoder.pt"):
         assert f"exercise9/{required}" in names
     figures = {path.name for path in (ROOT / "figures").glob("*.png")}

@@ -25,9 +25,11 @@ import numpy as np
 import pytest
 from test_numbers import NUMBER, binding_errors, is_checked, leaves, missed_substitutions, prose
 
+import gd_variants
 import helpers
+import provenance
 import report
-import seed_statistics
+from seed_study import statistics as seed_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
 AE, DAE, LINEAR, PCA = "autoencoder", "denoising_autoencoder", "linear_code_autoencoder", "pca8"
@@ -200,14 +202,14 @@ def test_it_trains_no_autoencoder_but_loads_the_submissions_models(code_cells, t
     """'It trains no autoencoder: it loads the two models that the submission trained'."""
     said("It trains no autoencoder: it loads the two models that the submission trained", text)
     source = "\n".join(cell.source for cell in code_cells)
-    assert "train_autoencoder" not in source and "helpers.load_model(" in source
+    assert "train_autoencoder" not in source and "measures.load_model(" in source
 
 
 def test_its_run_read_the_committed_models(companion):
     for name in (AE, DAE):
         entry = companion["models"][name]
         assert entry["file"] == f"models/{name}.pt"
-        assert entry["sha256"] == helpers.file_sha256(ROOT / entry["file"]), name
+        assert entry["sha256"] == provenance.file_sha256(ROOT / entry["file"]), name
 
 
 def test_the_models_reproduce_the_submissions_results(companion, results):
@@ -297,7 +299,7 @@ def test_companion_results_name_the_models_their_units_and_every_run(tmp_path):
     path = tmp_path / "m.pt"
     helpers.save_model(helpers.Autoencoder(seed=0), path)
     codes = np.array([[0.0, 1.0] + [2.0] * 6, [0.0, 3.0] + [2.0] * 6])
-    run = helpers.SGDRun(1, 0.3)
+    run = gd_variants.SGDRun(1, 0.3)
     run.record(0, 0, 0.0, 1.0), run.record(2, 2, 0.5, 0.5)
     document = report.companion_results(
         config={"PSNR_NOISE_STDS": [0.0, 1.0]}, device="cpu", model_files={"autoencoder": path},
@@ -307,7 +309,7 @@ def test_companion_results_name_the_models_their_units_and_every_run(tmp_path):
     units = document["models"][AE]
     assert units["live_code_units"] == 7 and units["unit_activity"][:2] == [0.0, 1.0]
     assert units["unit_quartiles"][1] == [1.5, 2.0, 2.5]
-    assert units["sha256"] == helpers.file_sha256(path)
+    assert units["sha256"] == provenance.file_sha256(path)
     assert document["scores"] == {"pca8": {"knn_accuracy": 0.8}}
     sgd = document["sgd_variants"]["stochastic"]
     assert sgd["loss_at_compare"] == 0.5 and sgd["seconds_curves"] == {"0.3": [0.0, 0.5]}

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torchvision
 
+import data_files
 import helpers
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -31,7 +32,7 @@ def raw_source(tmp_path, raw_dir):
     """A folder holding verified decompressed copies of the four real files."""
     source = tmp_path / "source"
     source.mkdir()
-    for name in helpers.FASHION_MNIST_SHA256:
+    for name in data_files.FASHION_MNIST_SHA256:
         shutil.copy(raw_dir / name, source / name)
     return source
 
@@ -39,8 +40,8 @@ def raw_source(tmp_path, raw_dir):
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
     """No Debian folder, no $FASHION_MNIST_DIR, and a download mirror that refuses at once."""
-    monkeypatch.setattr(helpers, "DEBIAN_DATA_DIR", tmp_path / "no-debian-package")
-    monkeypatch.delenv(helpers.DATA_DIR_VARIABLE, raising=False)
+    monkeypatch.setattr(data_files, "DEBIAN_DATA_DIR", tmp_path / "no-debian-package")
+    monkeypatch.delenv(data_files.DATA_DIR_VARIABLE, raising=False)
     monkeypatch.setattr(torchvision.datasets.FashionMNIST, "mirrors", ["http://127.0.0.1:9/"])
 
 
@@ -49,18 +50,18 @@ def test_loads_from_the_folder_named_by_the_environment_variable(raw_source, tmp
         with open(raw_source / name, "rb") as plain, gzip.open(raw_source / f"{name}.gz", "wb", compresslevel=1) as packed:
             shutil.copyfileobj(plain, packed)
         (raw_source / name).unlink()
-    monkeypatch.setenv(helpers.DATA_DIR_VARIABLE, str(raw_source))
+    monkeypatch.setenv(data_files.DATA_DIR_VARIABLE, str(raw_source))
     loaded = helpers.load_fashion_mnist(tmp_path / "root")
     assert loaded.train_x.shape == (60_000, 784)
-    assert sorted(p.name for p in (tmp_path / "root/FashionMNIST/raw").iterdir()) == sorted(helpers.FASHION_MNIST_SHA256)
+    assert sorted(p.name for p in (tmp_path / "root/FashionMNIST/raw").iterdir()) == sorted(data_files.FASHION_MNIST_SHA256)
 
 
 def test_missing_data_everywhere_names_the_file_and_three_ways(tmp_path, offline):
-    with pytest.raises(helpers.DataError) as error:
+    with pytest.raises(data_files.DataError) as error:
         helpers.load_fashion_mnist(tmp_path / "root")
     message = str(error.value)
     assert "FashionMNIST" in message and "download failed" in message
-    assert "apt-get install dataset-fashion-mnist" in message and helpers.DATA_DIR_VARIABLE in message
+    assert "apt-get install dataset-fashion-mnist" in message and data_files.DATA_DIR_VARIABLE in message
 
 
 def test_corrupted_file_under_root_is_reported_and_kept(raw_source, tmp_path, offline):
@@ -70,7 +71,7 @@ def test_corrupted_file_under_root_is_reported_and_kept(raw_source, tmp_path, of
     damaged = bytearray(target.read_bytes())
     damaged[5000] ^= 0xFF
     target.write_bytes(bytes(damaged))
-    with pytest.raises(helpers.DataError, match="t10k-images-idx3-ubyte.*corrupted"):
+    with pytest.raises(data_files.DataError, match="t10k-images-idx3-ubyte.*corrupted"):
         helpers.load_fashion_mnist(tmp_path / "root")
     assert target.read_bytes() == bytes(damaged)
 
@@ -80,15 +81,15 @@ def test_truncated_file_under_root_is_reported_and_kept(raw_source, tmp_path, of
     shutil.copytree(raw_source, raw)
     target = raw / "train-labels-idx1-ubyte"
     target.write_bytes(target.read_bytes()[:1000])
-    with pytest.raises(helpers.DataError, match="train-labels-idx1-ubyte.*truncated"):
+    with pytest.raises(data_files.DataError, match="train-labels-idx1-ubyte.*truncated"):
         helpers.load_fashion_mnist(tmp_path / "root")
     assert target.stat().st_size == 1000
 
 
 def test_corrupted_source_leaves_no_partial_file(raw_source, tmp_path, monkeypatch, offline):
     (raw_source / "train-labels-idx1-ubyte").write_bytes(b"not the labels")
-    monkeypatch.setenv(helpers.DATA_DIR_VARIABLE, str(raw_source))
-    with pytest.raises(helpers.DataError, match="train-labels-idx1-ubyte.*SHA-256"):
+    monkeypatch.setenv(data_files.DATA_DIR_VARIABLE, str(raw_source))
+    with pytest.raises(data_files.DataError, match="train-labels-idx1-ubyte.*SHA-256"):
         helpers.load_fashion_mnist(tmp_path / "root")
     raw = tmp_path / "root/FashionMNIST/raw"
     assert "train-labels-idx1-ubyte" not in [p.name for p in raw.iterdir()]
@@ -98,12 +99,12 @@ def test_corrupted_source_leaves_no_partial_file(raw_source, tmp_path, monkeypat
 def test_broken_gzip_source_gives_one_clear_error(raw_source, tmp_path, monkeypatch, offline):
     (raw_source / "t10k-labels-idx1-ubyte").unlink()
     (raw_source / "t10k-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b broken")
-    monkeypatch.setenv(helpers.DATA_DIR_VARIABLE, str(raw_source))
-    with pytest.raises(helpers.DataError, match="t10k-labels-idx1-ubyte.gz' cannot be read"):
+    monkeypatch.setenv(data_files.DATA_DIR_VARIABLE, str(raw_source))
+    with pytest.raises(data_files.DataError, match="t10k-labels-idx1-ubyte.gz' cannot be read"):
         helpers.load_fashion_mnist(tmp_path / "root")
 
 
 def test_wrong_class_counts_are_rejected():
     images = torch.zeros(10, 28, 28, dtype=torch.uint8)
-    with pytest.raises(helpers.DataError, match="class counts"):
+    with pytest.raises(data_files.DataError, match="class counts"):
         helpers.check_split(images, torch.zeros(10, dtype=torch.int64), 10, helpers.Path("x"))

@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+import explorer
 import helpers
+import measures
+from seed_study import scoring as seed_scoring
 
 
 @pytest.fixture
@@ -30,7 +33,7 @@ def test_reconstruct_matches_the_forward_pass_and_restores_eval_mode(model):
 
 def test_decode_runs_the_decoder_alone_without_gradients(model):
     codes = helpers.encode(model, torch.randn(5, 784))
-    images = helpers.decode(model, codes)
+    images = explorer.decode(model, codes)
     assert not images.requires_grad and model.training
     model.eval()
     assert torch.equal(images, model.decoder(codes).detach())
@@ -40,7 +43,7 @@ def test_decode_runs_the_decoder_alone_without_gradients(model):
                                         (torch.zeros(3, 8, dtype=torch.float64), TypeError)])
 def test_decode_rejects_what_is_not_a_batch_of_codes(model, bad, error):
     with pytest.raises(error, match="codes must"):
-        helpers.decode(model, bad)
+        explorer.decode(model, bad)
 
 
 def test_reconstruction_loss_is_the_mean_over_every_pixel_of_every_image(model):
@@ -122,15 +125,15 @@ def test_per_class_recall_names_the_classes():
 
 def test_pca_with_all_components_reconstructs_exactly():
     x = torch.randn(200, 784)
-    assert helpers.pca_reconstruction_loss(helpers.fit_pca(x, 200), x[:20], x[:20]) < 1e-6
-    assert helpers.pca_reconstruction_loss(helpers.fit_pca(x, 1), x[:20], x[:20]) > 0.5
+    assert measures.pca_reconstruction_loss(measures.fit_pca(x, 200), x[:20], x[:20]) < 1e-6
+    assert measures.pca_reconstruction_loss(measures.fit_pca(x, 1), x[:20], x[:20]) > 0.5
 
 
 def test_pca_reconstruction_loss_scores_noisy_inputs_against_clean_targets():
     x = torch.randn(500, 10)
-    pca = helpers.fit_pca(x, 10)  # all components: reconstructs any input exactly
+    pca = measures.fit_pca(x, 10)  # all components: reconstructs any input exactly
     noisy = x + 0.1
-    assert helpers.pca_reconstruction_loss(pca, noisy, x) == pytest.approx(0.01, rel=1e-3)
+    assert measures.pca_reconstruction_loss(pca, noisy, x) == pytest.approx(0.01, rel=1e-3)
 
 
 def test_unit_activity_is_the_share_of_codes_where_a_unit_is_non_zero():
@@ -147,19 +150,19 @@ def test_linear_code_units_count_as_live_even_when_negative():
 
 def test_psnr_is_infinite_for_identical_images_and_follows_the_mse():
     x = torch.rand(5, 784) * 2 - 1
-    assert helpers.psnr(x, x) == math.inf
-    assert helpers.psnr(x + 0.2, x) == pytest.approx(10 * math.log10(4 / 0.04))
-    assert helpers.psnr(x + 0.1, x, data_range=1.0) == pytest.approx(20.0)
+    assert measures.psnr(x, x) == math.inf
+    assert measures.psnr(x + 0.2, x) == pytest.approx(10 * math.log10(4 / 0.04))
+    assert measures.psnr(x + 0.1, x, data_range=1.0) == pytest.approx(20.0)
 
 
 def test_psnr_by_noise_has_one_value_per_level_and_falls_with_noise(model):
     x = torch.rand(30, 784) * 2 - 1
-    curves = helpers.psnr_by_noise({"ae": model}, x, [0.0, 0.5, 1.0], seed=0)
+    curves = measures.psnr_by_noise({"ae": model}, x, [0.0, 0.5, 1.0], seed=0)
     assert list(curves) == ["noisy input", "ae"] and all(len(v) == 3 for v in curves.values())
     noisy = curves["noisy input"]
     assert noisy[0] == math.inf and noisy[1] == pytest.approx(20 * math.log10(2 / 0.5), abs=0.1)
     assert noisy[1] > noisy[2]
-    again = helpers.psnr_by_noise({"ae": model}, x, [0.0, 0.5, 1.0], seed=0)
+    again = measures.psnr_by_noise({"ae": model}, x, [0.0, 0.5, 1.0], seed=0)
     assert again == curves
 
 
@@ -188,9 +191,9 @@ def test_a_robust_code_keeps_more_of_its_variance_under_noise():
     x = torch.linspace(0.25, 0.75, 200)[:, None].expand(200, 784).contiguous()  # brightness
     averaging = code_reading(torch.full((784,), 1 / 784))
     one_pixel = code_reading(torch.nn.functional.one_hot(torch.tensor(300), 784).float())
-    assert helpers.code_stability(averaging, x, 0.0, 0) == 1.0
-    robust = helpers.code_stability(averaging, x, 0.5, 0)
-    fragile = helpers.code_stability(one_pixel, x, 0.5, 0)
+    assert seed_scoring.code_stability(averaging, x, 0.0, 0) == 1.0
+    robust = seed_scoring.code_stability(averaging, x, 0.5, 0)
+    fragile = seed_scoring.code_stability(one_pixel, x, 0.5, 0)
     assert fragile < robust < 1.0
 
 
@@ -202,7 +205,7 @@ def test_stability_of_a_code_that_cannot_move_is_undefined():
         model.encoder[-2].bias.fill_(-1e3)
     x = torch.rand(50, 784)
     assert (helpers.encode(model, helpers.add_white_noise(x, 1.0)) == 0).all()
-    assert math.isnan(helpers.code_stability(model, x, 1.0, 0))
+    assert math.isnan(seed_scoring.code_stability(model, x, 1.0, 0))
 
 
 def test_stability_uses_the_noise_draw_of_psnr_by_noise():
@@ -212,19 +215,19 @@ def test_stability_uses_the_noise_draw_of_psnr_by_noise():
     live = (clean != 0).any(0)
     expected = 1 - ((moved - clean)[:, live] ** 2).sum(1).mean() / (
         (clean[:, live] - clean[:, live].mean(0)) ** 2).sum(1).mean()
-    assert helpers.code_stability(model, x, 0.3, 4) == pytest.approx(expected.item(), rel=1e-5)
+    assert seed_scoring.code_stability(model, x, 0.3, 4) == pytest.approx(expected.item(), rel=1e-5)
 
 
 def test_linear_cka_is_1_for_a_rotated_or_scaled_code_and_low_for_an_independent_one():
     rng = np.random.default_rng(0)
     code = rng.normal(size=(2000, 8)) @ rng.normal(size=(8, 8))
     rotation, _ = np.linalg.qr(rng.normal(size=(8, 8)))
-    assert helpers.linear_cka(code, code @ rotation) == pytest.approx(1.0)
-    assert helpers.linear_cka(code, 3.0 * code + 5.0) == pytest.approx(1.0)
-    assert helpers.linear_cka(code, rng.normal(size=(2000, 8))) < 0.05
+    assert seed_scoring.linear_cka(code, code @ rotation) == pytest.approx(1.0)
+    assert seed_scoring.linear_cka(code, 3.0 * code + 5.0) == pytest.approx(1.0)
+    assert seed_scoring.linear_cka(code, rng.normal(size=(2000, 8))) < 0.05
     half = code.copy()
     half[:, 4:] = rng.normal(size=(2000, 4))
-    assert 0.05 < helpers.linear_cka(code, half) < 1.0
+    assert 0.05 < seed_scoring.linear_cka(code, half) < 1.0
 
 
 def test_neighbour_overlap_of_a_constructed_case_is_one_third():
@@ -233,16 +236,16 @@ def test_neighbour_overlap_of_a_constructed_case_is_one_third():
     offsets = np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.11], [0.12, 0.13]])
     first = np.array([[100.0 * (i // 4), 0.0] for i in range(8)]) + np.tile(offsets, (2, 1))
     second = np.array([[100.0 * ((i // 2) % 2), 0.0] for i in range(8)]) + np.tile(offsets, (2, 1))
-    a, b = helpers.nearest_neighbours(first, 3), helpers.nearest_neighbours(second, 3)
+    a, b = seed_scoring.nearest_neighbours(first, 3), seed_scoring.nearest_neighbours(second, 3)
     assert set(a[0]) == {1, 2, 3} and set(b[0]) == {1, 4, 5}
-    assert helpers.neighbour_overlap(a, b) == pytest.approx(1 / 3)
-    assert helpers.neighbour_overlap(a, a) == 1.0
+    assert seed_scoring.neighbour_overlap(a, b) == pytest.approx(1 / 3)
+    assert seed_scoring.neighbour_overlap(a, a) == 1.0
 
 
 def test_neighbour_overlap_ignores_a_rescaling_of_the_code():
     code = np.random.default_rng(1).normal(size=(300, 8))
-    first = helpers.nearest_neighbours(code, 10)
-    assert helpers.neighbour_overlap(first, helpers.nearest_neighbours(7.0 * code, 10)) == 1.0
+    first = seed_scoring.nearest_neighbours(code, 10)
+    assert seed_scoring.neighbour_overlap(first, seed_scoring.nearest_neighbours(7.0 * code, 10)) == 1.0
 
 
 def test_plane_neighbour_votes_follow_the_map_not_the_label_of_the_point():

@@ -8,6 +8,7 @@ import torch
 
 import explorer
 import helpers
+import measures
 
 CLASSES = [f"class {i}" for i in range(10)]
 
@@ -55,9 +56,9 @@ def test_noise_view_psnr_is_helpers_psnr_of_the_same_draw(models, tiny_data):
     noisy = helpers.add_white_noise(clean, 0.3, torch.Generator().manual_seed(7 + index))
     view = app.noise_view()
     assert torch.equal(view["noisy input"][0], noisy[0])
-    assert view["noisy input"][1] == helpers.psnr(noisy, clean)
+    assert view["noisy input"][1] == measures.psnr(noisy, clean)
     for name, model in models.items():
-        assert view[name][1] == helpers.psnr(helpers.reconstruct(model, noisy), clean)
+        assert view[name][1] == measures.psnr(helpers.reconstruct(model, noisy), clean)
         assert explorer.psnr_label(view[name][1]) in app.captions[name].value
     app.noise.value = 0.0
     assert app.noise_view()["noisy input"][1] == math.inf

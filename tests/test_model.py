@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 import helpers
+import measures
 
 
 def layer_spec(sequential: nn.Sequential) -> list:
@@ -102,8 +103,8 @@ def test_linear_code_drops_only_the_relu_after_the_code_layer():
 def test_a_saved_model_loads_with_the_same_weights_and_outputs(tmp_path):
     model = helpers.Autoencoder(seed=3)
     path = helpers.save_model(model, tmp_path / "models" / "autoencoder.pt")
-    loaded = helpers.load_model(path)
+    loaded = measures.load_model(path)
     x = torch.rand(4, 784) * 2 - 1
     assert torch.equal(helpers.reconstruct(loaded, x), helpers.reconstruct(model, x))
     with pytest.raises(FileNotFoundError, match="missing: it is written by exercise9.ipynb"):
-        helpers.load_model(tmp_path / "none.pt")
+        measures.load_model(tmp_path / "none.pt")

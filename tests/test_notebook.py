@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 import provenance
-import seed_statistics
+from seed_study import statistics as seed_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
 IGNORE = "nbval-ignore-output"

@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 import helpers
-import seed_statistics
+from seed_study import statistics as seed_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
 NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?:e-(\d+)|(\s?%))?(?!\w)")

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import torch
 
+import gd_variants
 import helpers
 import provenance
 import report
-import seed_statistics
+from seed_study import statistics as seed_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -145,7 +146,7 @@ def test_loss_table_lists_every_epoch_in_rows_of_ten(history):
 
 
 def sgd_run(batch_size, lr, losses, seconds):
-    run = helpers.SGDRun(batch_size, lr)
+    run = gd_variants.SGDRun(batch_size, lr)
     for step, (loss, second) in enumerate(zip(losses, seconds)):
         run.record(step, step * batch_size, second, loss)
     return run

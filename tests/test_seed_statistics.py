@@ -1,4 +1,4 @@
-"""seed_statistics.py: the paired test, Holm's correction, the verdict rule and the summaries
+"""seed_study/statistics.py: the paired test, Holm's correction, the verdict rule and the summaries
 of code similarity, on differences constructed to be significant and not, for any number of
 models."""
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import seed_statistics
+from seed_study import statistics as seed_statistics
 
 
 def test_paired_test_is_scipys_ttest_rel_with_the_t_interval_of_the_mean():

@@ -3,7 +3,6 @@ the report's, are saved and reused; three small models go through the statistics
 and the loss figure; and the committed seed_study.json was made by the current code and holds
 what Question 3 c) reads (the paired tests, the code similarity, the code stability)."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -14,8 +13,9 @@ import torch
 import helpers
 import provenance
 import report
-import seed_statistics
-import seed_training
+from seed_study import statistics as seed_statistics
+from seed_study import study as study_module
+from seed_study import training as seed_training
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = seed_training.DataSpec(str(ROOT / "data"), train_images=1000, test_images=300)
@@ -24,10 +24,7 @@ SLOW = pytest.mark.slow  # trains and scores models (about 20 s each): part of `
 
 @pytest.fixture(scope="module")
 def seed_study_script():
-    spec = importlib.util.spec_from_file_location("seed_study", ROOT / "bench" / "seed_study.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return study_module
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +185,7 @@ def test_the_study_digest_leaves_out_notes_and_follows_the_settings(seed_study_s
     """The notes are words, read from a file that no code reaches; a changed setting (here
     the epochs) is a different study."""
     spec = provenance.ARTEFACTS["seed study"]
-    assert "NOTES_FILE" not in provenance.reached_code(ROOT, spec.entry, spec.functions)
+    assert "NOTES_FILE" not in provenance.reached_code(ROOT, spec.entry, spec.functions, spec.opaque)
     changed = {**study, "settings": {**study["settings"], "epochs": 49}}
     assert seed_study_script.study_digest(changed) != seed_study_script.study_digest(study)
 

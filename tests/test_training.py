@@ -10,6 +10,7 @@ import pytest
 import torch
 from conftest import BAD_TRAINING_SETTINGS
 
+import gd_variants
 import helpers
 
 
@@ -163,7 +164,7 @@ def test_the_slow_subnormal_warning_is_only_for_x86(monkeypatch):
 
 def sgd_run(small_data, **settings):
     settings = {"batch_size": 64, "lr": 0.1, "updates": 60, "evaluations": 5, **settings}
-    return helpers.train_for_updates(helpers.Autoencoder(seed=0), small_data.train_x,
+    return gd_variants.train_for_updates(helpers.Autoencoder(seed=0), small_data.train_x,
                                      small_data.test_x[:200], **settings)
 
 
@@ -210,7 +211,7 @@ def test_fixed_update_run_rejects_bad_settings(small_data, setting):
 def test_learning_rate_sweep_starts_every_run_from_the_same_model(small_data):
     model = helpers.Autoencoder(seed=0)
     before = [p.clone() for p in model.parameters()]
-    runs = helpers.sweep_learning_rates(model, small_data.train_x, small_data.test_x[:200],
+    runs = gd_variants.sweep_learning_rates(model, small_data.train_x, small_data.test_x[:200],
                                         batch_size=64, lrs=[1e-9, 0.1], updates=20)
     losses = {lr: run.final_loss for lr, run in runs.items()}
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))

@@ -43,7 +43,8 @@ ZIP_FILES = [*ARTEFACTS, "seed_study.json", "results.json",
              "pyproject.toml", "environment.yml", "README.md",
              "Makefile", "pytest.ini", "tools/setup.sh", "tools/build_report.py",
              "tools/latex/exercise9.tex.j2"]
-ZIP_GLOBS = ["*.py", "tests/*.py", "tests/*.cfg", "bench/*.py", "figures/*.png",
+ZIP_GLOBS = ["*.py", "tests/*.py", "tests/*.cfg", "bench/*.py", "seed_study/*.py",
+             "seed_study/*.json", "figures/*.png",
              "models/*.pt"]  # every module; the figures and models are the committed run's
 LATEX_TOOLS = {"xelatex": "texlive-xetex texlive-fonts-recommended texlive-plain-generic",
                "pandoc": "pandoc"}

@@ -11,7 +11,7 @@ with Holm's correction over that comparison's measures and the verdict
 on all test images) of every pair of models. On the CPU the jobs run in worker processes, one
 thread each, as many as the machine has cores; on a GPU one after another.
 
-What each measure is: bench/seed_study_notes.json, copied into seed_study.json as "notes".
+What each measure is: seed_study/notes.json, copied into seed_study.json as "notes".
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import contextlib
 import json
 import multiprocessing
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -30,12 +29,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 import helpers
 import provenance
-import seed_scoring
-import seed_statistics
-import seed_training
+from seed_study import scoring as seed_scoring
+from seed_study import statistics as seed_statistics
+from seed_study import training as seed_training
 
 MODELS = {  # key in seed_study.json: its label, and what train_autoencoder gets beyond SETTINGS
     "autoencoder": {"label": "plain", "noise_std": 0.0},
@@ -48,7 +46,7 @@ SETTINGS = {"epochs": 50, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-5, "
 SCORING = {"test_noise_std": 0.5, "noise_stds_psnr": [0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0],
            "noise_stds_stability": [0.1, 0.2, 0.3, 0.5, 0.75, 1.0], "neighbours": 10,
            "embedded_test_images": 500, "masked_share": 0.3, "masked_fill": -1.0}
-NOTES_FILE = ROOT / "bench" / "seed_study_notes.json"
+NOTES_FILE = ROOT / "seed_study" / "notes.json"
 MODELS_DIR = ROOT / "build" / "seed_models"
 
 
@@ -115,10 +113,10 @@ def make_jobs(models: dict[str, dict], seeds: list[int], settings: dict) -> list
 def similarities(codes: dict[tuple[str, int], np.ndarray], models: list[str], seeds: list[int],
                  neighbours: int) -> list[dict]:
     """Return the linear CKA and neighbour overlap of the test codes of every pair of models."""
-    nearest = {key: helpers.nearest_neighbours(code, neighbours) for key, code in codes.items()}
+    nearest = {key: seed_scoring.nearest_neighbours(code, neighbours) for key, code in codes.items()}
     return [{"models": [first[0], second[0]], "seeds": [first[1], second[1]],
-             "cka": helpers.linear_cka(codes[first], codes[second]),
-             "knn_overlap": helpers.neighbour_overlap(nearest[first], nearest[second])}
+             "cka": seed_scoring.linear_cka(codes[first], codes[second]),
+             "knn_overlap": seed_scoring.neighbour_overlap(nearest[first], nearest[second])}
             for first, second in seed_statistics.model_pairs(models, seeds)]
 
 

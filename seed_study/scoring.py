@@ -7,14 +7,57 @@ mask and image sample is fixed (seed 0), the same for every model and seed.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.neighbors import NearestNeighbors
 
 import helpers
-import seed_training
+import measures
+from helpers import add_white_noise, encode
+from seed_study import training as seed_training
+
+
+def code_stability(model: helpers.Autoencoder, x: torch.Tensor, noise_std: float, seed: int) -> float:
+    """Return the share of the code's variance that input noise leaves intact,
+    1 - E||f(x + noise) - f(x)||^2 / E||f(x) - mean f(x)||^2 over the live code units
+    (noise: the draw of psnr_by_noise for `seed`); NaN if no unit is live."""
+    clean = encode(model, x)
+    noisy = encode(model, add_white_noise(x, noise_std,
+                                          torch.Generator(x.device).manual_seed(seed)))
+    live = (clean != 0).any(0)
+    if not live.any():
+        return math.nan
+    moved = (noisy - clean)[:, live].pow(2).sum(1).mean()
+    spread = (clean[:, live] - clean[:, live].mean(0)).pow(2).sum(1).mean()
+    return 1.0 - (moved / spread).item()
+
+
+
+def linear_cka(first: np.ndarray, second: np.ndarray) -> float:
+    """Return the linear CKA of two codes of the same images (Kornblith et al., 2019):
+    ||A^T B||_F^2 / (||A^T A||_F ||B^T B||_F) of the centred codes, 1 for codes that differ
+    by a rotation or a scaling."""
+    a = np.asarray(first, dtype=np.float64) - np.mean(first, 0)
+    b = np.asarray(second, dtype=np.float64) - np.mean(second, 0)
+    return float(np.linalg.norm(a.T @ b) ** 2 / (np.linalg.norm(a.T @ a) * np.linalg.norm(b.T @ b)))
+
+
+
+def nearest_neighbours(codes: np.ndarray, k: int = 10) -> np.ndarray:
+    """Return, for each code, the indices [N, k] of its k nearest other codes (Euclidean)."""
+    return NearestNeighbors(n_neighbors=k).fit(codes).kneighbors(return_distance=False)
+
+
+
+def neighbour_overlap(first: np.ndarray, second: np.ndarray) -> float:
+    """Return the mean share of each point's neighbours (rows of nearest_neighbours) in one
+    code that are also among its neighbours in the other."""
+    shared = (first[:, :, None] == second[:, None, :]).any(2).sum(1)
+    return float(shared.mean() / first.shape[1])
 
 
 def masked_pixel_mse(model: helpers.Autoencoder, x: torch.Tensor, share: float, fill: float,
@@ -28,7 +71,7 @@ def masked_pixel_mse(model: helpers.Autoencoder, x: torch.Tensor, share: float, 
 
 
 def score(model: helpers.Autoencoder, data: helpers.FashionMNISTData, settings: dict) -> dict:
-    """Return the study's measures of one trained model (seed_statistics.MEASURES)."""
+    """Return the study's measures of one trained model (seed_study.statistics.MEASURES)."""
     test_x = data.test_x
     noisy_test = helpers.fixed_test_noise(test_x, settings["test_noise_std"], 0)
     subset = helpers.sample_indices(len(test_x), settings["embedded_test_images"], 0).numpy()
@@ -37,7 +80,7 @@ def score(model: helpers.Autoencoder, data: helpers.FashionMNISTData, settings: 
     embedding = helpers.tsne_embed(test_codes[subset], 0)
     quality = helpers.code_quality(train_codes, data.train_y.numpy(), test_codes,
                                    data.test_y.numpy(), subset, embedding)
-    psnr = helpers.psnr_by_noise({"model": model}, test_x, settings["noise_stds_psnr"], seed=0)
+    psnr = measures.psnr_by_noise({"model": model}, test_x, settings["noise_stds_psnr"], seed=0)
     return {
         "test_mse_clean": helpers.reconstruction_loss(model, test_x, test_x),
         "test_mse_noisy": helpers.reconstruction_loss(model, noisy_test, test_x),
@@ -46,7 +89,7 @@ def score(model: helpers.Autoencoder, data: helpers.FashionMNISTData, settings: 
         "live_code_units": helpers.count_live_units(model, test_x),
         **quality,
         "psnr_db": psnr["model"],
-        "code_stability": [helpers.code_stability(model, test_x, std, 0)
+        "code_stability": [code_stability(model, test_x, std, 0)
                            for std in settings["noise_stds_stability"]],
     }
 

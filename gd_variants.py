@@ -1,0 +1,132 @@
+"""The gradient-descent variants of the companion's Q1 experiment: plain SGD (no momentum, no
+decay) for a fixed number of updates at batch size 1 (stochastic), a mini-batch or the whole
+sample (batch gradient descent), with the loss on fixed images and the measured time.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from helpers import check_images, model_device, reconstruction_loss, train_step
+
+
+@dataclass
+class SGDRun:
+    """One plain-SGD run: the loss on fixed images after given numbers of updates, and the
+    measured training time (which depends on the machine; the losses do not)."""
+
+    batch_size: int
+    lr: float
+    updates: list[int] = field(default_factory=list)
+    examples: list[int] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+
+    @property
+    def final_loss(self) -> float:
+        """Return the last measured loss (inf if the run diverged)."""
+        return self.loss[-1] if math.isfinite(self.loss[-1]) else math.inf
+
+    @property
+    def updates_per_second(self) -> float:
+        """Return the parameter updates per second of measured training time."""
+        return self.updates[-1] / self.seconds[-1]
+
+    @property
+    def examples_per_second(self) -> float:
+        """Return the training examples processed per second of measured training time."""
+        return self.examples[-1] / self.seconds[-1]
+
+    def record(self, updates: int, examples: int, seconds: float, loss: float) -> None:
+        """Append one measurement."""
+        self.updates.append(updates), self.examples.append(examples)
+        self.seconds.append(seconds), self.loss.append(loss)
+
+    def to_dict(self) -> dict:
+        """Return the run's settings and summary as JSON-ready numbers."""
+        return {"batch_size": self.batch_size, "lr": self.lr, "updates": self.updates[-1],
+                "examples": self.examples[-1], "final_loss": self.final_loss,
+                "seconds": self.seconds[-1], "updates_per_second": self.updates_per_second,
+                "examples_per_second": self.examples_per_second}
+
+
+
+def evaluation_points(updates: int, count: int) -> set[int]:
+    """Return about `count` update numbers from 1 to `updates`, evenly spaced on a log scale."""
+    return set(np.unique(np.geomspace(1, updates, count).round().astype(int)).tolist())
+
+
+
+def shuffled_batches(size: int, batch_size: int, generator: torch.Generator,
+                     device: torch.device) -> Iterator[torch.Tensor]:
+    """Yield the index batches of one random permutation after another, without end."""
+    while True:
+        yield from torch.randperm(size, generator=generator, device=device).split(batch_size)
+
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait until the queued GPU work is done, so that a clock measures it (no-op on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+
+def train_for_updates(
+    model: nn.Module, train_x: torch.Tensor, eval_x: torch.Tensor, *, batch_size: int,
+    lr: float, updates: int, seed: int = 0, evaluations: int = 25,
+    evaluate_at: tuple[int, ...] = (),
+) -> SGDRun:
+    """Train with plain SGD (no momentum, no decay) for a fixed number of updates.
+
+    The MSE of eval_x is measured at the start, after about `evaluations` update counts
+    (log-spaced, the last one included) and after each count in `evaluate_at`; the clock runs
+    only during the updates. batch_size=1 is stochastic, len(train_x) is batch gradient
+    descent. A diverging run stops early.
+    """
+    check_images(train_x, "train_x")
+    if isinstance(updates, bool) or not isinstance(updates, int) or updates <= 0 or not (
+            0 < batch_size <= len(train_x) and lr > 0):
+        raise ValueError(f"need an integer updates > 0, 0 < batch_size <= {len(train_x)} and "
+                         f"lr > 0, got {updates!r}, {batch_size} and {lr}")
+    device = model_device(model)
+    train_x, eval_x = train_x.to(device), eval_x.to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    checkpoints = evaluation_points(updates, evaluations) | set(evaluate_at)
+    run = SGDRun(batch_size, lr)
+    run.record(0, 0, 0.0, reconstruction_loss(model, eval_x, eval_x))
+    done, examples, elapsed = 0, 0, 0.0
+    for batch in shuffled_batches(len(train_x), batch_size, generator, device):
+        start = time.perf_counter()
+        target = train_x.index_select(0, batch)
+        train_step(model, optimizer, target, target)
+        synchronize(device)
+        elapsed += time.perf_counter() - start
+        done, examples = done + 1, examples + len(batch)
+        if done in checkpoints:
+            run.record(done, examples, elapsed, reconstruction_loss(model, eval_x, eval_x))
+            if done == updates or not math.isfinite(run.loss[-1]):
+                return run
+    raise AssertionError("unreachable: shuffled_batches never ends")
+
+
+
+def sweep_learning_rates(
+    model: nn.Module, train_x: torch.Tensor, eval_x: torch.Tensor, *, batch_size: int,
+    lrs: list[float], updates: int, seed: int = 0, evaluate_at: tuple[int, ...] = (),
+) -> dict[float, SGDRun]:
+    """Return one train_for_updates run per learning rate, each from a copy of `model`."""
+    return {lr: train_for_updates(copy.deepcopy(model), train_x, eval_x, batch_size=batch_size,
+                                  lr=lr, updates=updates, seed=seed, evaluate_at=evaluate_at)
+            for lr in lrs}

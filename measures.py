@@ -1,0 +1,64 @@
+"""Measures beyond the sheet, for the companion and the seed study: the PSNR of
+reconstructions against noise, the best linear code of the same size (PCA), and load_model
+for the models the submission saves.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.decomposition import PCA
+from torch import nn
+
+from helpers import CODE_SIZE, Autoencoder, add_white_noise, reconstruct
+
+
+def load_model(path: str | Path, linear_code: bool = False) -> Autoencoder:
+    """Return an Autoencoder with the weights saved at `path` by save_model, on the CPU."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path} is missing: it is written by exercise9.ipynb "
+                                f"(make report), or restore it with git")
+    model = Autoencoder(linear_code=linear_code)
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+
+def fit_pca(train_x: torch.Tensor, n_components: int = CODE_SIZE) -> PCA:
+    """Return a PCA with n_components fitted on the training images: the best linear code."""
+    return PCA(n_components=n_components, random_state=0).fit(train_x.numpy())
+
+
+
+def pca_reconstruction_loss(pca: PCA, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+    """Return the MSE between the PCA reconstructions of `inputs` and `targets`."""
+    restored = pca.inverse_transform(pca.transform(inputs.numpy()))
+    return float(np.mean((restored - targets.numpy()) ** 2))
+
+
+
+def psnr(output: torch.Tensor, target: torch.Tensor, data_range: float = 2.0) -> float:
+    """Return the peak signal-to-noise ratio in dB, 10 log10(range^2 / MSE) over all pixels.
+
+    data_range is the span of the pixel scale (2 for [-1, 1]); identical images give inf.
+    """
+    mse = F.mse_loss(output, target).item()
+    return math.inf if mse == 0 else 10 * math.log10(data_range**2 / mse)
+
+
+
+def psnr_by_noise(models: dict[str, nn.Module], clean: torch.Tensor, noise_stds: list[float],
+                  seed: int) -> dict[str, list[float]]:
+    """Return, per noise std, the PSNR (dB) against `clean` of the noisy input ("noisy input")
+    and of each model's reconstruction of it; one noise draw per level, the same for all."""
+    curves: dict[str, list[float]] = {"noisy input": [], **{name: [] for name in models}}
+    for std in noise_stds:
+        noisy = add_white_noise(clean, std, torch.Generator(clean.device).manual_seed(seed))
+        curves["noisy input"].append(psnr(noisy, clean))
+        for name, model in models.items():
+            curves[name].append(psnr(reconstruct(model, noisy), clean))
+    return curves

@@ -1,0 +1,5 @@
+"""Run the seed study: python -m seed_study [--seeds N] [--workers N] (see study.main)."""
+
+from seed_study.study import main
+
+main()
