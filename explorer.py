@@ -18,6 +18,7 @@ import torch
 
 import helpers
 import measures
+import settings
 from helpers import CODE_SIZE, evaluating, model_device
 
 
@@ -65,7 +66,7 @@ class CodeExplorer:
     """
 
     def __init__(self, models: dict[str, helpers.Autoencoder], data: helpers.FashionMNISTData,
-                 noise_std: float = 0.5, noise_seed: int = 0) -> None:
+                 noise_std: float = settings.NOISE_STD, noise_seed: int = 0) -> None:
         import ipywidgets as widgets
 
         self.models, self.data, self.noise_seed = models, data, noise_seed

@@ -2,19 +2,15 @@
 
 Sections follow the data flow: data, model, noise, training, evaluation, embedding; each
 function calls only what stands above it (tests/test_model.py checks it). Nothing here reads
-notebook globals; every function takes what it needs as arguments. The other modules:
-data_files.py fetches and verifies the data files, report.py draws the figures and tables,
-measures.py and gd_variants.py hold the companion's measures and experiment, the seed_study
-package trains, scores and compares the seed study's models, explorer.py is the interactive code
-explorer, provenance.py writes files and decides which results are stale.
+notebook globals; every function takes what it needs as arguments. The other modules are
+listed in MAINTAINERS.md: settings.py holds the settings, data_files.py the data files,
+runtime.py the device, report.py the figures and tables.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import os
-import platform
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -34,35 +30,40 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 from tqdm.auto import tqdm
 
-from data_files import data_error, ensure_raw_files
+from data_files import FASHION_MNIST, Dataset, data_error, ensure_raw_files
 from provenance import write_atomically
+from runtime import flush_denormals, subnormals_are_slow
+from settings import SHEET, Variant
 
 # ---------------------------------------------------------------------------- data
 
 IMAGE_SIZE = 28 * 28
-NUM_CLASSES = 10
 
 
 class FashionMNISTData(NamedTuple):
-    """Images as float32 [N, 784] in [-1, 1], labels as int64 [N], and the ten class names."""
+    """Images as float32 [N, 784] in [-1, 1], labels as int64 [N], class names and groups."""
 
     train_x: torch.Tensor
     train_y: torch.Tensor
     test_x: torch.Tensor
     test_y: torch.Tensor
     classes: list[str]
+    class_groups: dict[str, list[str]] | None = None
 
 
-def check_split(images: torch.Tensor, labels: torch.Tensor, size: int, path: Path) -> None:
-    """Raise DataError unless a split has `size` 28x28 images and size/10 per class."""
-    counts = torch.bincount(labels, minlength=NUM_CLASSES).tolist()
-    if tuple(images.shape) != (size, 28, 28) or counts != [size // NUM_CLASSES] * NUM_CLASSES:
-        raise data_error(path, f"has shape {tuple(images.shape)} and class counts {counts}")
+def check_split(dataset: Dataset, images: torch.Tensor, labels: torch.Tensor, size: int,
+                classes: list[str], path: Path) -> None:
+    """Raise DataError unless a split has `size` 28x28 images with labels of `classes` (the
+    files' SHA-256 fixes how many of each)."""
+    counts = torch.bincount(labels).tolist()
+    if tuple(images.shape) != (size, 28, 28) or len(counts) > len(classes):
+        raise data_error(dataset, path, f"has shape {tuple(images.shape)} and class counts "
+                         f"{counts} for {len(classes)} classes")
 
 
 def one_per_class(labels: torch.Tensor) -> torch.Tensor:
     """Return the index of the first image of each class, in class order."""
-    return torch.stack([torch.nonzero(labels == c)[0, 0] for c in range(NUM_CLASSES)])
+    return torch.stack([torch.nonzero(labels == c)[0, 0] for c in range(int(labels.max()) + 1)])
 
 
 def scale_images(images: torch.Tensor) -> torch.Tensor:
@@ -70,17 +71,20 @@ def scale_images(images: torch.Tensor) -> torch.Tensor:
     return images.reshape(len(images), IMAGE_SIZE).float().div_(127.5).sub_(1.0)
 
 
-def load_fashion_mnist(root: str | Path = "data") -> FashionMNISTData:
-    """Return Fashion-MNIST (train, test, class names), fetching it offline first."""
-    from torchvision.datasets import FashionMNIST
+def load_fashion_mnist(root: str | Path = "data", dataset: Dataset = FASHION_MNIST
+                       ) -> FashionMNISTData:
+    """Return Fashion-MNIST (or another `dataset`), fetching its files offline first."""
+    import torchvision.datasets
 
-    raw = ensure_raw_files(Path(root))
+    raw = ensure_raw_files(dataset, Path(root))
     splits = []
-    for train, size in ((True, 60_000), (False, 10_000)):
-        dataset = FashionMNIST(str(root), train=train, download=False)
-        check_split(dataset.data, dataset.targets, size, raw)
-        splits += [scale_images(dataset.data), dataset.targets.long()]
-    return FashionMNISTData(*splits, classes=list(dataset.classes))
+    for train, size in zip((True, False), dataset.split_sizes):
+        split = getattr(torchvision.datasets, dataset.torchvision_class)(
+            str(root), train=train, download=False)
+        check_split(dataset, split.data, split.targets, size, split.classes, raw)
+        splits += [scale_images(split.data), split.targets.long()]
+    return FashionMNISTData(*splits, classes=list(split.classes),
+                            class_groups=dataset.class_groups)
 
 
 # ---------------------------------------------------------------------------- model
@@ -88,7 +92,6 @@ def load_fashion_mnist(root: str | Path = "data") -> FashionMNISTData:
 ENCODER_SIZES = (IMAGE_SIZE, 128, 64, 32, 16, 8)
 DECODER_SIZES = (8, 8, 32, 64, 128, IMAGE_SIZE)
 CODE_SIZE = ENCODER_SIZES[-1]
-DEVICE_VARIABLE = "EXERCISE9_DEVICE"  # cpu, cuda or mps: overrides get_device's choice
 RELU_BIAS = 0.01  # a small positive bias keeps the narrow ReLU layers alive at the start
 
 
@@ -99,10 +102,8 @@ def check_images(x: torch.Tensor, what: str) -> None:
     if x.dtype != torch.float32:
         raise TypeError(f"{what} must be float32, got {x.dtype}: use x.float()")
     if x.ndim != 2 or x.shape[1] != IMAGE_SIZE:
-        raise ValueError(
-            f"{what} must have shape [N, {IMAGE_SIZE}], got {list(x.shape)}: "
-            f"flatten the images with x.reshape(len(x), {IMAGE_SIZE})"
-        )
+        raise ValueError(f"{what} must have shape [N, {IMAGE_SIZE}], got {list(x.shape)}: "
+                         f"flatten the images with x.reshape(len(x), {IMAGE_SIZE})")
 
 
 def mlp(sizes: tuple[int, ...], last_activation: nn.Module) -> nn.Sequential:
@@ -115,11 +116,8 @@ def mlp(sizes: tuple[int, ...], last_activation: nn.Module) -> nn.Sequential:
 
 
 class Autoencoder(nn.Module):
-    """The sheet's autoencoder: encoder 784-128-64-32-16-8, decoder 8-8-32-64-128-784, Tanh out.
-
-    linear_code=True drops the ReLU after the encoder's last layer (an ablation, not the
-    sheet's model): the 8 code units are then linear and cannot die.
-    """
+    """The sheet's autoencoder: encoder 784-128-64-32-16-8, decoder 8-8-32-64-128-784, Tanh
+    out. linear_code=True (an ablation, not the sheet's) drops the ReLU on the 8 code units."""
 
     def __init__(self, seed: int | None = None, linear_code: bool = False) -> None:
         super().__init__()
@@ -144,6 +142,16 @@ class Autoencoder(nn.Module):
         check_images(x, "Autoencoder input")
         return self.decoder(self.encoder(x))
 
+    def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Return a batch's training loss, the MSE of g(f(inputs)) against targets (a
+        variant with its own loss term, a penalty on the code say, overrides it)."""
+        return F.mse_loss(self(inputs), targets)
+
+
+def build_model(variant: Variant, seed: int | None = None) -> Autoencoder:
+    """Return a new model of a variant (settings.VARIANTS), initialised from `seed`."""
+    return (variant.model or Autoencoder)(seed=seed, **dict(variant.options))
+
 
 def count_parameters(model: nn.Module) -> int:
     """Return the number of trainable parameters of a model."""
@@ -154,25 +162,6 @@ def save_model(model: Autoencoder, path: str | Path) -> Path:
     """Save the model's weights (its state_dict, on the CPU) atomically; return the path."""
     weights = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
     return write_atomically(path, lambda temp: torch.save(weights, temp))
-
-
-def get_device() -> torch.device:
-    """Return the device to train on: $EXERCISE9_DEVICE if set (the tests set "cpu"), else
-    CUDA, then Apple MPS, then the CPU."""
-    wanted = os.environ.get(DEVICE_VARIABLE, "").strip().lower()
-    if wanted:
-        available = {"cpu": True, "cuda": torch.cuda.is_available(),
-                     "mps": torch.backends.mps.is_available()}
-        if not available.get(wanted):
-            raise ValueError(f"{DEVICE_VARIABLE}={wanted!r} is not a device this machine has: "
-                             f"set it to one of {[name for name, ok in available.items() if ok]}"
-                             f" or unset it to choose automatically")
-        return torch.device(wanted)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 @contextlib.contextmanager
@@ -214,9 +203,8 @@ def reconstruct(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return model(x.to(model_device(model))).to(x.device)
 
 
-def reconstruction_loss(
-    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 2500
-) -> float:
+def reconstruction_loss(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
+                        batch_size: int = 2500) -> float:
     """Return the mean squared error between model(inputs) and targets over all samples."""
     total = 0.0
     for batch_in, batch_target in zip(inputs.split(batch_size), targets.split(batch_size)):
@@ -233,9 +221,8 @@ def count_live_units(model: Autoencoder, x: torch.Tensor) -> int:
 # ---------------------------------------------------------------------------- noise
 
 
-def add_white_noise(
-    x: torch.Tensor, std: float, generator: torch.Generator | None = None
-) -> torch.Tensor:
+def add_white_noise(x: torch.Tensor, std: float,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
     """Return a new tensor x + N(0, std^2) noise, on the scale of x (here [-1, 1])."""
     if not math.isfinite(std) or std < 0:
         raise ValueError(f"noise std must be a finite number >= 0, got {std}")
@@ -244,8 +231,8 @@ def add_white_noise(
 
 
 def fixed_test_noise(test_x: torch.Tensor, noise_std: float, seed: int) -> torch.Tensor:
-    """Return the test inputs of train_autoencoder: test_x plus the noise draw of `seed`,
-    drawn on the CPU and then moved, so that every device gets the same noisy images."""
+    """Return test_x plus the noise draw of `seed`, drawn on the CPU (the same on every
+    device): the test inputs of train_autoencoder."""
     if not noise_std:
         return test_x
     generator = torch.Generator().manual_seed(seed + 1)
@@ -278,13 +265,10 @@ class TrainingHistory:
 
     def to_dict(self) -> dict:
         """Return the history as JSON-ready data (test-loss keys as strings)."""
-        return {
-            "train_loss": self.train_loss,
-            "test_loss": {str(epoch): loss for epoch, loss in self.test_loss.items()},
-            "live_code_units": self.live_code_units,
-            "restarts": self.restarts,
-            "noise_std": self.noise_std,
-        }
+        return {"train_loss": self.train_loss,
+                "test_loss": {str(epoch): loss for epoch, loss in self.test_loss.items()},
+                "live_code_units": self.live_code_units, "restarts": self.restarts,
+                "noise_std": self.noise_std}
 
 
 def check_training_args(data: FashionMNISTData, **numbers: float) -> None:
@@ -300,54 +284,26 @@ def check_training_args(data: FashionMNISTData, **numbers: float) -> None:
             raise ValueError(f"{name} must be a finite number >= 0, got {numbers[name]!r}")
 
 
-def make_optimizer(
-    model: nn.Module | list[torch.Tensor], lr: float, weight_decay: float
-) -> torch.optim.Adam:
-    """Return Adam with an L2 penalty for a model's (or a list of) parameters; fused kernels
-    where this PyTorch has them."""
+def make_optimizer(model: nn.Module | list[torch.Tensor], lr: float,
+                   weight_decay: float) -> torch.optim.Adam:
+    """Return Adam with an L2 penalty (fused kernels where they exist) for the parameters."""
     parameters = list(model.parameters()) if isinstance(model, nn.Module) else model
     fused = parameters[0].device.type in ("cpu", "cuda")
     return torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay, fused=fused)
 
 
-def subnormals_are_slow() -> bool:
-    """Return whether this CPU computes with subnormal floats far more slowly than with
-    normal ones: x86 does (microcode assists); ARM, Apple silicon included, does not."""
-    return platform.machine().lower() in {"x86_64", "amd64", "i386", "i686", "x86"}
-
-
-def flush_denormals() -> bool:
-    """Flush subnormal floats to zero; return whether all of PyTorch's CPU threads do so.
-
-    The setting is per thread and copied by threads when they start, so it reaches PyTorch's
-    worker threads only if it is made before their first parallel operation: importing this
-    module makes it (see the end of the file).
-    """
-    if not torch.set_flush_denormal(True):
-        return True  # this CPU has no such mode; nothing more can be done
-    smallest_subnormal = torch.ones(1 << 20, dtype=torch.int32).view(torch.float32)
-    return not (smallest_subnormal * 1.0).view(torch.int32).any().item()
-
-
-def train_step(
-    model: nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor, target: torch.Tensor
-) -> torch.Tensor:
-    """Take one optimiser step on the batch's MSE; return the loss (detached)."""
-    loss = F.mse_loss(model(inputs), target)
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor,
+               target: torch.Tensor) -> torch.Tensor:
+    """Take one optimiser step on the batch's model.loss; return the loss (detached)."""
+    loss = model.loss(inputs, target)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
     return loss.detach()
 
 
-def train_epoch(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    train_x: torch.Tensor,
-    batch_size: int,
-    noise_std: float,
-    generator: torch.Generator,
-) -> float:
+def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, train_x: torch.Tensor,
+                batch_size: int, noise_std: float, generator: torch.Generator) -> float:
     """Train one epoch over a random permutation; return the mean loss over all samples."""
     model.train()
     order = torch.randperm(len(train_x), generator=generator, device=train_x.device)
@@ -422,19 +378,11 @@ def fit(
 
 
 def train_autoencoder(
-    model: Autoencoder,
-    data: FashionMNISTData,
-    *,
-    epochs: int = 50,
-    batch_size: int = 128,
-    lr: float = 1e-3,
-    weight_decay: float = 1e-5,
-    noise_std: float = 0.0,
-    seed: int = 0,
-    test_every: int = 10,
-    on_test: Callable[[int, nn.Module], None] | None = None,
-    progress: bool = True,
-    restart_on_collapse: bool = True,
+    model: Autoencoder, data: FashionMNISTData, *, epochs: int = SHEET.epochs,
+    batch_size: int = SHEET.batch_size, lr: float = SHEET.lr,
+    weight_decay: float = SHEET.weight_decay, noise_std: float = 0.0, seed: int = 0,
+    test_every: int = SHEET.test_every, on_test: Callable[[int, nn.Module], None] | None = None,
+    progress: bool = True, restart_on_collapse: bool = True,
 ) -> TrainingHistory:
     """Train with Adam and MSE; return the history. noise_std > 0 trains a denoising model.
 
@@ -532,20 +480,13 @@ def per_class_recall(labels: np.ndarray, predicted: np.ndarray,
     return {name: float(value) for name, value in zip(classes, recall)}
 
 
-CLASS_GROUPS = {  # coarse kinds of garment, for "which classes overlap"
-    "tops": ["T-shirt/top", "Pullover", "Dress", "Coat", "Shirt"],
-    "trousers": ["Trouser"],
-    "footwear": ["Sandal", "Sneaker", "Ankle boot"],
-    "bags": ["Bag"],
-}
-
-
-def group_recall(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> dict[str, float]:
-    """Return, per CLASS_GROUPS group, the share of its images predicted inside the group."""
-    group_of = np.array([next(group for group, names in CLASS_GROUPS.items() if name in names)
+def group_recall(labels: np.ndarray, predicted: np.ndarray, classes: list[str],
+                 class_groups: dict[str, list[str]]) -> dict[str, float]:
+    """Return, per group of classes, the share of its images predicted inside the group."""
+    group_of = np.array([next(group for group, names in class_groups.items() if name in names)
                          for name in classes])
     return {group: float(np.mean(group_of[predicted[group_of[labels] == group]] == group))
-            for group in CLASS_GROUPS}
+            for group in class_groups}
 
 
 # ---------------------------------------------------------------------------- embedding
@@ -565,8 +506,7 @@ def tsne_embed(codes: np.ndarray, seed: int, perplexity: float = 30.0) -> np.nda
 
 
 def plane_neighbour_votes(points: np.ndarray, labels: np.ndarray, k: int = 5) -> np.ndarray:
-    """Return, for each point of a 2-D map, the majority label of its k nearest other points
-    (ties go to the lower label): which classes the map itself keeps apart or mixes."""
+    """Return each map point's majority label among its k nearest others (ties: the lower)."""
     neighbours = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)[1][:, 1:]
     votes = np.apply_along_axis(np.bincount, 1, labels[neighbours], minlength=labels.max() + 1)
     return votes.argmax(1)
@@ -577,8 +517,7 @@ def plane_neighbour_votes(points: np.ndarray, labels: np.ndarray, k: int = 5) ->
 
 @dataclass
 class ModelRecord:
-    """One trained model of the report and what is measured on it: its history and recorded
-    reconstructions, test MSE on clean and noisy inputs, codes, t-SNE map and code quality."""
+    """One trained model of the report and what is measured on it."""
 
     model: Autoencoder
     history: TrainingHistory
@@ -600,8 +539,7 @@ def measure_errors(record: ModelRecord, test_x: torch.Tensor, noisy_test_x: torc
 
 def measure_codes(record: ModelRecord, data: FashionMNISTData, subset: np.ndarray,
                   seed: int) -> None:
-    """Set the record's codes, the t-SNE map of the test codes `subset`, each mapped point's
-    5-neighbour vote and the code quality."""
+    """Set the record's codes, t-SNE map of the test codes `subset`, votes and code quality."""
     record.train_codes = encode(record.model, data.train_x).numpy()
     record.test_codes = encode(record.model, data.test_x).numpy()
     record.tsne = tsne_embed(record.test_codes[subset], seed)
@@ -609,7 +547,3 @@ def measure_codes(record: ModelRecord, data: FashionMNISTData, subset: np.ndarra
     record.votes = plane_neighbour_votes(record.tsne, labels[subset])
     record.quality = code_quality(record.train_codes, data.train_y.numpy(), record.test_codes,
                                   labels, subset, record.tsne)
-
-
-# Made at import, before PyTorch starts its CPU worker threads, which copy it (flush_denormals).
-torch.set_flush_denormal(True)

@@ -26,11 +26,12 @@ from matplotlib import ticker
 import gd_variants
 import helpers
 import provenance
+import settings
 from seed_study import statistics as stats
+from seed_study import study as seed_study_run
 
 OUTPUT_VARIABLE = "EXERCISE9_OUTPUT"  # the tests set it: figures and results go there
 OTHER_RUN_FOLDER = "other-run"  # figures and results of a run that the prose does not describe
-RECORD_VARIABLE = "EXERCISE9_RECORD"  # set by `make report`: this run becomes the committed one
 FIGURE_WIDTH = 5.8  # inches: the text width of nbconvert's PDF page
 STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8,
          "ytick.labelsize": 8, "legend.fontsize": 8, "figure.titlesize": 9}
@@ -88,7 +89,7 @@ def read_committed_run(path: str | Path) -> dict | None:
     """Return the settings and device of the run that the prose describes, from its results
     file, or None where this run will be it: there is none yet, or `make report` records this
     run ($EXERCISE9_RECORD)."""
-    if os.environ.get(RECORD_VARIABLE) or not Path(path).is_file():
+    if os.environ.get(provenance.RECORD_VARIABLE) or not Path(path).is_file():
         return None
     return read_json(path, f"restore it with `git checkout -- {Path(path).name}`")["config"]
 
@@ -104,14 +105,18 @@ def changed_settings(config: dict, device: str, committed: dict | None) -> list[
             for name, value in (committed or {}).items() if current.get(name) != value]
 
 
-def run_notice(config: dict, device: str, committed: dict | None) -> str:
-    """Return a notice naming the settings that differ from the committed run, or ''."""
-    changes = changed_settings(config, device, committed)
-    if not changes:
-        return ""
-    return ("**Not the committed run.** This run differs from it in " + "; ".join(changes)
-            + ". The prose describes the committed run; the tables and figures are this run's"
-            f", saved in `{OTHER_RUN_FOLDER}/`.")
+def run_notice(changes: list[str], study: dict) -> str:
+    """Return a notice naming the settings that differ from the committed run (changes, from
+    changed_settings) and saying whether seed_study.json is stale, or ''."""
+    notes = []
+    if changes:
+        notes.append("**Not the committed run.** This run differs from it in "
+                     + "; ".join(changes) + ". The prose describes the committed run; the "
+                     f"tables and figures are this run's, saved in `{OTHER_RUN_FOLDER}/`.")
+    if stale := seed_study_run.staleness(study):
+        notes.append(f"**The seed study is stale:** {stale}. Its tables describe the code "
+                     "that made it; `make seeds` makes it again.")
+    return "\n\n".join(notes)
 
 
 # ---------------------------------------------------------------------------- figures
@@ -408,10 +413,11 @@ def comparison_table(study: dict, models: tuple[str, str] | None = None) -> str:
 
 
 def map_table(records: dict[str, helpers.ModelRecord], labels: np.ndarray, classes: list[str],
-              groups: tuple[str, ...] = ("footwear",)) -> str:
+              class_groups: dict[str, list[str]], groups: tuple[str, ...] = ("footwear",)
+              ) -> str:
     """Return, per class and map, the share of its points whose 5 nearest neighbours in the
     map vote for their own class, and the class it is most often taken for; then, per group
-    of helpers.CLASS_GROUPS in `groups`, the share whose vote stays in the group."""
+    of `class_groups` named in `groups`, the share whose vote stays in the group."""
     columns = {name: helpers.per_class_recall(labels, record.votes, classes)
                for name, record in records.items()}
     mixed = {name: most_taken_for(labels, record.votes, classes)
@@ -422,7 +428,7 @@ def map_table(records: dict[str, helpers.ModelRecord], labels: np.ndarray, class
         lines.append(f"| {name} | " + " | ".join(
             f"{columns[model][name]:.0%}, {mixed[model][index]}" for model in records) + " |")
     for group in groups:
-        shares = [f"{helpers.group_recall(labels, record.votes, classes)[group]:.0%}"
+        shares = [f"{helpers.group_recall(labels, record.votes, classes, class_groups)[group]:.0%}"
                   for record in records.values()]
         lines.append(f"| {group} (group) | " + " | ".join(shares) + " |")
     return "\n".join(lines)
@@ -452,7 +458,7 @@ def summary_cell(values: dict) -> str:
 
 LEG_MEASURES = {"b": ["5-NN accuracy", "linear-probe accuracy", "silhouette in code space",
                       "silhouette in the t-SNE plane"],
-                "d": ["code stability at noise 0.5", "code stability at noise 1"]}
+                "d": [f"code stability at noise {settings.NOISE_STD:g}", "code stability at noise 1"]}
 
 
 def legs_table(study: dict, measures: dict[str, list[str]] = LEG_MEASURES,
@@ -491,23 +497,8 @@ def error_table(records: dict[str, helpers.ModelRecord], test_x: torch.Tensor,
                                  "live code units"], first="")
 
 
-def baseline_table(records: dict[str, helpers.ModelRecord], qualities: dict[str, dict],
-                   references: dict[str, float], noise_std: float) -> str:
-    """Return every model's test MSE (clean and noisy inputs) and class separation, with the
-    8-component PCA and predicting the mean image."""
-    errors = {name: (record.mse_clean, record.mse_noisy) for name, record in records.items()}
-    errors["PCA-8"] = (references["pca8_mse"], references["pca8_noisy_mse"])
-    rows = {name: (f"{clean:.4f}", f"{noisy:.4f}", f"{qualities[name]['knn_accuracy']:.3f}",
-                   f"{qualities[name]['linear_probe_accuracy']:.3f}")
-            for name, (clean, noisy) in errors.items()}
-    mean = f"{references['predict_the_mean_mse']:.4f}"
-    rows["mean test image"] = (mean, mean, "-", "-")
-    return markdown_table(rows, ["test MSE, clean", f"test MSE, noise {noise_std:g}",
-                                 "5-NN accuracy", "linear-probe accuracy"], first="model")
-
-
-ABLATION_COLUMNS = {"autoencoder": "sheet's autoencoder",
-                    "linear_code_autoencoder": "linear-code autoencoder"}
+ABLATION_COLUMNS = {name: settings.VARIANTS[name].title
+                    for name in ("autoencoder", "linear_code_autoencoder")}
 
 
 def ablation_table(study: dict, columns: dict[str, str] = ABLATION_COLUMNS) -> str:
@@ -643,7 +634,7 @@ def key(name: str) -> str:
 
 def results_document(*, config: dict, device: str, records: dict[str, helpers.ModelRecord],
                      references: dict[str, float], noisy_input_mse: float, labels: np.ndarray,
-                     classes: list[str], study: dict) -> dict:
+                     classes: list[str], class_groups: dict[str, list[str]]) -> dict:
     """Return every number of the report as one JSON-ready document (results.json)."""
     models = {key(name): {**record.history.to_dict(), "test_mse_clean": record.mse_clean,
                           "test_mse_noisy": record.mse_noisy,
@@ -659,11 +650,11 @@ def results_document(*, config: dict, device: str, records: dict[str, helpers.Mo
         "references": references,
         "code_quality": {key(name): record.quality for name, record in records.items()},
         "tsne_map": {key(name): {"class_recall": helpers.per_class_recall(labels, r.votes, classes),
-                                 "group_recall": helpers.group_recall(labels, r.votes, classes),
+                                 "group_recall": helpers.group_recall(labels, r.votes, classes,
+                                                                      class_groups),
                                  "taken_for": dict(zip(classes, most_taken_for(
                                      labels, r.votes, classes))),
                                  "votes": vote_counts(labels, r.votes, classes)}
                      for name, r in records.items()},
-        "seed_study": study,
         "config": {**config, "device": device},
     }

@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import helpers
+import runtime
 from seed_study import training as seed_training
 from seed_study.study import run_jobs, worker_pool
 
@@ -45,7 +46,7 @@ def main() -> int:
     runs = [(name, seed) for name in MODELS for seed in range(args.seeds)]
     calls = [(root, MODELS[name], seed, args.epochs, not args.no_restart) for name, seed in runs]
     results = [None] * len(runs)
-    with worker_pool(helpers.get_device().type, args.workers) as pool:
+    with worker_pool(runtime.get_device().type, args.workers) as pool:
         for index, result in run_jobs(pool, check_run, calls):
             results[index] = result
     print(f"pass: test MSE < {limit:.4f} (0.8 x predict-the-mean) and >= 3 live code units")

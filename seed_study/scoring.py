@@ -94,9 +94,9 @@ def score(model: helpers.Autoencoder, data: helpers.FashionMNISTData, settings: 
     }
 
 
-def score_file(path: str | Path, spec: seed_training.DataSpec,
+def score_file(path: str | Path, job: seed_training.Job, spec: seed_training.DataSpec,
                settings: dict) -> tuple[dict, dict, np.ndarray]:
-    """Return the measures of a saved model, its training history and its test codes."""
-    model, history = seed_training.load_model(path)
+    """Return the measures of a job's saved model, its training history and its test codes."""
+    model, history = seed_training.load_trained(path, job.variant)
     data = seed_training.load_data(spec)
     return score(model, data, settings), history, helpers.encode(model, data.test_x).numpy()

@@ -1,4 +1,5 @@
-"""Seed study: seeds 0-4 of each model of MODELS, compared in the pairs of COMPARISONS.
+"""Seed study: seeds 0-4 of each variant of settings.VARIANTS, compared in the pairs of
+settings.COMPARISONS.
 
 Every model is trained by helpers.train_autoencoder as the report trains its own
 (seed_training.train_job) and saved under build/seed_models/, named by the digest of its
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -29,47 +31,47 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-import helpers
 import provenance
+import runtime
+import settings
 from seed_study import scoring as seed_scoring
 from seed_study import statistics as seed_statistics
 from seed_study import training as seed_training
+from settings import Training, Variant
 
-MODELS = {  # key in seed_study.json: its label, and what train_autoencoder gets beyond SETTINGS
-    "autoencoder": {"label": "plain", "noise_std": 0.0},
-    "denoising_autoencoder": {"label": "denoising", "noise_std": 0.5},
-    "linear_code_autoencoder": {"label": "linear", "noise_std": 0.0, "linear_code": True},
-}
-COMPARISONS = [("autoencoder", "denoising_autoencoder"),  # first minus second; the report's
-               ("autoencoder", "linear_code_autoencoder")]  # tables take the first by default
-SETTINGS = {"epochs": 50, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-5, "test_every": 10}
-SCORING = {"test_noise_std": 0.5, "noise_stds_psnr": [0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0],
-           "noise_stds_stability": [0.1, 0.2, 0.3, 0.5, 0.75, 1.0], "neighbours": 10,
-           "embedded_test_images": 500, "masked_share": 0.3, "masked_fill": -1.0}
 NOTES_FILE = ROOT / "seed_study" / "notes.json"
 MODELS_DIR = ROOT / "build" / "seed_models"
 
 
-def study_settings(seeds: list[int], device: str) -> dict:
-    """Return the settings of the study with these seeds on this device, as seed_study.json
-    records them ("seeds" and "settings")."""
-    return {"seeds": seeds, "settings": {**SETTINGS, "models": MODELS, **SCORING,
-                                         "device": device},
-            "comparisons": [list(pair) for pair in COMPARISONS]}
+def study_settings(variants: dict[str, Variant], training: Training, scoring: dict,
+                   device: str) -> dict:
+    """Return a study's "settings" as seed_study.json records them."""
+    return {**dataclasses.asdict(training),
+            "models": {name: variant.to_dict() for name, variant in variants.items()},
+            **scoring, "device": device}
+
+
+def default_settings(seeds: int = settings.STUDY_SEEDS, device: str = "cpu") -> dict:
+    """Return the "seeds", "settings" and "comparisons" of the study that settings.py
+    describes, on this device."""
+    return {"seeds": list(range(seeds)),
+            "settings": study_settings(settings.VARIANTS, settings.SHEET, settings.SCORING,
+                                       device),
+            "comparisons": [list(pair) for pair in settings.COMPARISONS]}
 
 
 def study_digest(study: dict) -> str:
     """Return the digest of what made a study document: the code run_study runs and its
     settings (provenance.digest of the "seed study")."""
-    settings = {"seeds": study["seeds"], "settings": study["settings"],
-                "comparisons": [comparison["models"] for comparison in study["comparisons"]]}
-    return provenance.digest("seed study", settings)
+    described = {"seeds": study["seeds"], "settings": study["settings"],
+                 "comparisons": [comparison["models"] for comparison in study["comparisons"]]}
+    return provenance.digest("seed study", described)
 
 
 def staleness(study: dict) -> str:
     """Return why a study document is stale against this code and its default settings on the
     CPU ('' if it is current)."""
-    expected = study_settings(list(range(len(study["seeds"]))), "cpu")
+    expected = default_settings(len(study["seeds"]))
     return provenance.staleness("seed study", study.get("code_digest"), expected)
 
 
@@ -103,11 +105,10 @@ def run_jobs(pool: ProcessPoolExecutor | None, function: Callable,
         raise
 
 
-def make_jobs(models: dict[str, dict], seeds: list[int], settings: dict) -> list:
-    """Return one seed_training.Job per model and seed."""
-    return [seed_training.Job(model=name, seed=seed, **settings,
-                              **{key: value for key, value in spec.items() if key != "label"})
-            for name, spec in models.items() for seed in seeds]
+def make_jobs(variants: dict[str, Variant], seeds: list[int], training: Training) -> list:
+    """Return one seed_training.Job per variant and seed."""
+    return [seed_training.Job(name, seed, variant, training)
+            for name, variant in variants.items() for seed in seeds]
 
 
 def similarities(codes: dict[tuple[str, int], np.ndarray], models: list[str], seeds: list[int],
@@ -124,7 +125,7 @@ def train_and_score(jobs: list, spec: seed_training.DataSpec, scoring: dict, mod
                     workers: int, log: Callable[[str], None] = print) -> list[tuple]:
     """Train the jobs whose model is not saved yet, then score every job's saved model;
     return (scores, history, test codes) per job."""
-    device = helpers.get_device().type
+    device = runtime.get_device().type
     paths = [seed_training.model_file(models_dir, job, spec, device) for job in jobs]
     missing = [(job, spec, path) for job, path in zip(jobs, paths) if not path.is_file()]
     start = time.perf_counter()
@@ -137,22 +138,22 @@ def train_and_score(jobs: list, spec: seed_training.DataSpec, scoring: dict, mod
             log(f"trained {job.model} seed {job.seed} in {trained['seconds']:.0f} s "
                 f"({time.perf_counter() - start:.0f} s)")
         scored_from = time.perf_counter()
-        calls = [(path, spec, scoring) for path in paths]
+        calls = [(path, job, spec, scoring) for path, job in zip(paths, jobs)]
         for index, result in run_jobs(pool, seed_scoring.score_file, calls):
             results[index] = result
     log(f"training {scored_from - start:.0f} s, scoring {time.perf_counter() - scored_from:.0f} s")
     return results
 
 
-def run_study(models: dict[str, dict], comparisons: list[tuple[str, str]], seeds: list[int],
-              settings: dict, scoring: dict, spec: seed_training.DataSpec, models_dir: Path,
-              workers: int, log: Callable[[str], None] = print) -> dict:
+def run_study(models: dict[str, Variant], comparisons: list[tuple[str, str]], seeds: list[int],
+              training: Training, scoring: dict, spec: seed_training.DataSpec,
+              models_dir: Path, workers: int, log: Callable[[str], None] = print) -> dict:
     """Return the seed study of `models` (train what is not saved, score all, compare)."""
-    jobs = make_jobs(models, seeds, settings)
+    jobs = make_jobs(models, seeds, training)
     results = dict(zip([(job.model, job.seed) for job in jobs],
                        train_and_score(jobs, spec, scoring, models_dir, workers, log)))
-    study = {"seeds": seeds, "settings": {**settings, "models": models, **scoring,
-                                          "device": str(helpers.get_device())}}
+    study = {"seeds": seeds, "settings": study_settings(models, training, scoring,
+                                                        str(runtime.get_device()))}
     for name in models:
         per_seed = [results[name, seed][0] for seed in seeds]
         study[name] = {key: seed_statistics.summary([scores[key] for scores in per_seed])
@@ -162,7 +163,7 @@ def run_study(models: dict[str, dict], comparisons: list[tuple[str, str]], seeds
     study["comparisons"] = [seed_statistics.compare(study, *pair) for pair in comparisons]
     codes = {key: result[2] for key, result in results.items()}
     pairs = similarities(codes, list(models), seeds, scoring["neighbours"])
-    labels = {name: spec["label"] for name, spec in models.items()}
+    labels = {name: variant.label for name, variant in models.items()}
     study["similarity"] = {"summary": seed_statistics.similarity_summary(pairs, labels),
                            "pairs": pairs}
     return study
@@ -170,8 +171,8 @@ def run_study(models: dict[str, dict], comparisons: list[tuple[str, str]], seeds
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"])
+    parser.add_argument("--seeds", type=int, default=settings.STUDY_SEEDS)
+    parser.add_argument("--epochs", type=int, default=settings.SHEET.epochs)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="worker processes on the CPU (default: one per core; 0: "
                         "train and score in this process)")
@@ -180,8 +181,8 @@ def main() -> None:
     args = parser.parse_args()
 
     start = time.perf_counter()
-    study = run_study(MODELS, COMPARISONS, list(range(args.seeds)),
-                      {**SETTINGS, "epochs": args.epochs}, SCORING,
+    study = run_study(settings.VARIANTS, settings.COMPARISONS, list(range(args.seeds)),
+                      dataclasses.replace(settings.SHEET, epochs=args.epochs), settings.SCORING,
                       seed_training.DataSpec(str(ROOT / "data")), args.models_dir, args.workers)
     notes = json.loads(NOTES_FILE.read_text(encoding="utf-8"))
     study = {"seeds": study["seeds"], "settings": study["settings"],

@@ -19,21 +19,24 @@ from threadpoolctl import threadpool_limits
 
 import helpers
 import provenance
+import runtime
+from settings import SHEET, Training, Variant
 
 
 @dataclasses.dataclass(frozen=True)
 class Job:
-    """One model of the study: its key in the study, its seed and its training settings."""
+    """One model of the study: its variant (by key and as settings.Variant), its seed and how
+    it is trained."""
 
     model: str
     seed: int
-    noise_std: float = 0.0
-    linear_code: bool = False
-    epochs: int = 50
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 1e-5
-    test_every: int = 10
+    variant: Variant
+    training: Training = SHEET
+
+    def to_dict(self) -> dict:
+        """Return the job as JSON-ready data: key, seed, training settings and variant."""
+        return {"model": self.model, "seed": self.seed, **dataclasses.asdict(self.training),
+                **self.variant.to_dict()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,42 +61,39 @@ def load_data(spec: DataSpec) -> helpers.FashionMNISTData:
     """Return the data of `spec`, loaded once per process."""
     data = helpers.load_fashion_mnist(spec.root)
     train, test = slice(spec.train_images), slice(spec.test_images)
-    return helpers.FashionMNISTData(data.train_x[train], data.train_y[train], data.test_x[test],
-                                    data.test_y[test], data.classes)
+    return data._replace(train_x=data.train_x[train], train_y=data.train_y[train],
+                         test_x=data.test_x[test], test_y=data.test_y[test])
 
 
 def model_file(folder: str | Path, job: Job, spec: DataSpec, device: str) -> Path:
     """Return the file of the job's trained model: seed{seed}-{digest}.pt, the digest
     (provenance.digest of the "seed model") over the code that trains it, the job's settings
     and seed, the data used and the device type."""
-    return Path(folder) / f"seed{job.seed}-{provenance.digest('seed model', determinants(job, spec, device))}.pt"
-
-
-def determinants(job: Job, spec: DataSpec, device: str) -> dict:
-    """Return what, beside the code, determines a job's trained weights, as JSON-ready data."""
-    settings = {name: value for name, value in dataclasses.asdict(job).items() if name != "model"}
-    return {"job": settings, "device": device, "data": [spec.train_images, spec.test_images]}
+    settings = {name: value for name, value in job.to_dict().items()
+                if name not in ("model", "label")}
+    determinants = {"job": settings, "device": device,
+                    "data": [spec.train_images, spec.test_images]}
+    return Path(folder) / f"seed{job.seed}-{provenance.digest('seed model', determinants)}.pt"
 
 
 def train_job(job: Job, spec: DataSpec, path: str | Path) -> dict:
     """Train the job's model with helpers.train_autoencoder, save it to `path` (state_dict
     and history) and return the history as JSON-ready data."""
-    device = helpers.get_device()
-    model = helpers.Autoencoder(seed=job.seed, linear_code=job.linear_code).to(device)
+    device = runtime.get_device()
+    model = helpers.build_model(job.variant, job.seed).to(device)
     history = helpers.train_autoencoder(
-        model, load_data(spec), epochs=job.epochs, batch_size=job.batch_size, lr=job.lr,
-        weight_decay=job.weight_decay, noise_std=job.noise_std, seed=job.seed,
-        test_every=job.test_every, progress=False)
-    saved = {"job": dataclasses.asdict(job), "history": history.to_dict(),
+        model, load_data(spec), **dataclasses.asdict(job.training),
+        noise_std=job.variant.noise_std, seed=job.seed, progress=False)
+    saved = {"job": job.to_dict(), "history": history.to_dict(),
              "seconds": sum(history.epoch_seconds),
              "state_dict": {name: value.cpu() for name, value in model.state_dict().items()}}
     provenance.write_atomically(path, lambda temp: torch.save(saved, temp))
     return {name: saved[name] for name in ("job", "history", "seconds")}
 
 
-def load_model(path: str | Path) -> tuple[helpers.Autoencoder, dict]:
-    """Return a saved model (on the CPU) and its history."""
+def load_trained(path: str | Path, variant: Variant) -> tuple[helpers.Autoencoder, dict]:
+    """Return a saved model of `variant` (on the CPU) and its history."""
     saved = torch.load(path, map_location="cpu", weights_only=True)
-    model = helpers.Autoencoder(seed=saved["job"]["seed"], linear_code=saved["job"]["linear_code"])
+    model = helpers.build_model(variant, saved["job"]["seed"])
     model.load_state_dict(saved["state_dict"])
     return model, saved["history"]

@@ -155,7 +155,7 @@ def small_data(data) -> helpers.FashionMNISTData:
 @pytest.fixture(scope="session")
 def raw_dir():
     """torchvision's raw folder of the project's verified data."""
-    return data_files.ensure_raw_files(ROOT / "data")
+    return data_files.ensure_raw_files(data_files.FASHION_MNIST, ROOT / "data")
 
 
 def with_dead_unit(model: helpers.Autoencoder, unit: int) -> helpers.Autoencoder:

@@ -9,6 +9,7 @@ from torch import nn
 
 import helpers
 import measures
+import runtime
 
 
 def layer_spec(sequential: nn.Sequential) -> list:
@@ -60,22 +61,22 @@ def test_wrong_input_gives_one_clear_error(bad, error, words):
 @pytest.mark.parametrize("cuda, mps, expected", [
     (True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")])
 def test_get_device_prefers_cuda_then_mps_then_the_cpu(monkeypatch, cuda, mps, expected):
-    monkeypatch.delenv(helpers.DEVICE_VARIABLE, raising=False)  # conftest sets "cpu"
+    monkeypatch.delenv(runtime.DEVICE_VARIABLE, raising=False)  # conftest sets "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
-    assert helpers.get_device() == torch.device(expected)
+    assert runtime.get_device() == torch.device(expected)
 
 
 def test_the_device_variable_overrides_the_choice_and_a_missing_device_is_named(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
-    monkeypatch.setenv(helpers.DEVICE_VARIABLE, "CPU")
-    assert helpers.get_device() == torch.device("cpu")
+    monkeypatch.setenv(runtime.DEVICE_VARIABLE, "CPU")
+    assert runtime.get_device() == torch.device("cpu")
     for wanted in ("mps", "gpu"):
-        monkeypatch.setenv(helpers.DEVICE_VARIABLE, wanted)
+        monkeypatch.setenv(runtime.DEVICE_VARIABLE, wanted)
         with pytest.raises(ValueError, match=f"EXERCISE9_DEVICE='{wanted}' is not a device this "
                                              r"machine has: set it to one of \['cpu', 'cuda'\]"):
-            helpers.get_device()
+            runtime.get_device()
 
 
 def test_every_function_of_helpers_calls_only_what_stands_above_it():

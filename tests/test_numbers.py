@@ -20,6 +20,7 @@ import nbformat
 import pytest
 
 import helpers
+import settings
 from seed_study import statistics as seed_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +33,7 @@ FACTS = {  # numbers the text may state that no result file holds: name -> (valu
     "alpha": (seed_statistics.ALPHA, "seed_statistics.ALPHA, the level of the corrected test"),
 }
 AE, DAE = "autoencoder", "denoising_autoencoder"
-STABILITY_AT_05 = 3  # the position of noise 0.5 in the study's noise_stds_stability
+STABILITY_AT_05 = settings.SCORING["noise_stds_stability"].index(settings.NOISE_STD)
 
 
 def maximum(values: dict) -> float:
@@ -49,8 +50,8 @@ BOUND = [  # (fragment, [(source, path) for each {}])
     # Answers at a glance
     (r"learning rate {}, weight decay {} for the sheet's", [
         ("setting", ("LEARNING_RATE",)), ("setting", ("WEIGHT_DECAY",))]),
-    ("50 epochs; training loss every epoch, test loss every ten. Final test MSE {}.", [
-        ("results", (AE, "test_mse_clean"))]),
+    ("{} epochs; training loss every epoch, test loss every ten. Final test MSE {}.", [
+        ("setting", ("EPOCHS",)), ("results", (AE, "test_mse_clean"))]),
     (r"The starter code's noise, $\mathcal{N}(0, {}^2)$", [("setting", ("NOISE_STD",))]),
     (("Final test MSE on the noisy test images {} (the plain autoencoder on the same images: "
       "{}; the noisy images themselves: {})."), [
@@ -114,7 +115,8 @@ BOUND = [  # (fragment, [(source, path) for each {}])
          ("results", ("tsne_map", AE, "class_recall", "Coat")),
          ("results", ("tsne_map", DAE, "class_recall", "Bag")),
          ("results", ("tsne_map", AE, "class_recall", "Bag"))]),
-    ("with Holm's correction over all 21 measures of the study (at {})", [("fact", "alpha")]),
+    ("with Holm's correction over all {} measures of the study (at {})", [
+        ("study", ("comparisons", 0, "rows", len)), ("fact", "alpha")]),
     ("noise leaves intact, is {} for the denoising code and {} for the plain one at noise {}", [
         ("study", (DAE, "code_stability", mean_at(STABILITY_AT_05))),
         ("study", (AE, "code_stability", mean_at(STABILITY_AT_05))),

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+import data_files
 import gd_variants
 import helpers
 import provenance
@@ -227,24 +228,36 @@ def test_settings_are_written_as_the_sheet_writes_them():
     assert "| `LEARNING_RATE` | 0.001 |" in table
 
 
+def notice(config: dict, device: str, committed: dict | None, study: dict | None = None) -> str:
+    """The notice of a run with these settings, beside the committed seed study (or `study`)."""
+    study = study or json.loads((ROOT / "seed_study.json").read_text(encoding="utf-8"))
+    return report.run_notice(report.changed_settings(config, device, committed), study)
+
+
 def test_the_notice_names_every_changed_setting_and_is_empty_for_the_committed_run():
     committed = {"EPOCHS": 50, "NOISE_STD": 0.5, "SEED": 0, "device": "cpu"}
-    assert report.run_notice(dict(committed), "cpu", committed) == ""
-    notice = report.run_notice({**committed, "EPOCHS": 10, "NOISE_STD": 0.3}, "cpu", committed)
-    assert "`EPOCHS = 10` instead of 50" in notice and "`NOISE_STD = 0.3` instead of 0.5" in notice
-    assert "SEED" not in notice and "the tables and figures are this run's" in notice
-    assert "`device = 'cuda'` instead of 'cpu'" in report.run_notice(committed, "cuda", committed)
+    assert notice(dict(committed), "cpu", committed) == ""
+    changed = notice({**committed, "EPOCHS": 10, "NOISE_STD": 0.3}, "cpu", committed)
+    assert "`EPOCHS = 10` instead of 50" in changed and "`NOISE_STD = 0.3` instead of 0.5" in changed
+    assert "SEED" not in changed and "the tables and figures are this run's" in changed
+    assert "`device = 'cuda'` instead of 'cpu'" in notice(committed, "cuda", committed)
+
+
+def test_the_notice_says_when_the_seed_study_is_stale():
+    study = json.loads((ROOT / "seed_study.json").read_text(encoding="utf-8"))
+    stale = {**study, "code_digest": "0" * 16}
+    text = notice({"EPOCHS": 50}, "cpu", None, stale)
+    assert text.startswith("**The seed study is stale:**") and "`make seeds`" in text
 
 
 def test_the_notice_compares_with_the_results_file_and_a_first_run_has_none(tmp_path):
     """The described run is the one in results.json; runs that differ write into other-run/,
     so a second differing run, or one after a GPU run, still gets the notice."""
     assert report.read_committed_run(tmp_path / "results.json") is None
-    assert report.run_notice({"EPOCHS": 10}, "cuda", None) == ""
+    assert notice({"EPOCHS": 10}, "cuda", None) == ""
     (tmp_path / "results.json").write_text('{"config": {"EPOCHS": 50, "device": "cuda"}}')
     committed = report.read_committed_run(tmp_path / "results.json")
-    assert "`device = 'cpu'` instead of 'cuda'" in report.run_notice({"EPOCHS": 50}, "cpu",
-                                                                      committed)
+    assert "`device = 'cpu'` instead of 'cuda'" in notice({"EPOCHS": 50}, "cpu", committed)
 
 
 def test_source_lines_give_a_complete_dedented_fragment():
@@ -347,7 +360,7 @@ def record_with_votes(votes: np.ndarray) -> helpers.ModelRecord:
 def test_map_table_gives_each_class_its_own_share_and_what_it_is_taken_for():
     labels = np.array([0] * 10 + [1] * 10 + [2] * 10)
     votes = np.array([0] * 10 + [1] * 5 + [2] * 5 + [2] * 8 + [1] * 2)
-    table = report.map_table({"m": record_with_votes(votes)}, labels, ["a", "b", "c"], ())
+    table = report.map_table({"m": record_with_votes(votes)}, labels, ["a", "b", "c"], {}, ())
     assert "| a | 100%, - |" in table and "| b | 50%, c |" in table and "| c | 80%, b |" in table
     assert report.most_taken_for(labels, votes, ["a", "b", "c"]) == ["-", "c", "b"]
 
@@ -359,7 +372,8 @@ def test_map_table_ends_with_the_footwear_group():
     votes = labels.copy()
     votes[labels == 5] = 7  # sandals taken for sneakers: still footwear
     votes[labels == 9] = 0  # ankle boots taken for T-shirts: out of the group
-    table = report.map_table({"m": record_with_votes(votes)}, labels, classes)
+    table = report.map_table({"m": record_with_votes(votes)}, labels, classes,
+                             data_files.FASHION_MNIST.class_groups)
     assert table.splitlines()[-1] == "| footwear (group) | 67% |"
 
 
@@ -367,18 +381,6 @@ def test_signed_numbers_use_a_minus_and_never_show_minus_zero():
     assert report.signed(-0.0152, 3, plus=True) == "−0.015"
     assert report.signed(-0.0004, 3, plus=True) == "−0.0004"
     assert report.signed(0.0061, 3, plus=True) == "+0.006" and report.signed(0.0, 3) == "0.000"
-
-
-def test_baseline_table_lists_every_model_pca_and_the_mean_image():
-    record = record_with_votes(np.zeros(1))
-    record.mse_clean, record.mse_noisy = 0.0691, 0.0749
-    quality = {"knn_accuracy": 0.79, "linear_probe_accuracy": 0.747}
-    table = report.baseline_table({"autoencoder": record}, {"autoencoder": quality,
-                                                            "PCA-8": quality},
-                                  {"pca8_mse": 0.1064, "pca8_noisy_mse": 0.109,
-                                   "predict_the_mean_mse": 0.3465}, 0.5)
-    assert "| autoencoder | 0.0691 | 0.0749 | 0.790 | 0.747 |" in table
-    assert "| PCA-8 | 0.1064 | 0.1090 |" in table and "| mean test image | 0.3465 |" in table
 
 
 def test_recorded_numbers_are_the_shown_images_errors_and_brightness():
@@ -401,7 +403,7 @@ def test_vote_counts_give_each_class_its_votes_by_class():
 def test_a_run_that_make_report_records_has_no_committed_run_to_differ_from(tmp_path,
                                                                            monkeypatch):
     (tmp_path / "results.json").write_text('{"config": {"EPOCHS": 50, "device": "cuda"}}')
-    monkeypatch.setenv(report.RECORD_VARIABLE, "1")
+    monkeypatch.setenv(provenance.RECORD_VARIABLE, "1")
     assert report.read_committed_run(tmp_path / "results.json") is None
 
 

@@ -3,6 +3,7 @@ the report's, are saved and reused; three small models go through the statistics
 and the loss figure; and the committed seed_study.json was made by the current code and holds
 what Question 3 c) reads (the paired tests, the code similarity, the code stability)."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,12 +14,14 @@ import torch
 import helpers
 import provenance
 import report
+import settings
 from seed_study import statistics as seed_statistics
 from seed_study import study as study_module
 from seed_study import training as seed_training
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = seed_training.DataSpec(str(ROOT / "data"), train_images=1000, test_images=300)
+DENOISING = settings.VARIANTS["denoising_autoencoder"]
 SLOW = pytest.mark.slow  # trains and scores models (about 20 s each): part of `make test`
 
 
@@ -41,8 +44,8 @@ def study() -> dict:
 def test_a_worker_trains_seed_s_as_train_autoencoder_with_seed_s(seed_study_script, tmp_path):
     """The study's model of seed s, trained in a worker process of one thread, has the
     weights and losses of train_autoencoder(Autoencoder(seed=s), seed=s) in this process."""
-    job = seed_training.Job("denoising_autoencoder", seed=3, noise_std=0.5, epochs=2,
-                            test_every=1)
+    job = seed_training.Job("denoising_autoencoder", 3, DENOISING,
+                            dataclasses.replace(settings.SHEET, epochs=2, test_every=1))
     path = seed_training.model_file(tmp_path, job, SMALL, "cpu")
     with seed_study_script.worker_pool("cpu", 1) as pool:
         [(_, trained)] = list(seed_study_script.run_jobs(pool, seed_training.train_job,
@@ -51,24 +54,28 @@ def test_a_worker_trains_seed_s_as_train_autoencoder_with_seed_s(seed_study_scri
     torch.set_num_threads(1)  # as in the worker (the tests run on one thread anyway)
     history = helpers.train_autoencoder(model, seed_training.load_data(SMALL), epochs=2,
                                         noise_std=0.5, seed=3, test_every=1, progress=False)
-    saved, saved_history = seed_training.load_model(path)
+    saved, saved_history = seed_training.load_trained(path, DENOISING)
     assert trained["history"]["train_loss"] == history.train_loss == saved_history["train_loss"]
     for name, value in model.state_dict().items():
         assert torch.equal(saved.state_dict()[name], value), name
 
 
 def test_a_model_file_is_named_by_what_determines_the_weights(tmp_path):
-    job = seed_training.Job("autoencoder", seed=0)
+    plain = settings.VARIANTS["autoencoder"]
+    job = seed_training.Job("autoencoder", 0, plain)
     path = seed_training.model_file(tmp_path, job, SMALL, "cpu")
-    assert path == seed_training.model_file(tmp_path, seed_training.Job("renamed", seed=0),
+    renamed = dataclasses.replace(plain, label="renamed", title="another title")
+    assert path == seed_training.model_file(tmp_path, seed_training.Job("renamed", 0, renamed),
                                             seed_training.DataSpec("elsewhere", 1000, 300), "cpu")
     assert path.parent == tmp_path and path.name.startswith("seed0-")
-    others = [seed_training.model_file(tmp_path, seed_training.Job("autoencoder", seed=1), SMALL,
-                                       "cpu"),
-              seed_training.model_file(tmp_path, seed_training.Job("autoencoder", 0, epochs=49),
+    noisy = dataclasses.replace(plain, noise_std=0.1)
+    others = [seed_training.model_file(tmp_path, seed_training.Job("autoencoder", 1, plain),
                                        SMALL, "cpu"),
-              seed_training.model_file(tmp_path, seed_training.Job("autoencoder", 0,
-                                                                   noise_std=0.1), SMALL, "cpu"),
+              seed_training.model_file(tmp_path, seed_training.Job(
+                  "autoencoder", 0, plain, dataclasses.replace(settings.SHEET, epochs=49)),
+                  SMALL, "cpu"),
+              seed_training.model_file(tmp_path, seed_training.Job("autoencoder", 0, noisy),
+                                       SMALL, "cpu"),
               seed_training.model_file(tmp_path, job, seed_training.DataSpec("data"), "cpu"),
               seed_training.model_file(tmp_path, job, SMALL, "cuda")]
     assert len({path, *others}) == 6
@@ -77,10 +84,8 @@ def test_a_model_file_is_named_by_what_determines_the_weights(tmp_path):
 # ---------------------------------------------------------------------------- three small models
 
 
-MEASURE_ROWS = 21  # 9 measures, PSNR at 6 noise levels, code stability at 6
-THREE = {"autoencoder": {"label": "plain", "noise_std": 0.0},
-         "denoising_autoencoder": {"label": "denoising", "noise_std": 0.5},
-         "linear_code_autoencoder": {"label": "linear", "noise_std": 0.0, "linear_code": True}}
+MEASURE_ROWS = len(seed_statistics.measure_rows(settings.SCORING, seed_statistics.MEASURES))
+THREE = settings.VARIANTS
 PAIRS = [("autoencoder", "denoising_autoencoder"), ("autoencoder", "linear_code_autoencoder"),
          ("denoising_autoencoder", "linear_code_autoencoder")]
 
@@ -90,10 +95,10 @@ def small_study(seed_study_script, tmp_path_factory):
     """Three models, three seeds, two epochs on 1,000 training images, trained twice: the
     second run finds every model saved (in this process: --workers 0)."""
     folder = tmp_path_factory.mktemp("seed_models")
-    settings = {**seed_study_script.SETTINGS, "epochs": 2}
-    scoring = {**seed_study_script.SCORING, "embedded_test_images": 100}
+    training = dataclasses.replace(settings.SHEET, epochs=2)
+    scoring = {**settings.SCORING, "embedded_test_images": 100}
     logs: list[list[str]] = [[], []]
-    studies = [seed_study_script.run_study(THREE, PAIRS, [0, 1, 2], settings, scoring, SMALL,
+    studies = [seed_study_script.run_study(THREE, PAIRS, [0, 1, 2], training, scoring, SMALL,
                                            folder, 0, log.append) for log in logs]
     return studies, logs, folder
 
@@ -112,7 +117,7 @@ def test_three_models_each_comparison_its_own_holm_family_and_labels(small_study
     study = small_study[0][0]
     assert [entry["models"] for entry in study["comparisons"]] == [list(pair) for pair in PAIRS]
     for entry in study["comparisons"]:
-        labels = [THREE[name]["label"] for name in entry["models"]]
+        labels = [THREE[name].label for name in entry["models"]]
         rows = entry["rows"]
         assert entry["labels"] == labels and len(rows) == MEASURE_ROWS
         assert [row["p_holm"] for row in rows] == pytest.approx(
@@ -121,7 +126,8 @@ def test_three_models_each_comparison_its_own_holm_family_and_labels(small_study
             assert row["verdict"] == seed_statistics.verdict(row["mean"], row["p_holm"],
                                                              row["higher_is_better"], labels)
             assert row["seeds"] == 3 and 0 <= row["first_wins"] <= 3
-    assert set(study["restarts"]) == set(THREE) and study["settings"]["models"] == THREE
+    assert set(study["restarts"]) == set(THREE) and study["settings"]["models"] == {
+        name: variant.to_dict() for name, variant in THREE.items()}
 
 
 @SLOW
@@ -143,13 +149,13 @@ def test_three_models_tables(small_study):
     study = small_study[0][0]
     for first, second in PAIRS:
         rows = table_rows(report.comparison_table(study, (first, second)))
-        labels = THREE[first]["label"], THREE[second]["label"]
+        labels = THREE[first].label, THREE[second].label
         assert rows[0][1] == f"{labels[0]} − {labels[1]} [95% CI]" and len(rows) == 2 + MEASURE_ROWS
         legs = table_rows(report.legs_table(study, models=(first, second)))
         assert legs[0][2:4] == list(labels) and [row[0] for row in legs[2:]] == [
             "b"] * 4 + ["c"] * 2 + ["d"] * 2
     assert report.comparison_table(study) == report.comparison_table(study, PAIRS[0])
-    columns = {name: spec["label"] for name, spec in THREE.items()}
+    columns = {name: variant.label for name, variant in THREE.items()}
     ablation = table_rows(report.ablation_table(study, columns))
     assert ablation[0] == ["measure", "plain", "denoising", "linear"] and len(ablation) == 2 + 5
 
@@ -159,9 +165,8 @@ def test_three_models_loss_figure(small_study):
     folder = small_study[2]
     histories = {}
     for path in sorted(folder.glob("seed0-*.pt")):
-        model, saved = seed_training.load_model(path)
-        name = saved["noise_std"] and "denoising" or (
-            "linear" if isinstance(model.encoder[-1], torch.nn.Identity) else "plain")
+        saved = torch.load(path, weights_only=True)["history"]
+        name = THREE[torch.load(path, weights_only=True)["job"]["model"]].label
         histories[name] = helpers.TrainingHistory(
             train_loss=saved["train_loss"],
             test_loss={int(epoch): loss for epoch, loss in saved["test_loss"].items()})

@@ -12,6 +12,7 @@ from conftest import BAD_TRAINING_SETTINGS
 
 import gd_variants
 import helpers
+import runtime
 
 
 def train(data, **settings):
@@ -131,9 +132,10 @@ def run_with_two_threads(script: str) -> str:
 def test_every_cpu_thread_flushes_subnormal_floats():
     """Importing helpers first makes every worker thread flush: products that would be
     subnormal (1e-20 x 1e-20 = 1e-40), computed across both threads, come out as 0."""
-    script = ("import helpers, torch; products = torch.full((1 << 22,), 1e-20) * 1e-20; "
+    script = ("import helpers, runtime, torch; "
+              "products = torch.full((1 << 22,), 1e-20) * 1e-20; "
               "print(torch.get_num_threads(), products.count_nonzero().item(), "
-              "helpers.flush_denormals())")
+              "runtime.flush_denormals())")
     assert run_with_two_threads(script).split() == ["2", "0", "True"]
 
 
@@ -147,10 +149,10 @@ def test_threads_started_before_helpers_are_detected():
     that train_autoencoder runs must see it. Only GNU OpenMP (libgomp, Linux wheels) keeps
     the old setting in running threads; LLVM's and Intel's runtimes (macOS, Windows, conda)
     pass it on, and ARM has no slow subnormals to warn about."""
-    script = ("import torch; torch.ones(1 << 22).sum(); import helpers; "
-              f"print(helpers.flush_denormals()); {GNU_OPENMP}")
+    script = ("import torch; torch.ones(1 << 22).sum(); import helpers, runtime; "
+              f"print(runtime.flush_denormals()); {GNU_OPENMP}")
     flushes, gnu_openmp = run_with_two_threads(script).split()
-    if gnu_openmp != "True" or not helpers.subnormals_are_slow():
+    if gnu_openmp != "True" or not runtime.subnormals_are_slow():
         pytest.skip("the threads inherit the flush setting here (not GNU OpenMP on x86)")
     assert flushes == "False"
 
@@ -158,8 +160,8 @@ def test_threads_started_before_helpers_are_detected():
 def test_the_slow_subnormal_warning_is_only_for_x86(monkeypatch):
     for machine, slow in [("x86_64", True), ("AMD64", True), ("arm64", False),
                           ("aarch64", False)]:
-        monkeypatch.setattr(helpers.platform, "machine", lambda machine=machine: machine)
-        assert helpers.subnormals_are_slow() == slow
+        monkeypatch.setattr(runtime.platform, "machine", lambda machine=machine: machine)
+        assert runtime.subnormals_are_slow() == slow
 
 
 def sgd_run(small_data, **settings):

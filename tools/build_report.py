@@ -34,7 +34,6 @@ import provenance
 from provenance import write_atomically
 
 NOTEBOOK = "exercise9.ipynb"
-RECORD_VARIABLE = "EXERCISE9_RECORD"  # report.RECORD_VARIABLE: the executed run is recorded
 COMPANION = "companion.ipynb"
 ARTEFACTS = {NOTEBOOK: "submission", COMPANION: "companion"}  # in the order of execution
 DIST = "dist"
@@ -104,7 +103,7 @@ def execute(path: Path) -> None:
     notebook = read_notebook(path)
     client = NotebookClient(notebook, timeout=1800, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
-    os.environ[RECORD_VARIABLE] = "1"  # the kernel inherits it: this run becomes the committed one
+    os.environ[provenance.RECORD_VARIABLE] = "1"  # the kernel inherits it: this run becomes the committed one
     try:
         client.execute()
     except CellExecutionError as error:
@@ -114,7 +113,7 @@ def execute(path: Path) -> None:
         raise BuildError(f"{path.name}: {where} raised {error.ename}: {error.evalue}. "
                          f"The notebook on disk is unchanged; fix the cell and rerun.") from None
     finally:
-        os.environ.pop(RECORD_VARIABLE, None)
+        os.environ.pop(provenance.RECORD_VARIABLE, None)
     finish_progress_bars(notebook)
     artefact = ARTEFACTS.get(path.name, provenance.Artefact(path.name))
     notebook.metadata["exercise9"] = {"digest": provenance.digest(artefact, root=path.parent)}

@@ -1,0 +1,119 @@
+"""settings.py: one source for the settings; the committed runs agree with it and with each
+other; a model variant can carry its own loss term (a sparse autoencoder, defined here only)
+and goes through training, scoring and the statistics without a change to the loop."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import helpers
+import settings
+from seed_study import study as study_module
+from seed_study import training as seed_training
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = seed_training.DataSpec(str(ROOT / "data"), train_images=1000, test_images=300)
+AGREEING = {  # seed_study.json's "settings" key: the parameter of the notebooks' config
+    "epochs": "EPOCHS", "batch_size": "BATCH_SIZE", "lr": "LEARNING_RATE",
+    "weight_decay": "WEIGHT_DECAY", "test_every": "TEST_EVERY", "test_noise_std": "NOISE_STD",
+    "embedded_test_images": "TSNE_POINTS", "device": "device"}
+
+
+class SparseAutoencoder(helpers.Autoencoder):
+    """The sheet's autoencoder with an L1 penalty on its code: a variant for the tests."""
+
+    def __init__(self, seed: int | None = None, l1: float = 0.1) -> None:
+        super().__init__(seed)
+        self.l1 = l1
+
+    def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Return the MSE of the reconstruction plus l1 times the mean absolute code."""
+        codes = self.encoder(inputs)
+        return F.mse_loss(self.decoder(codes), targets) + self.l1 * codes.abs().mean()
+
+
+SPARSE = settings.Variant("sparse", "sparse autoencoder", model=SparseAutoencoder,
+                          options=(("l1", 0.5),))
+
+
+def disagreements(study: dict, config: dict) -> list[str]:
+    """Return each setting on which a seed study and a notebook run's config differ."""
+    recorded = study["settings"]
+    found = [f"{key}: {recorded[key]!r} != {name} {config[name]!r}"
+             for key, name in AGREEING.items() if name in config and recorded[key] != config[name]]
+    noise = recorded["models"]["denoising_autoencoder"]["noise_std"]
+    if "NOISE_STD" in config and noise != config["NOISE_STD"]:
+        found.append(f"the denoising model's noise_std {noise!r} != NOISE_STD")
+    return found
+
+
+@pytest.fixture(scope="module")
+def committed() -> dict[str, dict]:
+    return {name: json.loads((ROOT / name).read_text(encoding="utf-8"))
+            for name in ("seed_study.json", "results.json", "companion_results.json")}
+
+
+def test_the_seed_study_and_both_notebook_runs_agree_on_their_settings(committed):
+    study = committed["seed_study.json"]
+    for name in ("results.json", "companion_results.json"):
+        assert not disagreements(study, committed[name]["config"]), name
+
+
+def test_a_disagreement_between_the_study_and_a_run_is_found(committed):
+    config = {**committed["results.json"]["config"], "EPOCHS": 49, "NOISE_STD": 0.4}
+    assert len(disagreements(committed["seed_study.json"], config)) == 3
+
+
+def test_the_committed_runs_use_the_settings_of_settings_py(committed):
+    study = committed["seed_study.json"]
+    expected = study_module.default_settings(settings.STUDY_SEEDS)
+    assert {key: study[key] for key in ("seeds", "settings")} == {
+        key: expected[key] for key in ("seeds", "settings")}
+    config = committed["results.json"]["config"]
+    assert (config["EPOCHS"], config["BATCH_SIZE"], config["LEARNING_RATE"],
+            config["WEIGHT_DECAY"], config["TEST_EVERY"]) == dataclasses.astuple(settings.SHEET)
+    assert config["NOISE_STD"] == settings.NOISE_STD == committed[
+        "companion_results.json"]["config"]["NOISE_STD"]
+
+
+def test_a_variant_s_own_loss_term_is_what_the_training_step_minimises(small_data):
+    model = helpers.build_model(SPARSE, seed=0)
+    assert isinstance(model, SparseAutoencoder) and model.l1 == 0.5
+    batch = small_data.train_x[:64]
+    with torch.no_grad():
+        codes = model.encoder(batch)
+        expected = F.mse_loss(model.decoder(codes), batch) + 0.5 * codes.abs().mean()
+    optimizer = helpers.make_optimizer(model, lr=1e-3, weight_decay=0.0)
+    assert helpers.train_step(model, optimizer, batch, batch).item() == pytest.approx(
+        expected.item(), rel=1e-6)
+
+
+def test_the_penalty_shrinks_the_code_under_the_unchanged_training_loop(small_data):
+    codes = {}
+    for variant in (settings.VARIANTS["autoencoder"], SPARSE):
+        model = helpers.build_model(variant, seed=0)
+        helpers.train_autoencoder(model, small_data, epochs=2, seed=0, progress=False)
+        codes[variant.label] = helpers.encode(model, small_data.test_x).abs().mean().item()
+    assert codes["sparse"] < 0.5 * codes["plain"]
+
+
+@pytest.mark.slow
+def test_a_sparse_variant_goes_through_training_scoring_and_the_statistics(tmp_path):
+    """One entry in a table of variants: the seed study trains, saves, scores and compares it
+    (3 seeds, 2 epochs on 1,000 images, in this process)."""
+    variants = {"autoencoder": settings.VARIANTS["autoencoder"], "sparse": SPARSE}
+    training = dataclasses.replace(settings.SHEET, epochs=2)
+    scoring = {**settings.SCORING, "embedded_test_images": 100}
+    study = study_module.run_study(variants, [("autoencoder", "sparse")], [0, 1, 2], training,
+                                   scoring, SMALL, tmp_path, 0, lambda line: None)
+    assert study["settings"]["models"]["sparse"] == {
+        "label": "sparse", "noise_std": 0.0, "l1": 0.5,
+        "model": f"{__name__}.SparseAutoencoder"}
+    [comparison] = study["comparisons"]
+    assert comparison["labels"] == ["plain", "sparse"] and len(comparison["rows"]) > 9
+    assert len(study["sparse"]["test_mse_clean"]["values"]) == 3
+    assert len(list(tmp_path.glob("seed*.pt"))) == 6
