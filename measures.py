@@ -18,14 +18,20 @@ from helpers import CODE_SIZE, Autoencoder, add_white_noise, reconstruct
 
 
 def load_model(path: str | Path, linear_code: bool = False) -> Autoencoder:
-    """Return an Autoencoder with the weights saved at `path` by save_model, on the CPU."""
+    """Return an Autoencoder with the weights saved at `path` by save_model, on the CPU; a
+    missing or damaged file is one error that names it and how to make it again."""
+    remedy = (f"run `make report` (exercise9.ipynb saves it), or restore it with "
+              f"`git checkout -- {Path(path).as_posix()}`")
     if not Path(path).is_file():
-        raise FileNotFoundError(f"{path} is missing: it is written by exercise9.ipynb "
-                                f"(make report), or restore it with git")
+        raise FileNotFoundError(f"{path} is missing: {remedy}")
     model = Autoencoder(linear_code=linear_code)
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    try:
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except Exception as error:  # noqa: BLE001 (not a zip, a pickle, or these weights: one message)
+        problem = (str(error).splitlines() or ["no details"])[0][:120]
+        raise ValueError(f"{path} does not hold the saved weights of this Autoencoder "
+                         f"({type(error).__name__}: {problem}): {remedy}") from None
     return model.eval()
-
 
 
 def fit_pca(train_x: torch.Tensor, n_components: int = CODE_SIZE) -> PCA:

@@ -110,15 +110,6 @@ def canonical(node) -> str:
     return repr(node)
 
 
-def code_digest(*paths: str | Path) -> str:
-    """Return 12 hex digits of a SHA-256 over what the Python files do: their syntax trees
-    without comments, docstrings and printed wording, the same on every Python version."""
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(canonical(without_wording(syntax_tree(path))).encode("utf-8"))
-    return digest.hexdigest()[:12]
-
-
 # ---------------------------------------------------------------------------- what an artefact runs
 # A result file is stale when the code that made it has changed. That code is found by following
 # names from an entry point (a notebook's cells, or a function) through the project's modules:

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import re
+import shutil
 from pathlib import Path
 
 import matplotlib as mpl
@@ -32,6 +33,7 @@ from seed_study import study as seed_study_run
 
 OUTPUT_VARIABLE = "EXERCISE9_OUTPUT"  # the tests set it: figures and results go there
 OTHER_RUN_FOLDER = "other-run"  # figures and results of a run that the prose does not describe
+UNFINISHED = ".unfinished-run"  # a run's files until it is complete (publish); ignored by git
 FIGURE_WIDTH = 5.8  # inches: the text width of nbconvert's PDF page
 STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8,
          "ytick.labelsize": 8, "legend.fontsize": 8, "figure.titlesize": 9}
@@ -42,15 +44,40 @@ mpl.rcParams.update(STYLE)
 # ---------------------------------------------------------------------------- files
 
 
-def output_folder(differs: bool) -> Path:
-    """Return where this run writes its figures and results file: $EXERCISE9_OUTPUT when set
-    (the test run); else the project folder for the run that the prose describes, and
+def destination(differs: bool) -> Path:
+    """Return where this run's figures, models and results file go: $EXERCISE9_OUTPUT when
+    set (the test run); else the project folder for the run that the prose describes, and
     other-run/ (ignored by git) for a run whose settings or device differ from it, so that
     no such run overwrites the committed figures and results.json."""
     root = os.environ.get(OUTPUT_VARIABLE)
     if root:
         return Path(root)
     return Path(OTHER_RUN_FOLDER) if differs else Path(".")
+
+
+def output_folder(differs: bool) -> Path:
+    """Return the folder this run writes into until it ends: an empty UNFINISHED folder in
+    its destination (what a run cut off earlier left there is removed). publish() moves the
+    files into the destination when the run is complete, so a run that is cut off leaves the
+    files of the last complete run as they were."""
+    staging = destination(differs) / UNFINISHED
+    shutil.rmtree(staging, ignore_errors=True)
+    return staging
+
+
+def publish(staging: Path) -> Path:
+    """Move every file of a complete run from its UNFINISHED folder into the destination,
+    each replacing the last run's at once, the results file (JSON) last; return the
+    destination."""
+    target = Path(staging).parent
+    files = sorted((path for path in Path(staging).rglob("*") if path.is_file()),
+                   key=lambda path: (path.suffix == ".json", path.as_posix()))
+    for path in files:
+        moved = target / path.relative_to(staging)
+        moved.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, moved)
+    shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 def save_figure(fig, folder: str | Path, name: str) -> Path:
@@ -66,23 +93,39 @@ def write_results(path: str | Path, results: dict) -> Path:
     return provenance.write_text_atomically(path, provenance.json_text(results))
 
 
-def read_json(path: str | Path, remedy: str) -> dict:
-    """Return a JSON file's document; a missing file is FileNotFoundError and a damaged one
-    ValueError, each saying what to do (`remedy`)."""
+def read_json(path: str | Path, remedy: str, required: tuple[str, ...] = ()) -> dict:
+    """Return a JSON file's document; a missing file is FileNotFoundError, and a damaged one
+    or one without a `required` key ValueError, each naming the file and what to do."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: {remedy}")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{path} is not valid JSON ({error}): {remedy}") from None
+    missing = [key for key in required if not isinstance(document, dict) or key not in document]
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(map(repr, missing))}: {remedy}")
+    return document
+
+
+STUDY_KEYS = ("seeds", "settings", "code_digest", "comparisons", "similarity", "restarts")
+RESULTS_KEYS = ("config", "autoencoder", "denoising_autoencoder", "references", "code_quality",
+                "tsne_map")
 
 
 def read_seed_study(path: str | Path) -> dict:
     """Return the committed seed study, or raise a clear error naming `make seeds`."""
     return read_json(path, "restore it with `git checkout -- seed_study.json`, or run "
                            "`make seeds` to make it again (about 30 minutes on 2 cores; minutes "
-                           "when build/seed_models/ holds its trained models)")
+                           "when build/seed_models/ holds its trained models)",
+                     (*STUDY_KEYS, *settings.VARIANTS))
+
+
+def read_submission_run(path: str | Path) -> dict:
+    """Return the submission's results file, or raise a clear error naming `make report`."""
+    return read_json(path, f"restore it with `git checkout -- {Path(path).name}`, or run "
+                           "`make report` (exercise9.ipynb writes it)", RESULTS_KEYS)
 
 
 def read_committed_run(path: str | Path) -> dict | None:

@@ -6,6 +6,7 @@ the tests read them. A new model variant is one entry in VARIANTS, plus its pros
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -47,7 +48,6 @@ VARIANTS = {  # key in results.json and seed_study.json: the variant
     "linear_code_autoencoder": Variant("linear", "linear-code autoencoder",
                                        options=(("linear_code", True),)),
 }
-SUBMISSION_MODELS = ("autoencoder", "denoising_autoencoder")  # trained by exercise9.ipynb
 NOISE_STD = VARIANTS["denoising_autoencoder"].noise_std  # on the [-1, 1] scale of the inputs
 COMPARISONS = (("autoencoder", "denoising_autoencoder"),  # first minus second; the report's
                ("autoencoder", "linear_code_autoencoder"))  # tables take the first by default
@@ -66,3 +66,57 @@ SCORING = {  # how the seed study scores a model (seed_study/scoring.py)
     "masked_share": 0.3,
     "masked_fill": -1.0,
 }
+
+
+# ---------------------------------------------------------------------------- the parameters cells
+
+
+class SettingsError(ValueError):
+    """A parameter of a notebook is not allowed; the message names it, its value and the rule."""
+
+
+def is_whole(value: object, low: int) -> bool:
+    """Return whether a value is an integer (not a bool) of at least `low`."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def is_number(value: object, low: float, open_low: bool) -> bool:
+    """Return whether a value is a finite real number above (or at) `low`."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and (value > low if open_low else value >= low))
+
+
+RULES = {  # parameter: (allowed, what is allowed); a name starting with * matches a suffix
+    "EPOCHS": (lambda v: is_whole(v, 1), "a whole number of at least 1"),
+    "BATCH_SIZE": (lambda v: is_whole(v, 1), "a whole number of at least 1"),
+    "TEST_EVERY": (lambda v: is_whole(v, 1), "a whole number of at least 1"),
+    "TSNE_POINTS": (lambda v: is_whole(v, 10), "a whole number of at least 10"),
+    "SEED": (lambda v: is_whole(v, 0), "a whole number of at least 0"),
+    "TSNE_SEED": (lambda v: is_whole(v, 0), "a whole number of at least 0"),
+    "LEARNING_RATE": (lambda v: is_number(v, 0, True), "a finite number above 0"),
+    "WEIGHT_DECAY": (lambda v: is_number(v, 0, False), "a finite number of at least 0"),
+    "NOISE_STD": (lambda v: is_number(v, 0, False), "a finite number of at least 0"),
+    "*_IMAGES": (lambda v: is_whole(v, 1), "a whole number of at least 1"),
+    "*_UPDATES_": (lambda v: is_whole(v, 1), "a whole number of at least 1"),
+    "*_LRS_": (lambda v: isinstance(v, list) and bool(v) and all(
+        is_number(item, 0, True) for item in v), "a list of finite numbers above 0"),
+    "*_NOISE_STDS": (lambda v: isinstance(v, list) and bool(v) and all(
+        is_number(item, 0, False) for item in v), "a list of finite numbers of at least 0"),
+}
+
+
+def rule_of(name: str) -> tuple | None:
+    """Return the rule for a parameter: its own, or one whose *pattern its name contains."""
+    return RULES.get(name) or next((rule for pattern, rule in RULES.items()
+                                    if pattern.startswith("*") and pattern[1:] in name), None)
+
+
+def check_parameters(config: dict) -> None:
+    """Raise SettingsError naming every parameter of a notebook's config that breaks its rule
+    (RULES), with its value and what is allowed; the notebooks call it before any work."""
+    bad = [f"{name} = {value!r}: must be {rule[1]}" for name, value in config.items()
+           if (rule := rule_of(name)) is not None and not rule[0](value)]
+    if bad:
+        raise SettingsError("not allowed in the parameters cell: " + "; ".join(bad)
+                            + ". Nothing was trained or written: change the value and run the "
+                            "notebook again (settings.py holds the sheet's values).")

@@ -10,6 +10,8 @@
 * The notebook run under nbval writes its figures and results file into a temporary folder
   ($EXERCISE9_OUTPUT, see report.output_path), never into the checkout; each process of the
   run (each pytest-xdist worker) makes and removes its own.
+* After the last cell of each notebook, a check compares the results file its re-run wrote
+  with the committed one (test_reproduction.py states the tolerances and why).
 * The tracked files are hashed when the run starts; test_checkout.py, moved to the very end,
   checks that the run left them as they were. Under pytest-xdist (`make test`: -n 2 --dist
   loadscope) a worker sees only its own share of the run, so there the controller hashes at
@@ -22,6 +24,7 @@
 """
 
 import hashlib
+import json
 import math
 import os
 import shutil
@@ -34,6 +37,7 @@ os.environ["EXERCISE9_DEVICE"] = "cpu"  # helpers.DEVICE_VARIABLE: nbval checks 
 
 import pytest
 import torch
+from test_reproduction import reproduction_problems
 
 import data_files
 import helpers
@@ -41,6 +45,7 @@ import report
 
 ROOT = Path(__file__).resolve().parents[1]
 LAST = "test_checkout.py"
+RESULTS_FILES = {"exercise9.ipynb": "results.json", "companion.ipynb": "companion_results.json"}
 
 
 def tracked_files() -> list[Path] | None:
@@ -118,10 +123,55 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(config.stash.get(OUTPUT, ""), ignore_errors=True)
 
 
+class ReproductionCheck(pytest.Item):
+    """After a notebook's last cell: its re-run's results file against the committed one
+    (test_reproduction.differences, with the tolerances that module states)."""
+
+    def __init__(self, *, results_file: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.results_file = results_file
+
+    def runtest(self) -> None:
+        produced = Path(os.environ[report.OUTPUT_VARIABLE]) / self.results_file
+        problems = reproduction_problems(ROOT / self.results_file, produced)
+        if problems:
+            raise AssertionError(f"the re-run does not reproduce {self.results_file} "
+                                 f"({len(problems)} values): " + "; ".join(problems[:12]))
+
+    def repr_failure(self, excinfo, style=None) -> str:
+        return str(excinfo.value)
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+
+def code_cell_count(path: Path) -> int:
+    """Return how many code cells a notebook has."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return sum(cell["cell_type"] == "code" for cell in cells)
+
+
+def reproduction_items(items: list[pytest.Item]) -> None:
+    """Put a ReproductionCheck after the last cell of each notebook that runs whole."""
+    for notebook, results_file in RESULTS_FILES.items():
+        cells = [index for index, item in enumerate(items)
+                 if Path(str(item.fspath)).name == notebook and item.parent is not None
+                 and not isinstance(item, ReproductionCheck)]
+        if cells and len(cells) == code_cell_count(ROOT / notebook):
+            check = ReproductionCheck.from_parent(
+                items[cells[-1]].parent, name=f"the re-run reproduces {results_file}",
+                results_file=results_file)
+            items.insert(cells[-1] + 1, check)
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
-    """Run the checkout check after everything else, the notebooks included; in a worker, put
-    the notebooks first (in testpaths order), so that their long runs start at once."""
+    """Check each whole notebook run's numbers after its last cell; run the checkout check
+    after everything else, the notebooks included; in a worker, put the notebooks first (in
+    testpaths order), so that their long runs start at once."""
+    reproduction_items(items)
+
     def order(item: pytest.Item) -> tuple[bool, bool]:
         name = Path(str(item.fspath)).name
         return name == LAST, not (is_worker(config) and name.endswith(".ipynb"))

@@ -107,5 +107,21 @@ def test_a_saved_model_loads_with_the_same_weights_and_outputs(tmp_path):
     loaded = measures.load_model(path)
     x = torch.rand(4, 784) * 2 - 1
     assert torch.equal(helpers.reconstruct(loaded, x), helpers.reconstruct(model, x))
-    with pytest.raises(FileNotFoundError, match="missing: it is written by exercise9.ipynb"):
+    with pytest.raises(FileNotFoundError, match="none.pt is missing: run `make report`"):
         measures.load_model(tmp_path / "none.pt")
+
+
+@pytest.mark.parametrize("content", [b"", b"not a model", b"PK\x03\x04 a broken zip"])
+def test_a_damaged_model_file_is_one_message_naming_it_and_make_report(tmp_path, content):
+    path = tmp_path / "autoencoder.pt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"autoencoder.pt does not hold the saved weights .*"
+                                         r"`make report`.*git checkout"):
+        measures.load_model(path)
+
+
+def test_weights_of_another_shape_are_one_message(tmp_path):
+    path = tmp_path / "other.pt"
+    torch.save({"encoder.0.weight": torch.zeros(3, 3)}, path)
+    with pytest.raises(ValueError, match="other.pt does not hold the saved weights"):
+        measures.load_model(path)

@@ -3,6 +3,7 @@ other runs; the results file and where the test run writes it."""
 
 import json
 import math
+import os
 from pathlib import Path
 
 import matplotlib
@@ -127,10 +128,46 @@ def test_save_figure_writes_a_png_into_the_folder_given(tmp_path):
 def test_only_the_described_run_writes_into_the_project_and_the_tests_write_elsewhere(
         monkeypatch, tmp_path):
     monkeypatch.delenv(report.OUTPUT_VARIABLE, raising=False)
-    assert report.output_folder(differs=False) == Path(".")
-    assert report.output_folder(differs=True) == Path(report.OTHER_RUN_FOLDER)
+    assert report.destination(differs=False) == Path(".")
+    assert report.destination(differs=True) == Path(report.OTHER_RUN_FOLDER)
     monkeypatch.setenv(report.OUTPUT_VARIABLE, str(tmp_path))
-    assert report.output_folder(differs=False) == report.output_folder(differs=True) == tmp_path
+    assert report.destination(differs=False) == report.destination(differs=True) == tmp_path
+    assert report.output_folder(differs=False) == tmp_path / report.UNFINISHED
+
+
+def test_a_run_writes_into_its_unfinished_folder_until_publish_moves_it_whole(
+        monkeypatch, tmp_path):
+    monkeypatch.setenv(report.OUTPUT_VARIABLE, str(tmp_path))
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "fig01.png").write_bytes(b"the last complete run")
+    (tmp_path / "figures" / "fig09.png").write_bytes(b"another notebook's figure")
+    (tmp_path / "results.json").write_text("{}")
+    left = tmp_path / report.UNFINISHED / "figures"
+    left.mkdir(parents=True)
+    (left / "fig01.png").write_bytes(b"a run that was cut off")
+    staging = report.output_folder(differs=False)
+    assert not staging.exists()  # what the cut-off run left is gone
+    report.save_figure(report.plot_losses({"x": helpers.TrainingHistory(train_loss=[1.0])}),
+                       staging / "figures", "fig01")
+    report.write_results(staging / "results.json", {"a": 1})
+    assert (tmp_path / "results.json").read_text() == "{}"  # nothing published yet
+    moved, replace = [], os.replace
+
+    def recording(source, target):
+        moved.append(Path(target).name)
+        replace(source, target)
+
+    monkeypatch.setattr(report.os, "replace", recording)
+    assert report.publish(staging) == tmp_path and not staging.exists()
+    assert moved == ["fig01.png", "results.json"]  # the results file last
+    assert (tmp_path / "figures" / "fig01.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "figures" / "fig09.png").read_bytes() == b"another notebook's figure"
+    assert json.loads((tmp_path / "results.json").read_text()) == {"a": 1}
+
+
+@pytest.mark.skipif(not (ROOT / ".gitignore").is_file(), reason="no .gitignore (the unpacked ZIP)")
+def test_an_unfinished_run_is_ignored_by_git():
+    assert f"{report.UNFINISHED}/" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
 
 
 @pytest.mark.skipif(not (ROOT / ".gitignore").is_file(), reason="no .gitignore (the unpacked ZIP)")
@@ -211,6 +248,24 @@ def test_a_missing_seed_study_is_file_not_found_and_a_damaged_one_a_value_error(
     (tmp_path / "seed_study.json").write_text('{"seeds": [0, 1')
     with pytest.raises(ValueError, match="not valid JSON.*git checkout -- seed_study.json"):
         report.read_seed_study(tmp_path / "seed_study.json")
+    study = json.loads((ROOT / "seed_study.json").read_text(encoding="utf-8"))
+    del study["comparisons"]
+    (tmp_path / "seed_study.json").write_text(json.dumps(study))
+    with pytest.raises(ValueError, match="seed_study.json lacks 'comparisons': .*`make seeds`"):
+        report.read_seed_study(tmp_path / "seed_study.json")
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (None, "is missing"), ("{not json", "is not valid JSON"), ("[1, 2]", "lacks 'config'"),
+    ('{"config": {}}', "lacks 'autoencoder'")])
+def test_a_damaged_submission_results_file_is_one_message_naming_make_report(
+        tmp_path, content, problem):
+    path = tmp_path / "results.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises((FileNotFoundError, ValueError)) as error:
+        report.read_submission_run(path)
+    assert problem in str(error.value) and "`make report`" in str(error.value)
 
 
 def test_markdown_table_keeps_strings_and_integers_as_they_are():

@@ -117,3 +117,41 @@ def test_a_sparse_variant_goes_through_training_scoring_and_the_statistics(tmp_p
     assert comparison["labels"] == ["plain", "sparse"] and len(comparison["rows"]) > 9
     assert len(study["sparse"]["test_mse_clean"]["values"]) == 3
     assert len(list(tmp_path.glob("seed*.pt"))) == 6
+
+
+# ---------------------------------------------------------------------------- bad parameters
+
+SUBMISSION_CONFIG = json.loads((ROOT / "results.json").read_text(encoding="utf-8"))["config"]
+
+
+@pytest.mark.parametrize(("name", "value", "allowed"), [
+    ("EPOCHS", 0, "a whole number of at least 1"),
+    ("EPOCHS", -5, "a whole number of at least 1"),
+    ("EPOCHS", 2.5, "a whole number of at least 1"),
+    ("EPOCHS", "50", "a whole number of at least 1"),
+    ("EPOCHS", True, "a whole number of at least 1"),
+    ("BATCH_SIZE", 0, "a whole number of at least 1"),
+    ("NOISE_STD", -0.5, "a finite number of at least 0"),
+    ("NOISE_STD", float("nan"), "a finite number of at least 0"),
+    ("NOISE_STD", float("inf"), "a finite number of at least 0"),
+    ("LEARNING_RATE", 0, "a finite number above 0"),
+    ("LEARNING_RATE", -1e-3, "a finite number above 0"),
+    ("TEST_EVERY", 0, "a whole number of at least 1"),
+    ("TSNE_POINTS", 5, "a whole number of at least 10"),
+])
+def test_a_bad_parameter_is_named_with_its_value_and_what_is_allowed(name, value, allowed):
+    with pytest.raises(settings.SettingsError) as error:
+        settings.check_parameters({**SUBMISSION_CONFIG, name: value})
+    message = str(error.value)
+    assert f"{name} = {value!r}: must be {allowed}" in message
+    assert "Nothing was trained or written" in message and message.count("must be") == 1
+
+
+def test_the_committed_parameters_pass_and_every_bad_one_is_named_at_once():
+    settings.check_parameters(SUBMISSION_CONFIG)
+    companion = json.loads((ROOT / "companion_results.json").read_text(encoding="utf-8"))
+    settings.check_parameters(companion["config"])
+    with pytest.raises(settings.SettingsError) as error:
+        settings.check_parameters({**companion["config"], "SGD_LRS_MINI_BATCH": [0.3, -1.0],
+                                   "SGD_UPDATES_FULL_BATCH": 0})
+    assert str(error.value).count("must be") == 2
