@@ -340,7 +340,7 @@ def swapped(results: dict) -> dict:
         return part
 
     results = swap(results)
-    for key in ("seed_study", "code_quality", "tsne_map"):
+    for key in ("code_quality", "tsne_map"):
         results[key] = swap(results[key])
     return results
 
