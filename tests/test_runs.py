@@ -3,6 +3,7 @@ one cut off during training (KeyboardInterrupt in the kernel, as JupyterLab's st
 sends) leaves the committed files and an earlier other-run/ whole; one given a bad setting
 stops with one message before any work and writes nothing."""
 
+import asyncio
 import hashlib
 import os
 import shutil
@@ -52,6 +53,14 @@ def kernel_environment() -> dict[str, str]:
             if name != report.OUTPUT_VARIABLE}
 
 
+def interrupt_after(client: NotebookClient, seconds: float) -> None:
+    """Interrupt the client's kernel after `seconds`, from another thread, as JupyterLab's
+    stop button does (the client's kernel manager is asynchronous)."""
+    def interrupt() -> None:
+        asyncio.run(client.km.interrupt_kernel())
+    threading.Timer(seconds, interrupt).start()
+
+
 @SLOW
 def test_a_run_cut_off_in_training_leaves_every_earlier_file_whole(tmp_path):
     copy = project_copy(tmp_path / "project")
@@ -66,7 +75,7 @@ def test_a_run_cut_off_in_training_leaves_every_earlier_file_whole(tmp_path):
     with client.setup_kernel(env=kernel_environment()):
         for index, cell in enumerate(notebook.cells[:training[1] + 1]):
             if index == training[1]:  # the denoising model: the first's figures are written
-                threading.Timer(3.0, client.km.interrupt_kernel).start()
+                interrupt_after(client, 3.0)  # the stop button, 3 s into training
                 with pytest.raises(CellExecutionError, match="KeyboardInterrupt"):
                     client.execute_cell(cell, index)
             else:
