@@ -19,7 +19,7 @@ html: setup  ## HTML export, a fallback that needs no LaTeX
 bench: setup  ## seconds per epoch against a tutorial-style baseline
 	$(VENV_PYTHON) bench/bench_epoch.py
 
-seeds: setup  ## the seed study: 5 seeds of each model -> seed_study.json; trains only models not in build/seed_models/
+seeds: setup  ## the seed study: 10 seeds of each model -> seed_study.json; trains only models not in build/seed_models/
 	$(VENV_PYTHON) -m seed_study
 
 collapse-check: setup  ## seeds 0-19, plain and denoising model, 5 epochs each

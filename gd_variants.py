@@ -58,11 +58,17 @@ class SGDRun:
                 "examples_per_second": self.examples_per_second}
 
 
+def loss_at(run: SGDRun, axis: str, budget: float) -> tuple[float, float] | None:
+    """Return (loss, where) of the run's last measurement at or before `budget` on an axis,
+    "examples" or "seconds"; None if it measured nothing there after its start."""
+    points = getattr(run, axis)
+    reached = [index for index, value in enumerate(points) if 0 < value <= budget]
+    return (run.loss[reached[-1]], points[reached[-1]]) if reached else None
+
 
 def evaluation_points(updates: int, count: int) -> set[int]:
     """Return about `count` update numbers from 1 to `updates`, evenly spaced on a log scale."""
     return set(np.unique(np.geomspace(1, updates, count).round().astype(int)).tolist())
-
 
 
 def shuffled_batches(size: int, batch_size: int, generator: torch.Generator,
@@ -72,14 +78,12 @@ def shuffled_batches(size: int, batch_size: int, generator: torch.Generator,
         yield from torch.randperm(size, generator=generator, device=device).split(batch_size)
 
 
-
 def synchronize(device: torch.device) -> None:
     """Wait until the queued GPU work is done, so that a clock measures it (no-op on the CPU)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
-
 
 
 def train_for_updates(
@@ -119,7 +123,6 @@ def train_for_updates(
             if done == updates or not math.isfinite(run.loss[-1]):
                 return run
     raise AssertionError("unreachable: shuffled_batches never ends")
-
 
 
 def sweep_learning_rates(

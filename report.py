@@ -298,20 +298,53 @@ def plot_sgd_runs(runs: dict[str, gd_variants.SGDRun]):
     return fig
 
 
-def plot_psnr(noise_stds: list[float], curves: dict[str, list[float]], training_std: float):
-    """Return a figure of PSNR (dB) against noise std, one line per curve, training std marked."""
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 2.2))
+def plot_psnr_levels(ax, noise_stds: list[float], curves: dict[str, list[float]],
+                     training_std: float) -> None:
+    """Draw PSNR (dB) against noise std, one line per curve, the training std marked."""
     for (name, values), marker in zip(curves.items(), "osD^v"):
         ax.plot(noise_stds, values, marker=marker, markersize=4, label=name)
     ax.axvline(training_std, color="gray", linestyle="--", linewidth=1)
     ax.annotate(f"training noise {training_std:g}", (training_std, 0.97), fontsize=8,
                 xycoords=("data", "axes fraction"), ha="left", va="top", xytext=(3, 0),
                 textcoords="offset points")
-    ax.set_ylim(bottom=0)
     ax.set_xlabel("noise std on the [-1, 1] scale")
     ax.set_ylabel("PSNR against the\nclean image (dB)")
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
+
+
+def plot_paired_curve(ax, rows: list[dict], labels: list[str], title: str) -> None:
+    """Draw a curve family's mean paired difference first − second against the noise std,
+    with its simultaneous 95% intervals, the margin (grey band) and 0."""
+    stds = [row["noise_std"] for row in rows]
+    means = np.array([row["mean"] for row in rows])
+    ends = np.array([row["interval"] for row in rows], dtype=float)
+    margins = [row["margin"] for row in rows]
+    ax.fill_between(stds, [-m for m in margins], margins, color="0.85", linewidth=0,
+                    label="margin")
+    ax.axhline(0, color="gray", linewidth=0.8)
+    ax.errorbar(stds, means, yerr=[means - ends[:, 0], ends[:, 1] - means], marker="o",
+                markersize=3, capsize=2, color="black", label="mean, 95% interval")
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("noise std")
+    ax.set_ylabel(f"{labels[0]} − {labels[1]}")
+    ax.grid(True, alpha=0.3)
+
+
+def plot_psnr(noise_stds: list[float], curves: dict[str, list[float]], training_std: float,
+              study: dict, models: tuple[str, str] | None = None):
+    """Return a figure: PSNR against noise std of one run (top), and over the seed study
+    the paired differences of the PSNR and of the code stability (bottom)."""
+    fig, axes = plt.subplot_mosaic([["levels", "levels"], ["psnr_db", "code_stability"]],
+                                   figsize=(FIGURE_WIDTH, 4.6),
+                                   gridspec_kw={"height_ratios": [1, 1.1]})
+    plot_psnr_levels(axes["levels"], noise_stds, curves, training_std)
+    comparison = stats.comparison_of(study, models)
+    for key, title in (("psnr_db", "PSNR (dB), over the seeds"),
+                       ("code_stability", "code stability, over the seeds")):
+        plot_paired_curve(axes[key], comparison["curves"][key], comparison["labels"], title)
+    axes["code_stability"].legend(fontsize=7, loc="lower left")
+    fig.subplots_adjust(hspace=0.65, wspace=0.45)
     return fig
 
 
@@ -424,31 +457,45 @@ def spread(values: list[float], decimals: int) -> str:
 
 def decimals_of(row: dict) -> int:
     """Return the decimals the report shows for a compared measure."""
-    return stats.MEASURES[row["measure"]][2]
+    return stats.MEASURES[row["measure"]].decimals
+
+
+def level_of(row: dict, study: dict) -> int | None:
+    """Return the position of a compared row's noise level in its measure's levels."""
+    levels = stats.MEASURES[row["measure"]].levels
+    return None if levels is None else study["settings"][levels].index(row["noise_std"])
+
+
+def interval_cell(row: dict) -> str:
+    """Return a row's simultaneous interval '[low, high]' ('unbounded' with too few seeds)."""
+    if None in row["interval"] or not all(map(math.isfinite, row["interval"])):
+        return "unbounded"
+    places = decimals_of(row)
+    return "[" + ", ".join(signed(bound, places, plus=True) for bound in row["interval"]) + "]"
 
 
 def comparison_cells(row: dict, study: dict, comparison: dict) -> list[str]:
     """Return a row of a comparison's cells: label, both models' mean ± sd, the mean
-    difference with its 95% CI, Holm's corrected p, the seeds the first model wins and the
-    verdict."""
-    level = None if row["noise_std"] is None else study["settings"][
-        stats.LEVEL_SETTINGS[row["measure"]]].index(row["noise_std"])
-    places = decimals_of(row)
+    difference, its simultaneous interval, the margin, the seeds the first model wins, the
+    adjusted sign-flip p and the verdict."""
+    places, level = decimals_of(row), level_of(row, study)
     means = [spread(stats.values_of(study[name], row["measure"], level), places)
              for name in comparison["models"]]
-    low, high = (signed(bound, places, plus=True) for bound in row["ci95"])
-    return [row["label"], *means, f"{signed(row['mean'], places, plus=True)} [{low}, {high}]",
-            f"{row['p_holm']:.3f}", f"{row['first_wins']} of {row['seeds']}", row["verdict"]]
+    return [row["label"], *means, signed(row["mean"], places, plus=True), interval_cell(row),
+            f"±{row['margin']:.{places}f}", f"{row['first_wins']} of {row['seeds']}",
+            f"{row['p_adjusted']:.3f}", row["verdict"]]
 
 
 def comparison_table(study: dict, models: tuple[str, str] | None = None) -> str:
     """Return a comparison of the seed study (the first when `models` is None): every
-    measure's paired difference first − second, its CI, Holm's p, the wins and the verdict."""
+    measure of its family with the mean paired difference first − second, the simultaneous
+    95% interval, the margin, the wins, the adjusted p and the verdict."""
     comparison = stats.comparison_of(study, models)
     first, second = comparison["labels"]
-    lines = [f"| measure | {first} − {second} [95% CI] | Holm p | {first} wins | verdict |",
-             "|" + "-" * 25 + "|" + "-" * 23 + ":|" + "-" * 5 + ":|" + "-" * 6 + ":|"
-             + "-" * 27 + "|"]
+    lines = [(f"| measure | {first} − {second} | simultaneous 95% interval | margin | "
+              f"{first} wins | p × {len(comparison['rows'])} | verdict |"),
+             "|" + "-" * 25 + "|" + "-" * 10 + ":|" + "-" * 18 + ":|" + "-" * 7 + ":|"
+             + "-" * 6 + ":|" + "-" * 5 + ":|" + "-" * 27 + "|"]
     for row in comparison["rows"]:
         label, _, _, *rest = comparison_cells(row, study, comparison)
         lines.append("| " + " | ".join([label, *rest]) + " |")
@@ -499,32 +546,32 @@ def summary_cell(values: dict) -> str:
     return f"{values['mean']:.3f} ± {values['sd']:.3f}"
 
 
-LEG_MEASURES = {"b": ["5-NN accuracy", "linear-probe accuracy", "silhouette in code space",
-                      "silhouette in the t-SNE plane"],
-                "d": [f"code stability at noise {settings.NOISE_STD:g}", "code stability at noise 1"]}
+CODE_ROWS = ("5-NN accuracy", "linear-probe accuracy", "silhouette in code space",
+             "silhouette in the t-SNE plane", f"code stability at noise {settings.NOISE_STD:g}")
+SIMILARITY = (("cka", "linear CKA"), ("knn_overlap", "10-NN overlap"))
 
 
-def legs_table(study: dict, measures: dict[str, list[str]] = LEG_MEASURES,
+def code_table(study: dict, measures: tuple[str, ...] = CODE_ROWS,
                models: tuple[str, str] | None = None) -> str:
-    """Return legs (b) to (d) of Question 3 c) for a comparison (the first when `models` is
-    None): the code measures and the code stability with their verdicts (labels by leg:
-    `measures`), and the code similarity within each model and across the two."""
+    """Return the codes of a comparison's two models (the first when `models` is None) over
+    the seeds: the measures named by label, each model's mean ± sd with the verdict of the
+    comparison's family; then the code similarity (linear CKA, 10-NN overlap) within each
+    model, across the two, and across the two with the same seed."""
     comparison = stats.comparison_of(study, models)
     first, second = comparison["labels"]
-    lines = [f"| leg | measure | {first} | {second} | verdict, or across the models |",
-             "|---|" + "-" * 26 + "|" + "-" * 15 + ":|" + "-" * 15 + ":|" + "-" * 26 + "|"]
+    lines = [f"| measure | {first} | {second} | verdict, or across the two models |",
+             "|" + "-" * 26 + "|" + "-" * 15 + ":|" + "-" * 15 + ":|" + "-" * 30 + "|"]
     rows = {row["label"]: row for row in comparison["rows"]}
+    for label in measures:
+        label_cell, one, other, *_, verdict = comparison_cells(rows[label], study, comparison)
+        lines.append(f"| {label_cell} | {one} | {other} | {verdict} |")
     similarity = study["similarity"]["summary"]
-    for leg in ("b", "c", "d"):
-        if leg == "c":
-            for measure, label in (("cka", "linear CKA"), ("knn_overlap", "10-NN overlap")):
-                cells = [summary_cell(similarity[group][measure]) for group in
-                         (f"{first}-{first}", f"{second}-{second}", f"{first}-{second}")]
-                lines.append(f"| c | {label} | {cells[0]} | {cells[1]} | across: {cells[2]} |")
-            continue
-        for label in measures[leg]:
-            label_cell, one, other, *_, verdict = comparison_cells(rows[label], study, comparison)
-            lines.append(f"| {leg} | {label_cell} | {one} | {other} | {verdict} |")
+    for measure, label in SIMILARITY:
+        cells = [summary_cell(similarity[group][measure]) for group in
+                 (f"{first}-{first}", f"{second}-{second}", f"{first}-{second}",
+                  f"{first}-{second}, same seed")]
+        lines.append(f"| {label} | {cells[0]} | {cells[1]} | across: {cells[2]}; "
+                     f"same seed: {cells[3]} |")
     return "\n".join(lines)
 
 
@@ -550,8 +597,9 @@ def ablation_table(study: dict, columns: dict[str, str] = ABLATION_COLUMNS) -> s
     rows = {}
     for key in ("test_mse_clean", "test_mse_noisy", "live_code_units", "knn_accuracy",
                 "linear_probe_accuracy"):
-        label, _, places = stats.MEASURES[key]
-        rows[label] = tuple(spread(study[name][key]["values"], places) for name in columns)
+        measure = stats.MEASURES[key]
+        rows[measure.label] = tuple(spread(study[name][key]["values"], measure.decimals)
+                                    for name in columns)
     return markdown_table(rows, list(columns.values()))
 
 
@@ -568,8 +616,9 @@ def scores_table(scores: dict[str, dict[str, float]], measures: tuple[str, ...] 
     seed_statistics.MEASURES): the companion's table of reconstruction and code quality."""
     rows = {}
     for measure in measures:
-        label, _, places = stats.MEASURES[measure]
-        rows[label] = tuple(signed(values[measure], places) for values in scores.values())
+        shown = stats.MEASURES[measure]
+        rows[shown.label] = tuple(signed(values[measure], shown.decimals)
+                                  for values in scores.values())
     return markdown_table(rows, list(scores))
 
 
@@ -585,12 +634,50 @@ def check_submission_models(records: dict[str, helpers.ModelRecord], results: di
                 f" Run `make report` (exercise9.ipynb writes both), or restore both with git.")
 
 
+def equal_budgets(runs: dict[str, gd_variants.SGDRun], compare_at: int) -> dict:
+    """Return the budgets at which the kept runs are compared: `compare_at` examples, the
+    examples of the run that processed fewest beyond it, and the training time of the
+    shortest run (this machine's)."""
+    examples = min(run.examples[-1] for run in runs.values() if run.examples[-1] > compare_at)
+    return {"examples": [compare_at, examples],
+            "seconds": min(run.seconds[-1] for run in runs.values())}
+
+
+def budget_losses(runs: dict[str, gd_variants.SGDRun], budgets: dict) -> dict:
+    """Return per kept run its (loss, where) at or before each budget of equal_budgets."""
+    return {key(name): {"examples": [gd_variants.loss_at(run, "examples", budget)
+                                     for budget in budgets["examples"]],
+                        "seconds": gd_variants.loss_at(run, "seconds", budgets["seconds"])}
+            for name, run in runs.items()}
+
+
+def budget_table(runs: dict[str, gd_variants.SGDRun], budgets: dict) -> str:
+    """Return each kept run's loss at equal budgets: after the same examples and after the
+    same training time (with where it was last measured, at or before the budget)."""
+    losses = budget_losses(runs, budgets)
+    columns = [f"{budget:,} examples" for budget in budgets["examples"]]
+    columns.append(f"{budgets['seconds']:.2f} s (this machine)")
+    lines = ["| variant | " + " | ".join(columns) + " |",
+             "|" + "-" * 12 + "|" + "|".join(["-" * 21 + ":"] * len(columns)) + "|"]
+    for name, entry in losses.items():
+        cells = [f"{point[0]:.3f} (at {point[1]:,})" if point else "not reached"
+                 for point in entry["examples"]]
+        point = entry["seconds"]
+        cells.append(f"{point[0]:.3f} (at {point[1]:.2f} s)" if point else "not reached")
+        lines.append(f"| {name.replace('_', '-')} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def sgd_results(sgd_sweeps: dict[str, dict[float, gd_variants.SGDRun]], compare_at: int) -> dict:
     """Return the gradient-descent experiment as JSON-ready numbers: per variant the kept
     run, its loss after `compare_at` examples, and every rate's final loss and its curve (the
-    loss after the examples processed and the seconds of training of each measurement)."""
+    loss after the examples processed and the seconds of training of each measurement); and
+    the kept runs' losses at equal budgets (equal_budgets; the time budget is this
+    machine's)."""
     kept = {name: best_run(runs) for name, runs in sgd_sweeps.items()}
-    return {"compare_at_examples": compare_at, **{
+    budgets = equal_budgets(kept, compare_at)
+    return {"compare_at_examples": compare_at,
+            "equal_budgets": {**budgets, "losses": budget_losses(kept, budgets)}, **{
         key(name): {**run.to_dict(),
                     "loss_at_compare": run.loss[run.examples.index(compare_at)]
                     if compare_at in run.examples else None,

@@ -56,7 +56,7 @@ SEED = 0  # the report's run: initialisation, shuffling and noise
 TSNE_POINTS = 500  # test images embedded with t-SNE
 TSNE_SEED = 0
 
-STUDY_SEEDS = 5  # seeds 0 to 4 of every variant
+STUDY_SEEDS = 10  # seeds 0 to 9 of every variant: an exact sign-flip test reaches p 2/1024
 SCORING = {  # how the seed study scores a model (seed_study/scoring.py)
     "test_noise_std": NOISE_STD,
     "noise_stds_psnr": [0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0],

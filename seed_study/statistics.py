@@ -1,38 +1,68 @@
 """The seed study's statistics: pairs of models compared over the seeds.
 
-One table of measures (MEASURES) for the seed study and the report; one paired test per
-measure and pair of models (scipy.stats.ttest_rel on the per-seed differences, first minus
-second model, with the 95% confidence interval of the mean difference from the t
-distribution); Holm's correction over the measures of one pair, which controls the chance of
-any false "better" in that comparison at ALPHA; one verdict rule on the corrected p-value;
-and summaries of how similar the codes of two models are (linear CKA, 10-nearest-neighbour
+One table of measures (MEASURES) for the seed study and the report, each with its equivalence
+margin. A comparison of two models (first minus second) has one family of tests: every
+quantity once (FAMILY), at the training noise where it depends on noise; the curves over the
+noise levels (PSNR, code stability) are families of their own. Per measure:
+* the exact sign-flip test of the mean paired difference over the seeds (scipy's
+  permutation_test over all 2^n sign patterns): no assumption of normality; with 10 seeds its
+  smallest p is 2/1024;
+* its simultaneous 95% interval over the family: each interval at 1 - ALPHA/k for k measures
+  (Bonferroni), found by inverting the same test (the subset means of Hartigan, 1969); the
+  verdict reads this interval: "better" where it excludes 0, "equivalent within ±m" where it
+  lies inside the margin, both where both hold, "inconclusive" where neither does;
+* the paired t-test (scipy.stats.ttest_rel) for reference, Bonferroni-adjusted: it assumes
+  normal differences and carries no verdict.
+And summaries of how similar the codes of two models are (linear CKA, 10-nearest-neighbour
 overlap), within each model and across two. Models are named by their key in the study and
 shown by their label (study["settings"]["models"][key]["label"]).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
 import numpy as np
 from scipy import stats
 
-MEASURES = {  # key in seed_study.json: (label, higher is better, decimals)
-    "test_mse_clean": ("test MSE on clean inputs", False, 4),
-    "test_mse_noisy": ("test MSE on noisy inputs", False, 4),
-    "test_mse_masked": ("test MSE on masked pixels", False, 4),
-    "live_code_units": ("live code units", True, 1),
-    "knn_accuracy": ("5-NN accuracy", True, 3),
-    "linear_probe_accuracy": ("linear-probe accuracy", True, 3),
-    "code_silhouette": ("silhouette in code space", True, 3),
-    "tsne_silhouette": ("silhouette in the t-SNE plane", True, 3),
-    "trustworthiness": ("t-SNE trustworthiness", True, 3),
-    "psnr_db": ("PSNR at noise {std:g} (dB)", True, 2),  # one value per noise level
-    "code_stability": ("code stability at noise {std:g}", True, 3),  # one per noise level
+
+@dataclasses.dataclass(frozen=True)
+class Measure:
+    """A measure of the seed study: its label, whether higher is better, the decimals shown,
+    its equivalence margin (a share of the first model's mean if `relative`), and for a
+    curve the setting that lists its noise levels and whether its value at the training noise
+    belongs to the family."""
+
+    label: str
+    higher_is_better: bool
+    decimals: int
+    margin: float
+    relative: bool = False
+    levels: str | None = None
+    in_family: bool = True
+
+
+MEASURES = {  # key in seed_study.json: the measure. Margins: notes.json, "margins"
+    "test_mse_clean": Measure("test MSE on clean inputs", False, 4, 0.05, relative=True),
+    "test_mse_noisy": Measure("test MSE on noisy inputs", False, 4, 0.05, relative=True),
+    "test_mse_masked": Measure("test MSE on masked pixels", False, 4, 0.05, relative=True),
+    "live_code_units": Measure("live code units", True, 1, 1.0),
+    "knn_accuracy": Measure("5-NN accuracy", True, 3, 0.01),
+    "linear_probe_accuracy": Measure("linear-probe accuracy", True, 3, 0.01),
+    "code_silhouette": Measure("silhouette in code space", True, 3, 0.05),
+    "tsne_silhouette": Measure("silhouette in the t-SNE plane", True, 3, 0.05),
+    "trustworthiness": Measure("t-SNE trustworthiness", True, 3, 0.005),
+    # at the training noise the PSNR is the test MSE on noisy inputs, 10 log10(4 / MSE):
+    # the family has that quantity once, as the MSE
+    "psnr_db": Measure("PSNR at noise {std:g} (dB)", True, 2, 0.2, levels="noise_stds_psnr",
+                       in_family=False),
+    "code_stability": Measure("code stability at noise {std:g}", True, 3, 0.01,
+                              levels="noise_stds_stability"),
 }
-LEVEL_SETTINGS = {"psnr_db": "noise_stds_psnr", "code_stability": "noise_stds_stability"}
 ALPHA = 0.05
+MAX_SEEDS = 20  # the exact test and its interval enumerate 2^n sign patterns and subsets
 
 
 def summary(values: list) -> dict:
@@ -41,52 +71,96 @@ def summary(values: list) -> dict:
     return {"values": values, "mean": array.mean(0).tolist(), "sd": array.std(0, ddof=1).tolist()}
 
 
-def paired_test(first: list[float], second: list[float]) -> dict[str, float]:
-    """Return the paired t-test of first - second: the mean difference, its sd, the 95%
-    confidence interval of the mean, t and the two-sided p-value. Differences that are all
-    equal give p 0 (or 1 if they are all 0) instead of scipy's NaN."""
-    gaps = np.asarray(first, dtype=float) - np.asarray(second, dtype=float)
-    mean, sd = float(gaps.mean()), float(gaps.std(ddof=1))
-    if sd == 0:
-        return {"mean": mean, "sd": 0.0, "ci95": [mean, mean],
-                "t": math.copysign(math.inf, mean) if mean else 0.0, "p": 0.0 if mean else 1.0}
-    result = stats.ttest_rel(first, second)
-    interval = result.confidence_interval(0.95)
-    return {"mean": mean, "sd": sd, "ci95": [float(interval.low), float(interval.high)],
-            "t": float(result.statistic), "p": float(result.pvalue)}
+def sign_flip_p(gaps: np.ndarray) -> float:
+    """Return the two-sided p of the exact sign-flip test of mean(gaps) = 0 (every sign
+    pattern; 1 where all gaps are 0)."""
+    if not np.any(gaps):
+        return 1.0
+    result = stats.permutation_test((gaps,), np.mean, vectorized=True, n_resamples=np.inf,
+                                    permutation_type="samples")
+    return float(result.pvalue)
 
 
-def holm(p_values: list[float]) -> list[float]:
-    """Return Holm's step-down adjusted p-values, in the order given."""
-    order = np.argsort(p_values, kind="stable")
-    count, adjusted, running = len(p_values), [0.0] * len(p_values), 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (count - rank) * p_values[index]))
-        adjusted[index] = running
-    return adjusted
+def sign_flip_interval(gaps: np.ndarray, alpha: float) -> list[float]:
+    """Return the 1 - alpha interval of the mean difference that inverts the sign-flip test:
+    the k-th smallest and k-th largest of the means of the 2^n - 1 non-empty subsets of the
+    gaps, k = floor(alpha 2^n / 2) (Hartigan, 1969); (-inf, inf) where k is 0."""
+    count = len(gaps)
+    if count > MAX_SEEDS:
+        raise ValueError(f"the exact sign-flip interval enumerates 2^{count} subsets: "
+                         f"use at most {MAX_SEEDS} seeds")
+    k = math.floor(alpha * 2**count / 2)
+    if k == 0:
+        return [-math.inf, math.inf]
+    masks = (np.arange(1, 2**count)[:, None] >> np.arange(count)) & 1
+    means = np.sort(masks @ gaps / masks.sum(1))
+    return [float(means[k - 1]), float(means[-k])]
 
 
-def verdict(mean: float, corrected_p: float, higher_is_better: bool,
+def t_test_p(gaps: np.ndarray) -> float:
+    """Return the two-sided p of the paired t-test of mean(gaps) = 0 (0 or 1 where the gaps
+    are all equal, instead of scipy's NaN)."""
+    if np.ptp(gaps) == 0:
+        return 1.0 if gaps[0] == 0 else 0.0
+    return float(stats.ttest_1samp(gaps, 0.0).pvalue)
+
+
+def margin_of(measure: Measure, first: list[float]) -> float:
+    """Return a measure's equivalence margin (relative margins: of the first model's mean)."""
+    return measure.margin * abs(float(np.mean(first))) if measure.relative else measure.margin
+
+
+def verdict(interval: list[float], margin: float, measure: Measure,
             labels: tuple[str, str]) -> str:
-    """Return the verdict on a paired difference first - second at ALPHA (corrected p),
-    naming the better model by its label."""
-    if not corrected_p < ALPHA:
-        return "no measurable difference"
-    return f"{labels[0] if (mean > 0) == higher_is_better else labels[1]} better"
+    """Return the verdict that a simultaneous interval of first - second carries: the better
+    model where it excludes 0, equivalence where it lies within ±margin."""
+    low, high = interval
+    within = -margin <= low and high <= margin
+    shown = f"{margin:.{measure.decimals}f}"
+    if low > 0 or high < 0:
+        better = labels[0] if (low > 0) == measure.higher_is_better else labels[1]
+        return f"{better} better, by less than {shown}" if within else f"{better} better"
+    return f"equivalent within ±{shown}" if within else "inconclusive"
 
 
-def measure_rows(settings: dict, models: dict) -> list[tuple[str, str, int | None, float | None]]:
-    """Return (key, label, level, noise std) of every compared measure present in `models`."""
+def paired_row(one: list[float], other: list[float], measure: Measure, family_size: int,
+               labels: tuple[str, str]) -> dict:
+    """Return one measure's comparison of first minus second over the seeds, in a family of
+    `family_size` measures."""
+    gaps = np.subtract(one, other, dtype=float)
+    margin, level = margin_of(measure, one), 1 - ALPHA / family_size
+    interval = sign_flip_interval(gaps, ALPHA / family_size)
+    p, t_p = sign_flip_p(gaps), t_test_p(gaps)
+    wins = (gaps > 0) if measure.higher_is_better else (gaps < 0)
+    return {"higher_is_better": measure.higher_is_better, "seeds": len(gaps),
+            "first_wins": int(wins.sum()), "mean": float(gaps.mean()),
+            "sd": float(gaps.std(ddof=1)), "margin": margin, "interval": interval,
+            "interval_level": level, "p": p, "p_adjusted": min(1.0, family_size * p),
+            "t_test_p": t_p, "t_test_p_adjusted": min(1.0, family_size * t_p),
+            "verdict": verdict(interval, margin, measure, labels)}
+
+
+def family_rows(settings: dict, models: dict) -> list[tuple[str, str, int | None, float | None]]:
+    """Return (key, label, level, noise std) of the family's measures present in `models`:
+    every measure once, a curve at the training noise (settings["test_noise_std"])."""
     rows = []
-    for key, (label, _, _) in MEASURES.items():
-        if key not in models:
+    for key, measure in MEASURES.items():
+        if key not in models or not measure.in_family:
             continue
-        if key in LEVEL_SETTINGS:
-            rows += [(key, label.format(std=std), level, std)
-                     for level, std in enumerate(settings[LEVEL_SETTINGS[key]]) if std > 0]
+        if measure.levels:
+            std = settings["test_noise_std"]
+            rows.append((key, measure.label.format(std=std),
+                         settings[measure.levels].index(std), std))
         else:
-            rows.append((key, label, None, None))
+            rows.append((key, measure.label, None, None))
     return rows
+
+
+def curve_rows(settings: dict, key: str) -> list[tuple[str, str, int, float]]:
+    """Return (key, label, level, noise std) of a curve's noise levels above 0."""
+    measure = MEASURES[key]
+    return [(key, measure.label.format(std=std), level, std)
+            for level, std in enumerate(settings[measure.levels]) if std > 0]
 
 
 def values_of(model: dict, key: str, level: int | None) -> list[float]:
@@ -101,24 +175,26 @@ def labels_of(study: dict, models: list[str]) -> tuple[str, ...]:
     return tuple(known.get(model, {}).get("label", model) for model in models)
 
 
-def compare(study: dict, first: str, second: str) -> dict:
-    """Return the comparison of two of the study's models: per measure the paired test of
-    first minus second over the seeds, how many seeds the first model wins, Holm's corrected
-    p over this comparison's measures (its own family), and the verdict."""
+def compare_family(study: dict, first: str, second: str,
+                   rows: list[tuple[str, str, int | None, float | None]]) -> list[dict]:
+    """Return the paired comparison of first minus second of each of the rows, one family."""
     labels = labels_of(study, [first, second])
-    rows = []
-    for key, label, level, std in measure_rows(study["settings"], study[first]):
-        one, other = values_of(study[first], key, level), values_of(study[second], key, level)
-        higher = MEASURES[key][1]
-        gaps = np.subtract(one, other)
-        rows.append({"measure": key, "noise_std": std, "label": label,
-                     "higher_is_better": higher, "seeds": len(gaps),
-                     "first_wins": int(((gaps > 0) if higher else (gaps < 0)).sum()),
-                     **paired_test(one, other)})
-    for row, corrected in zip(rows, holm([row["p"] for row in rows])):
-        row["p_holm"] = corrected
-        row["verdict"] = verdict(row["mean"], corrected, row["higher_is_better"], labels)
-    return {"models": [first, second], "labels": list(labels), "rows": rows}
+    return [{"measure": key, "noise_std": std, "label": label,
+             **paired_row(values_of(study[first], key, level),
+                          values_of(study[second], key, level), MEASURES[key], len(rows),
+                          labels)}
+            for key, label, level, std in rows]
+
+
+def compare(study: dict, first: str, second: str) -> dict:
+    """Return the comparison of two of the study's models: the family of every quantity
+    once ("rows") and each curve over the noise levels as its own family ("curves")."""
+    settings = study["settings"]
+    curves = {key: compare_family(study, first, second, curve_rows(settings, key))
+              for key, measure in MEASURES.items() if measure.levels and key in study[first]}
+    return {"models": [first, second], "labels": list(labels_of(study, [first, second])),
+            "rows": compare_family(study, first, second, family_rows(settings, study[first])),
+            "curves": curves}
 
 
 def comparison_of(study: dict, models: tuple[str, str] | list[str] | None = None) -> dict:

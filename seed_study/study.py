@@ -1,18 +1,19 @@
-"""Seed study: seeds 0-4 of each variant of settings.VARIANTS, compared in the pairs of
-settings.COMPARISONS.
+"""Seed study: seeds 0 to settings.STUDY_SEEDS - 1 of each variant of settings.VARIANTS,
+compared in the pairs of settings.COMPARISONS.
 
 Every model is trained by helpers.train_autoencoder as the report trains its own
-(seed_training.train_job) and saved under build/seed_models/, named by the digest of its
-training code, settings and seed; a model saved before is not trained again. Every model is
-then scored from its file (seed_scoring.score) and the study writes seed_study.json (run it
-with `make seeds`): per model, seed and measure the value, per model the mean and sample sd
-(ddof=1); per comparison, every measure's paired test of the first model minus the second,
-with Holm's correction over that comparison's measures and the verdict
-(seed_statistics.compare); and the code similarity (linear CKA, 10-nearest-neighbour overlap
-on all test images) of every pair of models. On the CPU the jobs run in worker processes, one
-thread each, as many as the machine has cores; on a GPU one after another.
+(training.train_job) and saved under build/seed_models/, named by the digest of its training
+code, settings and seed; a model saved before is not trained again. Every model is then scored
+from its file (scoring.score_file) and the study writes seed_study.json (run it with
+`make seeds`): per model, seed and measure the value, per model the mean and sample sd
+(ddof=1); per comparison the family of every quantity once and the curves over the noise
+levels, each measure with its exact sign-flip test, simultaneous 95% interval, margin and
+verdict (statistics.compare); and the code similarity (linear CKA, 10-nearest-neighbour
+overlap on all test images) of every pair of models. On the CPU the jobs run in worker
+processes, one thread each, as many as the machine has cores; on a GPU one after another.
 
-What each measure is: seed_study/notes.json, copied into seed_study.json as "notes".
+What each measure is, the family, the test and the margins: seed_study/notes.json, copied
+into seed_study.json as "notes".
 """
 
 from __future__ import annotations
@@ -193,15 +194,17 @@ def main() -> None:
 
 
 def print_tables(study: dict) -> None:
-    """Print each comparison's paired differences with their CI, corrected p and verdict,
-    and the similarity summary."""
+    """Print each comparison's families of paired differences with their simultaneous
+    intervals, adjusted p and verdicts, and the similarity summary."""
     for comparison in study["comparisons"]:
-        title = " - ".join(comparison["labels"]) + " [95% CI]"
-        print(f"\n{'measure':<34}{title:>36}{'p Holm':>9}  verdict")
-        for row in comparison["rows"]:
-            low, high = row["ci95"]
-            print(f"{row['label']:<34}{row['mean']:>+12.4f} [{low:+.4f}, {high:+.4f}]"
-                  f"{row['p_holm']:>9.3f}  {row['verdict']}")
+        title = " - ".join(comparison["labels"]) + " [simultaneous 95%]"
+        families = [comparison["rows"], *comparison["curves"].values()]
+        for rows in families:
+            print(f"\n{'measure':<34}{title:>40}{'p adj.':>8}  verdict")
+            for row in rows:
+                low, high = row["interval"]
+                print(f"{row['label']:<34}{row['mean']:>+12.4f} [{low:+.4f}, {high:+.4f}]"
+                      f"{row['p_adjusted']:>8.3f}  {row['verdict']}")
     print()
     for group, values in study["similarity"]["summary"].items():
         print(f"{group:<28} pairs {values['pairs']:>2}  CKA {values['cka']['mean']:.3f} +- "

@@ -209,12 +209,19 @@ def test_sgd_table_gives_every_rate_tried_the_kept_one_and_the_timings():
     assert report.best_run(sweeps["stochastic"]).lr == 0.3
 
 
-def test_psnr_plot_marks_the_training_noise_and_names_every_curve():
+def test_psnr_plot_marks_the_training_noise_names_every_curve_and_shows_the_paired_gaps():
     curves = {"noisy input": [math.inf, 10.0, 6.0], "autoencoder": [20.0, 18.0, 12.0]}
-    ax = report.plot_psnr([0.0, 0.5, 1.0], curves, training_std=0.5).axes[0]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(curves)
-    assert "dB" in ax.get_ylabel() and "noise std" in ax.get_xlabel()
-    assert any("training noise 0.5" in t.get_text() for t in ax.texts)
+    study = study_of(TEN_PLAIN, TEN_DENOISING)
+    fig = report.plot_psnr([0.0, 0.5, 1.0], curves, training_std=0.5, study=study)
+    levels, psnr, stability = fig.axes
+    assert [t.get_text() for t in levels.get_legend().get_texts()] == list(curves)
+    assert "dB" in levels.get_ylabel() and "noise std" in levels.get_xlabel()
+    assert any("training noise 0.5" in t.get_text() for t in levels.texts)
+    assert "PSNR" in psnr.get_title() and "stability" in stability.get_title()
+    assert psnr.get_ylabel() == "plain − denoising"
+    row = study["comparisons"][0]["curves"]["psnr_db"][0]
+    low, high = psnr.get_ylim()
+    assert low <= row["interval"][0] and row["interval"][1] <= high and low <= -row["margin"]
 
 
 def test_code_unit_plot_labels_dead_units_active_shares_and_the_value_axis():
@@ -341,6 +348,7 @@ def study_of(plain: list[float], denoising: list[float]) -> dict:
               "linear_code_autoencoder": "linear"}
     study = {"seeds": list(range(len(plain))),
              "settings": {"noise_stds_psnr": [0.0, 0.5], "noise_stds_stability": [0.5],
+                          "test_noise_std": 0.5,
                           "models": {name: {"label": label} for name, label in labels.items()}},
              "autoencoder": model(plain), "denoising_autoencoder": model(denoising),
              "linear_code_autoencoder": model(plain)}
@@ -358,36 +366,47 @@ def study_of(plain: list[float], denoising: list[float]) -> dict:
     return study
 
 
-def test_comparison_table_gives_the_difference_its_ci_the_wins_and_the_verdict():
-    study = study_of([0.070, 0.068, 0.071, 0.069], [0.080, 0.079, 0.081, 0.080])
+TEN_PLAIN = [0.070, 0.068, 0.071, 0.069, 0.070, 0.072, 0.069, 0.070, 0.071, 0.068]
+TEN_DENOISING = [0.080, 0.079, 0.081, 0.080, 0.082, 0.080, 0.079, 0.081, 0.080, 0.079]
+
+
+def test_comparison_table_gives_the_difference_its_interval_margin_wins_p_and_verdict():
+    study = study_of(TEN_PLAIN, TEN_DENOISING)
     table = report.comparison_table(study)
     row = next(line for line in table.splitlines() if line.startswith("| test MSE on clean"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     first = study["comparisons"][0]["rows"][0]
-    assert table.splitlines()[0].startswith("| measure | plain − denoising [95% CI] |")
-    assert cells[1].startswith("−0.0105 [") and cells[-1] == "plain better"
-    assert cells[2] == f"{first['p_holm']:.3f}" and cells[3] == "4 of 4"
+    assert table.splitlines()[0] == ("| measure | plain − denoising | simultaneous 95% interval "
+                                     "| margin | plain wins | p × 3 | verdict |")
+    low, high = first["interval"]
+    assert cells[1] == "−0.0103" and cells[2] == report.interval_cell(first)
+    assert cells[2] == f"[{low:+.4f}, {high:+.4f}]".replace("-", "−") and high < 0
+    assert cells[3] == "±0.0035" and cells[4] == "10 of 10" and cells[-1] == "plain better"
+    assert cells[5] == f"{min(1, 3 * 2 / 1024):.3f}"
     assert len(table.splitlines()) == 2 + len(study["comparisons"][0]["rows"])
 
 
-def test_comparison_table_of_another_pair_names_its_models():
+def test_comparison_table_of_another_pair_names_its_models_and_few_seeds_reach_nothing():
+    table = report.comparison_table(study_of(TEN_PLAIN, TEN_DENOISING),
+                                    ("autoencoder", "linear_code_autoencoder"))
+    assert table.splitlines()[0].startswith("| measure | plain − linear | simultaneous")
+    assert "| equivalent within ±0.0035 |" in table.splitlines()[2]  # the same values
     study = study_of([0.070, 0.068, 0.071, 0.069], [0.080, 0.079, 0.081, 0.080])
-    table = report.comparison_table(study, ("autoencoder", "linear_code_autoencoder"))
-    assert table.splitlines()[0] == ("| measure | plain − linear [95% CI] | Holm p | plain wins "
-                                     "| verdict |")
-    assert "no measurable difference" in table.splitlines()[2]  # the same values
+    few = report.comparison_table(study).splitlines()[2]
+    assert "| unbounded |" in few and few.endswith("| inconclusive |")  # 4 seeds: no interval
     with pytest.raises(KeyError, match="compares no denoising_autoencoder - autoencoder"):
         report.comparison_table(study, ("denoising_autoencoder", "autoencoder"))
 
 
-def test_legs_table_has_the_code_measures_similarity_within_and_across_and_stability():
+def test_code_table_has_the_code_measures_then_similarity_within_across_and_same_seed():
     study = study_of([0.70, 0.68, 0.71], [0.70, 0.69, 0.70])
-    for row in study["comparisons"][0]["rows"]:
-        row["label"] = {"knn_accuracy": "5-NN accuracy"}.get(row["measure"], row["label"])
-    table = report.legs_table(study, {"b": ["5-NN accuracy"],
-                                      "d": ["code stability at noise 0.5"]}).splitlines()
-    assert [line.split("|")[1].strip() for line in table[2:]] == ["b", "c", "c", "d"]
-    assert "| c | linear CKA | 0.900 ± 0.000 | 0.800 ± 0.000 | across: 0.700 ± 0.000 |" in table
+    table = report.code_table(study, ("5-NN accuracy", "code stability at noise 0.5"))
+    lines = table.splitlines()
+    assert lines[0] == "| measure | plain | denoising | verdict, or across the two models |"
+    assert [line.split("|")[1].strip() for line in lines[2:]] == [
+        "5-NN accuracy", "code stability at noise 0.5", "linear CKA", "10-NN overlap"]
+    assert ("| linear CKA | 0.900 ± 0.000 | 0.800 ± 0.000 | across: 0.700 ± 0.000; "
+            "same seed: 0.600 ± 0.000 |") in lines
 
 
 def test_ablation_table_compares_the_sheets_model_with_the_linear_code():

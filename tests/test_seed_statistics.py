@@ -1,7 +1,9 @@
-"""seed_study/statistics.py: the paired test, Holm's correction, the verdict rule and the summaries
-of code similarity, on differences constructed to be significant and not, for any number of
-models."""
+"""seed_study/statistics.py: the exact sign-flip test and its simultaneous interval, the t-test
+beside it, the margins, the verdict rule, the family and its curves, and the summaries of code
+similarity, on differences constructed to be significant, equivalent and neither, for any
+number of models."""
 
+import itertools
 import math
 
 import numpy as np
@@ -10,87 +12,120 @@ from scipy import stats
 
 from seed_study import statistics as seed_statistics
 
-
-def test_paired_test_is_scipys_ttest_rel_with_the_t_interval_of_the_mean():
-    plain, denoising = [17.62, 17.39, 17.18, 17.67, 17.88], [17.51, 17.34, 17.21, 17.50, 17.60]
-    result = seed_statistics.paired_test(plain, denoising)
-    gaps = np.subtract(plain, denoising)
-    assert result["p"] == pytest.approx(stats.ttest_rel(plain, denoising).pvalue)
-    half = stats.t.ppf(0.975, 4) * gaps.std(ddof=1) / math.sqrt(5)
-    assert result["ci95"] == pytest.approx([gaps.mean() - half, gaps.mean() + half])
-    assert result["mean"] == pytest.approx(gaps.mean()) and result["sd"] == pytest.approx(
-        gaps.std(ddof=1))
+RNG = np.random.default_rng(0)
 
 
-def test_differences_that_are_all_equal_give_p_0_or_1_not_nan():
-    assert seed_statistics.paired_test([7, 8, 6], [6, 7, 5])["p"] == 0.0
-    assert seed_statistics.paired_test([7, 8, 6], [7, 8, 6])["p"] == 1.0
+def brute_force_p(gaps: np.ndarray) -> float:
+    """The sign-flip p counted over every sign pattern, without scipy."""
+    observed = abs(gaps.sum())
+    patterns = np.array(list(itertools.product([1, -1], repeat=len(gaps))))
+    return float(np.mean(np.abs(patterns @ gaps) >= observed - 1e-12))
 
 
-def test_holm_multiplies_the_smallest_p_by_the_number_of_tests_and_keeps_the_order():
-    assert seed_statistics.holm([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
-    assert seed_statistics.holm([0.02, 0.9]) == pytest.approx([0.04, 0.9])
-    assert seed_statistics.holm([0.5, 0.9]) == [1.0, 1.0]  # capped at 1, never decreasing
-    assert seed_statistics.holm([0.6, 0.7]) == [1.0, 1.0]
+@pytest.mark.parametrize("seed", range(5))
+def test_the_sign_flip_p_counts_every_sign_pattern(seed):
+    gaps = np.random.default_rng(seed).normal(0.4, 1.0, 10)
+    assert seed_statistics.sign_flip_p(gaps) == pytest.approx(brute_force_p(gaps))
+
+
+def test_ten_seeds_that_agree_reach_p_2_of_1024_and_five_cannot_go_below_1_in_16():
+    assert seed_statistics.sign_flip_p(np.linspace(0.1, 1.0, 10)) == pytest.approx(2 / 1024)
+    assert seed_statistics.sign_flip_p(np.linspace(0.1, 1.0, 5)) == pytest.approx(2 / 32)
+    assert seed_statistics.sign_flip_p(np.zeros(10)) == 1.0
+
+
+@pytest.mark.parametrize("family", [10, 6, 1])
+def test_the_interval_holds_what_the_test_does_not_reject(family):
+    """0 lies outside the 1 - alpha/k interval exactly when the test's p is below alpha/k,
+    and the interval's ends are where the test of a shifted mean starts to reject."""
+    alpha = seed_statistics.ALPHA / family
+    for _ in range(40):
+        gaps = RNG.normal(RNG.uniform(0, 1.5), 1.0, 10)
+        low, high = seed_statistics.sign_flip_interval(gaps, alpha)
+        assert low <= gaps.mean() <= high
+        assert (seed_statistics.sign_flip_p(gaps) < alpha) == (low > 0 or high < 0)
+        for end, step in ((low, -1e-9), (high, 1e-9)):
+            assert seed_statistics.sign_flip_p(gaps - end - step) < alpha
+            assert seed_statistics.sign_flip_p(gaps - end + step) >= alpha
+
+
+def test_an_interval_the_seeds_cannot_reach_is_unbounded_and_too_many_seeds_are_refused():
+    assert seed_statistics.sign_flip_interval(np.ones(5), 0.005) == [-math.inf, math.inf]
+    with pytest.raises(ValueError, match="at most 20 seeds"):
+        seed_statistics.sign_flip_interval(np.ones(21), 0.05)
+
+
+def test_the_t_test_beside_it_is_scipys_and_gives_no_nan():
+    gaps = np.array([0.11, 0.05, -0.03, 0.17, 0.28])
+    assert seed_statistics.t_test_p(gaps) == pytest.approx(stats.ttest_1samp(gaps, 0).pvalue)
+    assert seed_statistics.t_test_p(np.full(4, 0.5)) == 0.0
+    assert seed_statistics.t_test_p(np.zeros(4)) == 1.0
 
 
 LABELS = ("plain", "denoising")
+HIGHER = seed_statistics.Measure("x", True, 3, 0.01)
+LOWER = seed_statistics.Measure("y", False, 3, 0.01)
 
 
-@pytest.mark.parametrize("mean, p, higher, expected", [
-    (0.5, 0.01, True, "plain better"), (0.5, 0.01, False, "denoising better"),
-    (-0.5, 0.01, True, "denoising better"), (-0.5, 0.01, False, "plain better"),
-    (0.5, 0.05, True, "no measurable difference"), (0.5, math.nan, True,
-                                                    "no measurable difference")])
-def test_the_verdict_needs_a_corrected_p_below_005(mean, p, higher, expected):
-    assert seed_statistics.verdict(mean, p, higher, LABELS) == expected
+@pytest.mark.parametrize("interval, measure, expected", [
+    ([0.02, 0.05], HIGHER, "plain better"), ([0.02, 0.05], LOWER, "denoising better"),
+    ([-0.05, -0.02], HIGHER, "denoising better"), ([-0.05, -0.02], LOWER, "plain better"),
+    ([0.001, 0.004], HIGHER, "plain better, by less than 0.010"),
+    ([-0.004, 0.006], HIGHER, "equivalent within ±0.010"),
+    ([-0.004, 0.02], HIGHER, "inconclusive"), ([-math.inf, math.inf], HIGHER, "inconclusive")])
+def test_the_verdict_reads_the_interval_against_0_and_the_margin(interval, measure, expected):
+    assert seed_statistics.verdict(interval, 0.01, measure, LABELS) == expected
+
+
+def test_a_relative_margin_is_a_share_of_the_first_model_s_mean():
+    mse = seed_statistics.MEASURES["test_mse_clean"]
+    assert seed_statistics.margin_of(mse, [0.07, 0.07]) == pytest.approx(0.0035)
+    assert seed_statistics.margin_of(HIGHER, [5.0]) == 0.01
 
 
 def study(plain: list[list[float]], denoising: list[list[float]]) -> dict:
-    """A seed study of one PSNR-like measure at two noise levels (0 is left out)."""
-    return {"settings": {"noise_stds_psnr": [0.0, 0.5, 1.0],
+    """A seed study of the code stability at three noise levels and one accuracy."""
+    seeds = len(plain)
+    return {"settings": {"noise_stds_stability": [0.1, 0.5, 1.0], "test_noise_std": 0.5,
                          "models": {"autoencoder": {"label": "plain"},
                                     "denoising_autoencoder": {"label": "denoising"}}},
-            "autoencoder": {"psnr_db": {"values": plain}},
-            "denoising_autoencoder": {"psnr_db": {"values": denoising}}}
+            "autoencoder": {"code_stability": {"values": plain},
+                            "knn_accuracy": {"values": [0.8] * seeds}},
+            "denoising_autoencoder": {"code_stability": {"values": denoising},
+                                      "knn_accuracy": {"values": [0.8 + 0.001 * (s % 3 - 1)
+                                                                  for s in range(seeds)]}}}
 
 
-def test_compare_finds_a_consistent_gap_and_not_a_gap_within_the_noise():
-    rng = np.random.default_rng(0)
-    base = 17 + rng.normal(0, 0.3, size=(5, 3))
+def test_compare_puts_each_quantity_once_in_the_family_and_the_curve_apart():
+    base = 0.9 + RNG.normal(0, 0.01, size=(10, 3))
     plain = base.copy()
-    plain[:, 2] -= 0.5 + rng.normal(0, 0.05, 5)  # loses 0.5 dB at noise 1 in every seed
-    plain[:, 1] += rng.normal(0, 0.3, 5)  # noise 0.5: only seed noise
+    plain[:, 2] -= 0.05 + RNG.normal(0, 0.005, 10)  # less stable at noise 1 in every seed
+    plain[:, 1] += RNG.normal(0, 0.02, 10)  # at the training noise: only seed noise
     comparison = seed_statistics.compare(study(plain.tolist(), base.tolist()), "autoencoder",
                                          "denoising_autoencoder")
     assert comparison["labels"] == ["plain", "denoising"]
-    rows = comparison["rows"]
-    assert [row["label"] for row in rows] == ["PSNR at noise 0.5 (dB)", "PSNR at noise 1 (dB)"]
-    assert rows[0]["verdict"] == "no measurable difference"
-    assert rows[1]["verdict"] == "denoising better" and rows[1]["first_wins"] == 0
-    assert rows[1]["p_holm"] == pytest.approx(min(1.0, 2 * rows[1]["p"]))
-    assert rows[1]["ci95"][1] < 0 < rows[0]["ci95"][1] and rows[0]["ci95"][0] < 0
+    rows = {row["label"]: row for row in comparison["rows"]}
+    assert list(rows) == ["5-NN accuracy", "code stability at noise 0.5"]
+    assert rows["5-NN accuracy"]["verdict"] == "equivalent within ±0.010"
+    assert rows["code stability at noise 0.5"]["verdict"] == "inconclusive"
+    assert all(row["interval_level"] == pytest.approx(0.975) for row in rows.values())
+    curve = comparison["curves"]["code_stability"]
+    assert [row["noise_std"] for row in curve] == [0.1, 0.5, 1.0]
+    assert curve[2]["verdict"] == "denoising better" and curve[2]["first_wins"] == 0
+    assert curve[2]["p_adjusted"] == pytest.approx(3 * curve[2]["p"])
+    assert curve[2]["t_test_p_adjusted"] == pytest.approx(min(1, 3 * curve[2]["t_test_p"]))
 
 
-def test_holm_can_turn_a_nominal_difference_into_no_measurable_one():
-    """p = 0.03 alone passes 0.05; among 20 measures it does not."""
-    assert seed_statistics.verdict(1.0, 0.03, True, LABELS) == "plain better"
-    assert seed_statistics.verdict(1.0, seed_statistics.holm([0.03] + [0.5] * 19)[0],
-                                   True, LABELS) == "no measurable difference"
-
-
-def test_each_comparison_is_its_own_holm_family():
-    """A third model's comparison adds no tests to the first one's correction."""
-    two = study([[30.0, 17.0 + 0.1 * s, 17.0 + 0.05 * s] for s in range(4)],
-                [[30.0, 17.0, 17.0]] * 4)
-    third = [[30.0, 16.0 + 0.01 * s**2, 16.5 + 0.1 * s] for s in range(4)]
-    three = {**two, "third": {"psnr_db": {"values": third}}}
+def test_each_comparison_is_its_own_family():
+    """A third model's comparison adds no tests to the first one's family."""
+    two = study([[0.9, 0.9 + 0.01 * s, 0.8] for s in range(10)], [[0.9, 0.9, 0.9]] * 10)
+    third = {"code_stability": {"values": [[0.9, 0.7 + 0.01 * s, 0.7] for s in range(10)]},
+             "knn_accuracy": {"values": [0.7] * 10}}
+    three = {**two, "third": third}
     first = seed_statistics.compare(two, "autoencoder", "denoising_autoencoder")
     again = seed_statistics.compare(three, "autoencoder", "denoising_autoencoder")
     other = seed_statistics.compare(three, "denoising_autoencoder", "third")
     assert first == again and other["labels"] == ["denoising", "third"]  # no label: its key
-    assert [row["p_holm"] for row in other["rows"]] == pytest.approx(
-        seed_statistics.holm([row["p"] for row in other["rows"]]))
     assert other["rows"][0]["verdict"] == "denoising better"
 
 

@@ -84,7 +84,7 @@ def test_a_model_file_is_named_by_what_determines_the_weights(tmp_path):
 # ---------------------------------------------------------------------------- three small models
 
 
-MEASURE_ROWS = len(seed_statistics.measure_rows(settings.SCORING, seed_statistics.MEASURES))
+MEASURE_ROWS = len(seed_statistics.family_rows(settings.SCORING, seed_statistics.MEASURES))
 THREE = settings.VARIANTS
 PAIRS = [("autoencoder", "denoising_autoencoder"), ("autoencoder", "linear_code_autoencoder"),
          ("denoising_autoencoder", "linear_code_autoencoder")]
@@ -120,12 +120,11 @@ def test_three_models_each_comparison_its_own_holm_family_and_labels(small_study
         labels = [THREE[name].label for name in entry["models"]]
         rows = entry["rows"]
         assert entry["labels"] == labels and len(rows) == MEASURE_ROWS
-        assert [row["p_holm"] for row in rows] == pytest.approx(
-            seed_statistics.holm([row["p"] for row in rows]))
         for row in rows:
-            assert row["verdict"] == seed_statistics.verdict(row["mean"], row["p_holm"],
-                                                             row["higher_is_better"], labels)
+            assert row["p_adjusted"] == pytest.approx(min(1, MEASURE_ROWS * row["p"]))
+            assert row["verdict"] == "inconclusive"  # 3 seeds: the interval is unbounded
             assert row["seeds"] == 3 and 0 <= row["first_wins"] <= 3
+        assert set(entry["curves"]) == {"psnr_db", "code_stability"}
     assert set(study["restarts"]) == set(THREE) and study["settings"]["models"] == {
         name: variant.to_dict() for name, variant in THREE.items()}
 
@@ -150,10 +149,10 @@ def test_three_models_tables(small_study):
     for first, second in PAIRS:
         rows = table_rows(report.comparison_table(study, (first, second)))
         labels = THREE[first].label, THREE[second].label
-        assert rows[0][1] == f"{labels[0]} − {labels[1]} [95% CI]" and len(rows) == 2 + MEASURE_ROWS
-        legs = table_rows(report.legs_table(study, models=(first, second)))
-        assert legs[0][2:4] == list(labels) and [row[0] for row in legs[2:]] == [
-            "b"] * 4 + ["c"] * 2 + ["d"] * 2
+        assert rows[0][1] == f"{labels[0]} − {labels[1]}" and len(rows) == 2 + MEASURE_ROWS
+        codes = table_rows(report.code_table(study, models=(first, second)))
+        assert codes[0][1:3] == list(labels) and [row[0] for row in codes[2:]] == [
+            *report.CODE_ROWS, "linear CKA", "10-NN overlap"]
     assert report.comparison_table(study) == report.comparison_table(study, PAIRS[0])
     columns = {name: variant.label for name, variant in THREE.items()}
     ablation = table_rows(report.ablation_table(study, columns))
@@ -195,19 +194,26 @@ def test_the_study_digest_leaves_out_notes_and_follows_the_settings(seed_study_s
     assert seed_study_script.study_digest(changed) != seed_study_script.study_digest(study)
 
 
-def test_every_comparison_has_its_paired_tests_and_the_verdicts_of_the_one_rule(study):
+def test_every_comparison_has_its_family_its_curves_and_the_verdicts_of_the_one_rule(study):
+    seeds = len(study["seeds"])
     for entry in study["comparisons"]:
-        rows = entry["rows"]
-        assert [row["label"] for row in rows] == [
-            label for _, label, _, _ in seed_statistics.measure_rows(
-                study["settings"], study[entry["models"][0]])]
-        corrected = seed_statistics.holm([row["p"] for row in rows])
-        for row, p_holm in zip(rows, corrected):
-            assert row["seeds"] == len(study["seeds"]) >= 5
-            assert row["ci95"][0] <= row["mean"] <= row["ci95"][1]
-            assert row["p_holm"] == pytest.approx(p_holm) and row["p_holm"] >= row["p"]
-            assert row["verdict"] == seed_statistics.verdict(
-                row["mean"], p_holm, row["higher_is_better"], tuple(entry["labels"]))
+        first = study[entry["models"][0]]
+        families = {"rows": seed_statistics.family_rows(study["settings"], first),
+                    **{key: seed_statistics.curve_rows(study["settings"], key)
+                       for key in entry["curves"]}}
+        for name, expected in families.items():
+            rows = entry["rows"] if name == "rows" else entry["curves"][name]
+            assert [row["label"] for row in rows] == [label for _, label, _, _ in expected]
+            for row in rows:
+                measure = seed_statistics.MEASURES[row["measure"]]
+                assert row["seeds"] == seeds >= 10 and row["interval_level"] == pytest.approx(
+                    1 - seed_statistics.ALPHA / len(rows))
+                assert row["interval"][0] <= row["mean"] <= row["interval"][1]
+                assert row["p_adjusted"] == pytest.approx(min(1, len(rows) * row["p"]))
+                assert (row["p_adjusted"] < seed_statistics.ALPHA) == (
+                    row["interval"][0] > 0 or row["interval"][1] < 0)
+                assert row["verdict"] == seed_statistics.verdict(
+                    row["interval"], row["margin"], measure, tuple(entry["labels"]))
 
 
 def test_similarity_covers_every_pair_of_models_and_its_groups(study):
