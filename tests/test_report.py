@@ -190,6 +190,22 @@ def sgd_run(batch_size, lr, losses, seconds):
     return run
 
 
+def test_equal_budgets_compare_at_the_same_examples_and_the_shortest_time():
+    runs = {"stochastic": sgd_run(1, 0.3, [0.9, 0.5, 0.4, 0.3], [0, 1.0, 2.0, 3.0]),
+            "mini-batch": sgd_run(2, 1.0, [0.9, 0.6, 0.45, 0.35], [0, 0.5, 1.0, 1.5]),
+            "batch": sgd_run(4, 1.0, [0.9, 0.7], [0, 0.8])}
+    budgets = report.equal_budgets(runs, compare_at=2)
+    assert budgets == {"examples": [2, 3], "seconds": 0.8}  # the fewest examples beyond 2
+    losses = report.budget_losses(runs, budgets)
+    assert losses["stochastic"] == {"examples": [(0.4, 2), (0.3, 3)], "seconds": None}
+    assert losses["mini_batch"] == {"examples": [(0.6, 2), (0.6, 2)], "seconds": (0.6, 0.5)}
+    assert losses["batch"] == {"examples": [None, None], "seconds": (0.7, 0.8)}
+    table = report.budget_table(runs, budgets).splitlines()
+    assert table[0] == "| variant | 2 examples | 3 examples | 0.80 s (this machine) |"
+    assert table[2] == "| stochastic | 0.400 (at 2) | 0.300 (at 3) | not reached |"
+    assert table[4] == "| batch | not reached | not reached | 0.700 (at 0.80 s) |"
+
+
 def test_sgd_plot_has_examples_and_measured_time_panels_with_a_legend():
     fig = report.plot_sgd_runs({"stochastic": sgd_run(1, 0.1, [0.6, 0.3, 0.2], [0, 1, 2])})
     by_examples, by_time = fig.axes
