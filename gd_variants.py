@@ -60,10 +60,13 @@ class SGDRun:
 
 def loss_at(run: SGDRun, axis: str, budget: float) -> tuple[float, float] | None:
     """Return (loss, where) of the run's last measurement at or before `budget` on an axis,
-    "examples" or "seconds"; None if it measured nothing there after its start."""
+    "examples" or "seconds"; None if the run ended before the budget or measured nothing
+    there after its start."""
     points = getattr(run, axis)
     reached = [index for index, value in enumerate(points) if 0 < value <= budget]
-    return (run.loss[reached[-1]], points[reached[-1]]) if reached else None
+    if not reached or points[-1] < budget:
+        return None
+    return run.loss[reached[-1]], points[reached[-1]]
 
 
 def evaluation_points(updates: int, count: int) -> set[int]:

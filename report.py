@@ -587,20 +587,30 @@ def error_table(records: dict[str, helpers.ModelRecord], test_x: torch.Tensor,
                                  "live code units"], first="")
 
 
-ABLATION_COLUMNS = {name: settings.VARIANTS[name].title
-                    for name in ("autoencoder", "linear_code_autoencoder")}
+ABLATION = ("autoencoder", "linear_code_autoencoder")
+ABLATION_MEASURES = ("test MSE on clean inputs", "test MSE on noisy inputs", "live code units",
+                     "5-NN accuracy", "linear-probe accuracy")
 
 
-def ablation_table(study: dict, columns: dict[str, str] = ABLATION_COLUMNS) -> str:
-    """Return the seed study's models (keys of `columns`, under its titles) side by side:
-    test MSE, live units and class separation, mean ± sd over the seeds."""
-    rows = {}
-    for key in ("test_mse_clean", "test_mse_noisy", "live_code_units", "knn_accuracy",
-                "linear_probe_accuracy"):
-        measure = stats.MEASURES[key]
-        rows[measure.label] = tuple(spread(study[name][key]["values"], measure.decimals)
-                                    for name in columns)
-    return markdown_table(rows, list(columns.values()))
+def ablation_table(study: dict, models: tuple[str, str] = ABLATION,
+                   measures: tuple[str, ...] = ABLATION_MEASURES) -> str:
+    """Return two of the study's models side by side under their titles: per measure (by
+    label) each one's mean ± sd, the mean paired difference with its simultaneous 95%
+    interval, and the verdict of their comparison."""
+    comparison = stats.comparison_of(study, models)
+    titles = [settings.VARIANTS[name].title if name in settings.VARIANTS else name
+              for name in models]
+    first, second = comparison["labels"]
+    header = (f"| measure | {titles[0]} | {titles[1]} | {first} − {second} [simultaneous 95%] "
+              "| verdict |")
+    lines = [header, "|" + "-" * 25 + "|" + "-" * 15 + ":|" + "-" * 15 + ":|" + "-" * 30 + ":|"
+             + "-" * 25 + "|"]
+    rows = {row["label"]: row for row in comparison["rows"]}
+    for label in measures:
+        cells = comparison_cells(rows[label], study, comparison)
+        lines.append(f"| {label} | {cells[1]} | {cells[2]} | {cells[3]} {cells[4]} | "
+                     f"{cells[-1]} |")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------- the companion
@@ -638,8 +648,8 @@ def equal_budgets(runs: dict[str, gd_variants.SGDRun], compare_at: int) -> dict:
     """Return the budgets at which the kept runs are compared: `compare_at` examples, the
     examples of the run that processed fewest beyond it, and the training time of the
     shortest run (this machine's)."""
-    examples = min(run.examples[-1] for run in runs.values() if run.examples[-1] > compare_at)
-    return {"examples": [compare_at, examples],
+    beyond = [run.examples[-1] for run in runs.values() if run.examples[-1] > compare_at]
+    return {"examples": [compare_at, min(beyond)] if beyond else [compare_at],
             "seconds": min(run.seconds[-1] for run in runs.values())}
 
 

@@ -192,18 +192,20 @@ def sgd_run(batch_size, lr, losses, seconds):
 
 def test_equal_budgets_compare_at_the_same_examples_and_the_shortest_time():
     runs = {"stochastic": sgd_run(1, 0.3, [0.9, 0.5, 0.4, 0.3], [0, 1.0, 2.0, 3.0]),
+            "short": sgd_run(1, 0.3, [0.9, 0.5], [0, 2.5]),
             "mini-batch": sgd_run(2, 1.0, [0.9, 0.6, 0.45, 0.35], [0, 0.5, 1.0, 1.5]),
             "batch": sgd_run(4, 1.0, [0.9, 0.7], [0, 0.8])}
     budgets = report.equal_budgets(runs, compare_at=2)
     assert budgets == {"examples": [2, 3], "seconds": 0.8}  # the fewest examples beyond 2
     losses = report.budget_losses(runs, budgets)
     assert losses["stochastic"] == {"examples": [(0.4, 2), (0.3, 3)], "seconds": None}
+    assert losses["short"] == {"examples": [None, None], "seconds": None}  # ended at 1 example
     assert losses["mini_batch"] == {"examples": [(0.6, 2), (0.6, 2)], "seconds": (0.6, 0.5)}
     assert losses["batch"] == {"examples": [None, None], "seconds": (0.7, 0.8)}
     table = report.budget_table(runs, budgets).splitlines()
     assert table[0] == "| variant | 2 examples | 3 examples | 0.80 s (this machine) |"
     assert table[2] == "| stochastic | 0.400 (at 2) | 0.300 (at 3) | not reached |"
-    assert table[4] == "| batch | not reached | not reached | 0.700 (at 0.80 s) |"
+    assert table[5] == "| batch | not reached | not reached | 0.700 (at 0.80 s) |"
 
 
 def test_sgd_plot_has_examples_and_measured_time_panels_with_a_legend():
@@ -426,15 +428,12 @@ def test_code_table_has_the_code_measures_then_similarity_within_across_and_same
 
 
 def test_ablation_table_compares_the_sheets_model_with_the_linear_code():
-    model = {key: {"values": [1.0, 2.0, 3.0]} for key in
-             ("test_mse_clean", "test_mse_noisy", "live_code_units", "knn_accuracy",
-              "linear_probe_accuracy")}
-    table = report.ablation_table({"autoencoder": model, "linear_code_autoencoder": model})
-    assert "| live code units | 2.0 ± 1.0 | 2.0 ± 1.0 |" in table
-    assert table.splitlines()[0] == "| measure | sheet's autoencoder | linear-code autoencoder |"
-    three = report.ablation_table({"a": model, "b": model, "c": model},
-                                  {"a": "plain", "b": "denoising", "c": "linear"})
-    assert "| live code units | 2.0 ± 1.0 | 2.0 ± 1.0 | 2.0 ± 1.0 |" in three
+    study = study_of(TEN_PLAIN, TEN_DENOISING)
+    table = report.ablation_table(study, measures=("test MSE on clean inputs",)).splitlines()
+    assert table[0] == ("| measure | sheet's autoencoder | linear-code autoencoder | "
+                        "plain − linear [simultaneous 95%] | verdict |")
+    assert table[2] == ("| test MSE on clean inputs | 0.0698 ± 0.0013 | 0.0698 ± 0.0013 | "
+                        "+0.0000 [+0.0000, +0.0000] | equivalent within ±0.0035 |")
 
 
 # ---------------------------------------------------------------------------- maps, baselines

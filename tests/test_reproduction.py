@@ -129,7 +129,7 @@ def test_a_missing_or_extra_value_is_caught():
 
 def test_the_companion_s_timings_are_left_out_and_its_losses_are_not():
     document = COMMITTED["companion_results.json"]
-    variant = next(key for key in document["sgd_variants"] if key != "compare_at_examples")
+    variant = "stochastic"
     slower = changed(document, ("sgd_variants", variant, "seconds"), lambda v: v * 2)
     assert differences(document, slower) == []
     moved = changed(document, ("sgd_variants", variant, "final_loss"), lambda v: v * 1.01)
