@@ -482,7 +482,7 @@ def comparison_cells(row: dict, study: dict, comparison: dict) -> list[str]:
     means = [spread(stats.values_of(study[name], row["measure"], level), places)
              for name in comparison["models"]]
     return [row["label"], *means, signed(row["mean"], places, plus=True), interval_cell(row),
-            f"±{row['margin']:.{places}f}", f"{row['first_wins']} of {row['seeds']}",
+            f"±{row['margin']:.{places}f}", f"{row['first_wins']}/{row['seeds']}",
             f"{row['p_adjusted']:.3f}", row["verdict"]]
 
 
@@ -494,8 +494,8 @@ def comparison_table(study: dict, models: tuple[str, str] | None = None) -> str:
     first, second = comparison["labels"]
     lines = [(f"| measure | {first} − {second} | simultaneous 95% interval | margin | "
               f"{first} wins | p × {len(comparison['rows'])} | verdict |"),
-             "|" + "-" * 25 + "|" + "-" * 10 + ":|" + "-" * 18 + ":|" + "-" * 7 + ":|"
-             + "-" * 6 + ":|" + "-" * 5 + ":|" + "-" * 27 + "|"]
+             "|" + "-" * 24 + "|" + "-" * 9 + ":|" + "-" * 22 + ":|" + "-" * 8 + ":|"
+             + "-" * 5 + ":|" + "-" * 5 + ":|" + "-" * 25 + "|"]
     for row in comparison["rows"]:
         label, _, _, *rest = comparison_cells(row, study, comparison)
         lines.append("| " + " | ".join([label, *rest]) + " |")

@@ -122,11 +122,6 @@ BOUND = [  # (fragment, [(source, path) for each {}]); sources: see the fixture 
         ("companion", (*BUDGETS, "mini_batch", "examples", 1, 0))]),
     ("far below batch GD after its 5 updates ({})", [
         ("companion", (*BUDGETS, "batch", "examples", 1, 0))]),
-    ("are close ({} and {} after {} s here)", [
-        ("companion", (*BUDGETS, "stochastic", "seconds", 0)),
-        ("companion", (*BUDGETS, "mini_batch", "seconds", 0)),
-        ("companion", (*SGD, "equal_budgets", "seconds"))]),
-    ("batch GD is far behind both ({})", [("companion", (*BUDGETS, "batch", "seconds", 0))]),
     ("mini-batch GD ends lowest of the three ({})", [
         ("companion", (*SGD, "mini_batch", "final_loss"))]),
     (("the loss rises at the second step ({} to {}) and ends at {}; with rate {} it falls at "
