@@ -118,7 +118,7 @@ BOUND = [  # (fragment, [(source, path) for each {}])
          ("results", ("tsne_map", AE, "class_recall", "Bag"))]),
     ("with intervals that hold for all 10 measures of the comparison together, at {})", [
         ("fact", "confidence")]),
-    ("an exact sign-flip test with simultaneous {} intervals", [("fact", "confidence")]),
+    ("sign-flip test with simultaneous {} intervals over its 10", [("fact", "confidence")]),
     ("noise leaves intact, is {} for the denoising code and {} for the plain one at noise {}", [
         ("study", (DAE, "code_stability", mean_at(STABILITY_AT_05))),
         ("study", (AE, "code_stability", mean_at(STABILITY_AT_05))),
