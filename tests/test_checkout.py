@@ -2,6 +2,7 @@
 pytest-xdist the controller compares instead, after every worker has ended)."""
 
 import pytest
+
 from conftest import changed_files, changed_message, is_worker
 
 

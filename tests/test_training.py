@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import BAD_TRAINING_SETTINGS
 
 import gd_variants
 import helpers
 import runtime
+from conftest import BAD_TRAINING_SETTINGS
 
 
 def train(data, **settings):

@@ -1,4 +1,6 @@
-"""Shared set-up of the test run.
+"""Shared set-up of the test run, at the project's root so that every pytest run here loads
+it, `pytest exercise9.ipynb` alone included (a conftest.py in tests/ would not be loaded then,
+and the notebook would write into the checkout without its numbers being checked).
 
 * One PyTorch thread (OMP_NUM_THREADS=1, set before torch is imported, inherited by the
   notebook's kernel under nbval): with batches of 128 a second thread gains little on a small
@@ -43,7 +45,7 @@ import data_files
 import helpers
 import report
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parent
 LAST = "test_checkout.py"
 RESULTS_FILES = {"exercise9.ipynb": "results.json", "companion.ipynb": "companion_results.json"}
 
