@@ -313,18 +313,30 @@ def plot_psnr_levels(ax, noise_stds: list[float], curves: dict[str, list[float]]
     ax.legend(fontsize=8)
 
 
-def plot_paired_curve(ax, rows: list[dict], labels: list[str], title: str) -> None:
-    """Draw a curve family's mean paired difference first − second against the noise std,
-    with its simultaneous 95% intervals, the margin (grey band) and 0."""
+def paired_errorbar(ax, rows: list[dict], **style) -> None:
+    """Draw rows' mean paired differences against their noise std with their intervals."""
+    if not rows:
+        return
     stds = [row["noise_std"] for row in rows]
     means = np.array([row["mean"] for row in rows])
     ends = np.array([row["interval"] for row in rows], dtype=float)
-    margins = [row["margin"] for row in rows]
-    ax.fill_between(stds, [-m for m in margins], margins, color="0.85", linewidth=0,
-                    label="margin")
+    ax.errorbar(stds, means, yerr=[means - ends[:, 0], ends[:, 1] - means], markersize=3.5,
+                capsize=2, color="black", **style)
+
+
+def plot_paired_curve(ax, rows: list[dict], family_rows: list[dict], labels: list[str],
+                      title: str) -> None:
+    """Draw a curve family's mean paired difference first − second against the noise std,
+    with its simultaneous 95% intervals, the margin (grey band) and 0; a row of the main
+    family at the training noise as an open marker."""
+    every = sorted(rows + family_rows, key=lambda row: row["noise_std"])
+    ax.fill_between([row["noise_std"] for row in every], [-row["margin"] for row in every],
+                    [row["margin"] for row in every], color="0.85", linewidth=0, label="margin")
     ax.axhline(0, color="gray", linewidth=0.8)
-    ax.errorbar(stds, means, yerr=[means - ends[:, 0], ends[:, 1] - means], marker="o",
-                markersize=3, capsize=2, color="black", label="mean, 95% interval")
+    paired_errorbar(ax, rows, marker="o", linestyle="none", label="mean, 95% interval")
+    if family_rows:
+        paired_errorbar(ax, family_rows, marker="o", markerfacecolor="white", linestyle="none",
+                        label="training noise (Table C1)")
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("noise std")
     ax.set_ylabel(f"{labels[0]} − {labels[1]}")
@@ -342,7 +354,9 @@ def plot_psnr(noise_stds: list[float], curves: dict[str, list[float]], training_
     comparison = stats.comparison_of(study, models)
     for key, title in (("psnr_db", "PSNR (dB), over the seeds"),
                        ("code_stability", "code stability, over the seeds")):
-        plot_paired_curve(axes[key], comparison["curves"][key], comparison["labels"], title)
+        family = [row for row in comparison["rows"] if row["measure"] == key]
+        plot_paired_curve(axes[key], comparison["curves"][key], family, comparison["labels"],
+                          title)
     axes["code_stability"].legend(fontsize=7, loc="lower left")
     fig.subplots_adjust(hspace=0.65, wspace=0.45)
     return fig
@@ -493,7 +507,7 @@ def comparison_table(study: dict, models: tuple[str, str] | None = None) -> str:
     comparison = stats.comparison_of(study, models)
     first, second = comparison["labels"]
     lines = [(f"| measure | {first} − {second} | simultaneous 95% interval | margin | "
-              f"{first} wins | p × {len(comparison['rows'])} | verdict |"),
+              f"{first} wins | min(1, {len(comparison['rows'])} p) | verdict |"),
              "|" + "-" * 24 + "|" + "-" * 9 + ":|" + "-" * 22 + ":|" + "-" * 8 + ":|"
              + "-" * 5 + ":|" + "-" * 5 + ":|" + "-" * 25 + "|"]
     for row in comparison["rows"]:
@@ -546,8 +560,9 @@ def summary_cell(values: dict) -> str:
     return f"{values['mean']:.3f} ± {values['sd']:.3f}"
 
 
-CODE_ROWS = ("5-NN accuracy", "linear-probe accuracy", "silhouette in code space",
-             "silhouette in the t-SNE plane", f"code stability at noise {settings.NOISE_STD:g}")
+CODE_ROWS = ("live code units", "5-NN accuracy", "linear-probe accuracy",
+             "silhouette in code space", "silhouette in the t-SNE plane",
+             f"code stability at noise {settings.NOISE_STD:g}")
 SIMILARITY = (("cka", "linear CKA"), ("knn_overlap", "10-NN overlap"))
 
 
@@ -585,32 +600,6 @@ def error_table(records: dict[str, helpers.ModelRecord], test_x: torch.Tensor,
     rows["the noisy inputs themselves"] = ("-", f"{noisy_input_mse:.4f}", "-")
     return markdown_table(rows, ["test MSE, clean inputs", "test MSE, noisy inputs",
                                  "live code units"], first="")
-
-
-ABLATION = ("autoencoder", "linear_code_autoencoder")
-ABLATION_MEASURES = ("test MSE on clean inputs", "test MSE on noisy inputs", "live code units",
-                     "5-NN accuracy", "linear-probe accuracy")
-
-
-def ablation_table(study: dict, models: tuple[str, str] = ABLATION,
-                   measures: tuple[str, ...] = ABLATION_MEASURES) -> str:
-    """Return two of the study's models side by side under their titles: per measure (by
-    label) each one's mean ± sd, the mean paired difference with its simultaneous 95%
-    interval, and the verdict of their comparison."""
-    comparison = stats.comparison_of(study, models)
-    titles = [settings.VARIANTS[name].title if name in settings.VARIANTS else name
-              for name in models]
-    first, second = comparison["labels"]
-    header = (f"| measure | {titles[0]} | {titles[1]} | {first} − {second} [simultaneous 95%] "
-              "| verdict |")
-    lines = [header, "|" + "-" * 25 + "|" + "-" * 15 + ":|" + "-" * 15 + ":|" + "-" * 30 + ":|"
-             + "-" * 25 + "|"]
-    rows = {row["label"]: row for row in comparison["rows"]}
-    for label in measures:
-        cells = comparison_cells(rows[label], study, comparison)
-        lines.append(f"| {label} | {cells[1]} | {cells[2]} | {cells[3]} {cells[4]} | "
-                     f"{cells[-1]} |")
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------- the companion

@@ -1,9 +1,10 @@
 """The seed study's statistics: pairs of models compared over the seeds.
 
 One table of measures (MEASURES) for the seed study and the report, each with its equivalence
-margin. A comparison of two models (first minus second) has one family of tests: every
-quantity once (FAMILY), at the training noise where it depends on noise; the curves over the
-noise levels (PSNR, code stability) are families of their own. Per measure:
+margin. A comparison of two models (first minus second) has three families of tests, each
+quantity and noise level in one of them: every quantity once, at the training noise where it
+depends on noise (family_rows); and the two curves over the other noise levels, the PSNR and
+the code stability, each a family of its own (curve_rows). Per measure:
 * the exact sign-flip test of the mean paired difference over the seeds (scipy's
   permutation_test over all 2^n sign patterns): no assumption of normality; with 10 seeds its
   smallest p is 2/1024;
@@ -157,10 +158,12 @@ def family_rows(settings: dict, models: dict) -> list[tuple[str, str, int | None
 
 
 def curve_rows(settings: dict, key: str) -> list[tuple[str, str, int, float]]:
-    """Return (key, label, level, noise std) of a curve's noise levels above 0."""
+    """Return (key, label, level, noise std) of a curve's noise levels above 0 but the
+    training noise, whose quantity the family holds (each quantity is tested once)."""
     measure = MEASURES[key]
     return [(key, measure.label.format(std=std), level, std)
-            for level, std in enumerate(settings[measure.levels]) if std > 0]
+            for level, std in enumerate(settings[measure.levels])
+            if std > 0 and std != settings["test_noise_std"]]
 
 
 def values_of(model: dict, key: str, level: int | None) -> list[float]:

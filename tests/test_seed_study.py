@@ -154,9 +154,6 @@ def test_three_models_tables(small_study):
         assert codes[0][1:3] == list(labels) and [row[0] for row in codes[2:]] == [
             *report.CODE_ROWS, "linear CKA", "10-NN overlap"]
     assert report.comparison_table(study) == report.comparison_table(study, PAIRS[0])
-    columns = {name: variant.label for name, variant in THREE.items()}
-    ablation = table_rows(report.ablation_table(study, columns))
-    assert ablation[0] == ["measure", "plain", "denoising", "linear"] and len(ablation) == 2 + 5
 
 
 @SLOW
