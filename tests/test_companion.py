@@ -124,7 +124,7 @@ BOUND = [  # (fragment, [(source, path) for each {}]); sources: see the fixture 
     ("after 1,280 examples stochastic GD is at {} and mini-batch GD (10 updates) at {}",
      [("companion", (*SGD, "stochastic", "loss_at_compare")),
       ("companion", (*SGD, "mini_batch", "loss_at_compare"))]),
-    ("after about 50,000 examples mini-batch GD ({} at 49,920)", [
+    ("after 50,000 examples mini-batch GD ({}, its 395th update)", [
         ("companion", (*BUDGETS, "mini_batch", "examples", 1, 0))]),
     ("far below batch GD after its 5 updates ({})", [
         ("companion", (*BUDGETS, "batch", "examples", 1, 0))]),
@@ -666,7 +666,9 @@ def test_t5_at_equal_examples_more_updates_lower_loss(companion, text):
     assert sgd["stochastic"]["loss_at_compare"] < sgd["mini_batch"]["loss_at_compare"]
     losses = budgets["losses"]
     curve = dict(zip(sgd["mini_batch"]["examples_curves"]["1"], sgd["mini_batch"]["loss_curves"]["1"]))
-    assert losses["mini_batch"]["examples"][1] == [curve[49920], 49920]
+    assert losses["mini_batch"]["examples"][1] == [curve[50000], 50000]
+    assert sgd["mini_batch"]["examples_curves"]["1"].index(50000) == (
+        sgd["mini_batch"]["loss_curves"]["1"].index(curve[50000]))
     assert losses["mini_batch"]["examples"][1][0] < 0.5 * losses["batch"]["examples"][1][0]
     assert losses["stochastic"]["examples"][1] is None and losses["batch"]["examples"][0] is None
 
