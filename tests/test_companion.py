@@ -73,7 +73,7 @@ BOUND = [  # (fragment, [(source, path) for each {}]); sources: see the fixture 
         ("study", (*PLAIN_DENOISING_CURVES, "psnr_db", row(PSNR_AT_1), "interval", 0)),
         ("study", (*PLAIN_DENOISING_CURVES, "psnr_db", 0, "margin"))]),
     (r"At its own training noise ($\sigma = {}$)", [("study", ("settings", "test_noise_std"))]),
-    ("(10 seeds that agree give p = {})", [("study", ("seeds", smallest_p))]),
+    ("and 10 seeds that agree give p = {}", [("study", ("seeds", smallest_p))]),
     ("together in at least {} of repeated studies (each of Table C1's 10 at {})", [
         ("facts", ("confidence",)), ("study", (*PLAIN_DENOISING, 0, "interval_level"))]),
     (("{} of the plain model's mean MSE (about {} dB, the PSNR's margin), 1 live unit, {} of "
@@ -103,11 +103,9 @@ BOUND = [  # (fragment, [(source, path) for each {}]); sources: see the fixture 
     ("(unit 1 of the plain model on {}, unit 3 of the denoising model on {})", [
         ("companion", ("models", AE, "unit_activity", 0)),
         ("companion", ("models", DAE, "unit_activity", 2))]),
-    ("the mean paired difference with its simultaneous {} interval, and the verdict", [
-        ("facts", ("confidence",))]),
-    ("So the one measurable difference, {} more live units for the linear code", [
+    ("So the one difference the test finds, {} more live units for the linear code", [
         ("study", (*PLAIN_LINEAR, row("live code units"), "mean"))]),
-    ("(the sheet's model keeps {} of 8 on average)", [
+    ("(the sheet's model keeps {} of 8 on average,", [
         ("study", (AE, "live_code_units", "mean"))]),
     ("(the test MSE on clean inputs, for example, from −{} to +{})", [
         ("study", (*PLAIN_LINEAR, row("test MSE on clean inputs"), "interval", 0)),
@@ -400,9 +398,11 @@ def test_s1_the_seed_study_compares_plain_and_denoising_then_plain_and_linear(st
     assert study["seeds"] == list(range(seeds))
     assert [entry["models"] for entry in study["comparisons"]] == [[AE, DAE], [AE, LINEAR]]
     [measures] = {len(entry["rows"]) for entry in study["comparisons"]}
-    said(f"all {measures} of a family cover their true differences together", text)
+    said(f"(each of Table C1's {measures} at", text)
     said(f"the sign-flip p times the {measures} measures (Bonferroni)", text)
     said(f"their own family of {measures} measures", text)
+    said(f"with simultaneous 95% intervals over each family's {len(curves(study, 0, 'psnr_db'))} "
+         "levels", text)
     labels = [entry["label"] for entry in study["comparisons"][0]["rows"]]
     assert len(set(labels)) == measures and not any(label.startswith("PSNR") for label in labels)
 
@@ -540,10 +540,11 @@ def test_t4_the_autoencoders_reconstruct_far_better_than_pca(companion, study, t
     """'Both autoencoders reconstruct far better than PCA-8, from clean and from noisy inputs'."""
     said("Both autoencoders reconstruct far better than PCA-8, from clean and from noisy inputs",
          text)
-    said("and so does every one of the 20 plain and denoising models of the seed study", text)
+    said("and every one of the 20 plain and denoising models of the seed study has a lower clean "
+         "test MSE than PCA-8", text)
     scores = companion["scores"]
     seeds = study[AE]["test_mse_clean"]["values"] + study[DAE]["test_mse_clean"]["values"]
-    assert len(seeds) == 20 and max(seeds) < 0.8 * scores[PCA]["test_mse_clean"]
+    assert len(seeds) == 20 and max(seeds) < scores[PCA]["test_mse_clean"]
     for name in (AE, DAE):
         for measure in ("test_mse_clean", "test_mse_noisy"):
             assert scores[name][measure] < 0.8 * scores[PCA][measure], (name, measure)
