@@ -507,9 +507,9 @@ def comparison_table(study: dict, models: tuple[str, str] | None = None) -> str:
     comparison = stats.comparison_of(study, models)
     first, second = comparison["labels"]
     lines = [(f"| measure | {first} − {second} | simultaneous 95% interval | margin | "
-              f"{first} wins | min(1, {len(comparison['rows'])} p) | verdict |"),
-             "|" + "-" * 24 + "|" + "-" * 9 + ":|" + "-" * 22 + ":|" + "-" * 8 + ":|"
-             + "-" * 5 + ":|" + "-" * 5 + ":|" + "-" * 25 + "|"]
+              f"{first} wins | p × {len(comparison['rows'])}, ≤ 1 | verdict |"),
+             "|" + "-" * 20 + "|" + "-" * 9 + ":|" + "-" * 20 + ":|" + "-" * 8 + ":|"
+             + "-" * 5 + ":|" + "-" * 6 + ":|" + "-" * 20 + "|"]
     for row in comparison["rows"]:
         label, _, _, *rest = comparison_cells(row, study, comparison)
         lines.append("| " + " | ".join([label, *rest]) + " |")

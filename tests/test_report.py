@@ -395,7 +395,7 @@ def test_comparison_table_gives_the_difference_its_interval_margin_wins_p_and_ve
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     first = study["comparisons"][0]["rows"][0]
     assert table.splitlines()[0] == ("| measure | plain − denoising | simultaneous 95% interval "
-                                     "| margin | plain wins | min(1, 3 p) | verdict |")
+                                     "| margin | plain wins | p × 3, ≤ 1 | verdict |")
     low, high = first["interval"]
     assert cells[1] == "−0.0103" and cells[2] == report.interval_cell(first)
     assert cells[2] == f"[{low:+.4f}, {high:+.4f}]".replace("-", "−") and high < 0
