@@ -96,7 +96,7 @@ BOUND = [  # (fragment, [(source, path) for each {}]); sources: see the fixture 
         ("study", (*PLAIN_DENOISING, row("test MSE on noisy inputs"), "interval", 0)),
         ("study", (*PLAIN_DENOISING, row("test MSE on noisy inputs"), "interval", 1)),
         ("study", (*PLAIN_DENOISING, row("test MSE on noisy inputs"), "margin"))]),
-    ("The same-seed pairs are a little closer by CKA ({})", [
+    ("The same-seed pairs are a little closer by CKA ({}; descriptive", [
         ("study", ("similarity", "summary", "plain-denoising, same seed", "cka", "mean"))]),
     # 2 dead code units
     ("whiskers to {} times that range", [("facts", ("whiskers",))]),
@@ -567,8 +567,8 @@ def test_t4_pca_silhouettes_positive_above_the_seed_means_not_every_seed(
         companion, study, text):
     """'its silhouettes are positive ..., those of the submission's two models negative. This
     holds for the seed study's means too (Table C2), but not for every seed'."""
-    said("those of the submission's two models negative. This holds for the seed study's means "
-         "too (Table C2), but not for every seed", text)
+    said("those of the submission's two models negative. PCA-8's silhouettes also exceed the "
+         "seed study's means (Table C2), but not every seed's", text)
     said("All silhouettes are taken on the raw codes", text)
     scores = companion["scores"]
     for measure in ("code_silhouette", "tsne_silhouette"):
@@ -620,8 +620,8 @@ def test_f3_over_the_seeds_the_gap_grows_only_noise_1_excludes_0_no_level_equiva
     """'Over the seeds (bottom left) the PSNR gap grows with the noise, and only at noise 1 does
     its interval exclude 0 ... At every level its interval reaches beyond the ±0.2 dB margin,
     so no level shows equivalence either.'"""
-    said("the mean PSNR gap grows with the noise, and only at noise 1 does its interval exclude 0",
-         text)
+    said("the mean PSNR gap moves toward the denoising model as the noise grows (no trend is "
+         "tested), and only at noise 1 does its interval exclude 0", text)
     said("No level's interval lies within the", text)
     said("so no level shows equivalence either", text)
     rows = curves(study, 0, "psnr_db")
