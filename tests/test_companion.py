@@ -74,8 +74,9 @@ BOUND = [  # (fragment, [(source, path) for each {}]); sources: see the fixture 
         ("study", (*PLAIN_DENOISING_CURVES, "psnr_db", 0, "margin"))]),
     (r"At its own training noise ($\sigma = {}$)", [("study", ("settings", "test_noise_std"))]),
     ("and 10 seeds that agree give p = {}", [("study", ("seeds", smallest_p))]),
-    ("together in at least {} of repeated studies (each of Table C1's 10 at {})", [
-        ("facts", ("confidence",)), ("study", (*PLAIN_DENOISING, 0, "interval_level"))]),
+    ("together in at least {} of repeated studies (each of Table C1's 10 at {}, each of a curve's 5 at {})", [
+        ("facts", ("confidence",)), ("study", (*PLAIN_DENOISING, 0, "interval_level")),
+        ("study", (*PLAIN_DENOISING_CURVES, "psnr_db", 0, "interval_level"))]),
     (("{} of the plain model's mean MSE (about {} dB, the PSNR's margin), 1 live unit, {} of "
       "accuracy (100 test images), {} of silhouette (a fortieth of its range), {} of "
       "trustworthiness (near its ceiling of 1, a loose margin) and {} of code stability"), [
