@@ -37,7 +37,7 @@ UNFINISHED = ".unfinished-run"  # a run's files until it is complete (publish); 
 FIGURE_WIDTH = 5.8  # inches: the text width of nbconvert's PDF page
 STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8,
          "ytick.labelsize": 8, "legend.fontsize": 8, "figure.titlesize": 9}
-MARKERS = "os^DvP*X<>"  # one shape per class, with tab10's ten colours
+MARKERS = "os^DPX*vph"  # one shape per class, with tab10's ten colours: two triangles
 NICE_MANTISSAS = (1, 1.2, 1.5, 2, 3, 4, 5, 6, 8)
 mpl.rcParams.update(STYLE)
 
@@ -160,6 +160,15 @@ def run_notice(changes: list[str], study: dict) -> str:
         notes.append(f"**The seed study is stale:** {stale}. Its tables describe the code "
                      "that made it; `make seeds` makes it again.")
     return "\n\n".join(notes)
+
+
+AUTHORS_MISSING = ("**Names: not set.** Set `AUTHORS` in the parameters cell before handing "
+                   "this in.")
+
+
+def authors_line(authors: str) -> str:
+    """Return the line under the title: the authors' names, or a visible placeholder."""
+    return f"**{authors}**" if authors.strip() else AUTHORS_MISSING
 
 
 # ---------------------------------------------------------------------------- figures
@@ -469,15 +478,24 @@ def spread(values: list[float], decimals: int) -> str:
     return f"{signed(np.mean(values), decimals)} ± {np.std(values, ddof=1):.{decimals}f}"
 
 
+def percent_spread(values: list[float]) -> str:
+    """Return 'mean% ± sd' of per-seed shares, in percentage points."""
+    return f"{np.mean(values):.0%} ± {100 * np.std(values, ddof=1):.0f}"
+
+
 def decimals_of(row: dict) -> int:
     """Return the decimals the report shows for a compared measure."""
     return stats.MEASURES[row["measure"]].decimals
 
 
 def level_of(row: dict, study: dict) -> int | None:
-    """Return the position of a compared row's noise level in its measure's levels."""
-    levels = stats.MEASURES[row["measure"]].levels
-    return None if levels is None else study["settings"][levels].index(row["noise_std"])
+    """Return the position of a compared row's noise level (or class) in its measure's
+    levels."""
+    measure = stats.MEASURES[row["measure"]]
+    if measure.levels is None:
+        return None
+    return study["settings"][measure.levels].index(row["label" if measure.per_class
+                                                        else "noise_std"])
 
 
 def interval_cell(row: dict) -> str:
@@ -507,7 +525,7 @@ def comparison_table(study: dict, models: tuple[str, str] | None = None) -> str:
     comparison = stats.comparison_of(study, models)
     first, second = comparison["labels"]
     lines = [(f"| measure | {first} − {second} | simultaneous 95% interval | margin | "
-              f"{first} wins | p × {len(comparison['rows'])}, ≤ 1 | verdict |"),
+              f"{first} wins | p × {len(comparison['rows'])}, at most 1 | verdict |"),
              "|" + "-" * 20 + "|" + "-" * 9 + ":|" + "-" * 20 + ":|" + "-" * 8 + ":|"
              + "-" * 5 + ":|" + "-" * 6 + ":|" + "-" * 20 + "|"]
     for row in comparison["rows"]:
@@ -535,6 +553,33 @@ def map_table(records: dict[str, helpers.ModelRecord], labels: np.ndarray, class
         shares = [f"{helpers.group_recall(labels, record.votes, classes, class_groups)[group]:.0%}"
                   for record in records.values()]
         lines.append(f"| {group} (group) | " + " | ".join(shares) + " |")
+    return "\n".join(lines)
+
+
+def class_map_table(records: dict[str, helpers.ModelRecord], labels: np.ndarray,
+                    classes: list[str], study: dict, class_groups: dict[str, list[str]],
+                    groups: tuple[str, ...] = (), measure: str = "map_class_share") -> str:
+    """Return, per class, the share of its points kept to themselves in the map (as
+    map_table) for this run's two models, then over the seed study's seeds: each model's mean
+    ± sd and the verdict of the comparison's family over the classes; then, for this run, the
+    share of each of `groups` that stays in its group."""
+    comparison = stats.comparison_of(study, list(map(key, records)))
+    rows = {row["label"]: row for row in comparison["classes"][measure]}
+    first, second = comparison["labels"]
+    seeds = len(study["seeds"])
+    lines = [f"| class | {first}, this run | {second}, this run | {first}, {seeds} seeds | "
+             f"{second}, {seeds} seeds | verdict, {seeds} seeds |",
+             "|" + "-" * 12 + "|" + ("-" * 8 + ":|") * 2 + ("-" * 12 + ":|") * 2 + "-" * 22 + "|"]
+    shares = [helpers.per_class_recall(labels, record.votes, classes) for record in records.values()]
+    for level, name in enumerate(classes):
+        spreads = [percent_spread(stats.values_of(study[model], measure, level))
+                   for model in comparison["models"]]
+        lines.append(f"| {name} | {shares[0][name]:.0%} | {shares[1][name]:.0%} | "
+                     f"{spreads[0]} | {spreads[1]} | {rows[name]['verdict']} |")
+    for group in groups:
+        shares = [helpers.group_recall(labels, record.votes, classes, class_groups)[group]
+                  for record in records.values()]
+        lines.append(f"| {group} (group) | {shares[0]:.0%} | {shares[1]:.0%} | - | - | - |")
     return "\n".join(lines)
 
 

@@ -65,6 +65,8 @@ SCORING = {  # how the seed study scores a model (seed_study/scoring.py)
     "embedded_test_images": TSNE_POINTS,
     "masked_share": 0.3,
     "masked_fill": -1.0,
+    "map_classes": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                    "Sneaker", "Bag", "Ankle boot"],  # the data's classes, in label order
 }
 
 

@@ -1,8 +1,8 @@
 """The seed study's measures of one trained model, each taken as the report takes its own.
 
 `settings` are the study's (seed_study.json's "settings"): test_noise_std, noise_stds_psnr,
-noise_stds_stability, embedded_test_images, masked_share and masked_fill. Every noise draw,
-mask and image sample is fixed (seed 0), the same for every model and seed.
+noise_stds_stability, embedded_test_images, masked_share, masked_fill and map_classes. Every
+noise draw, mask and image sample is fixed (seed 0), the same for every model and seed.
 """
 
 from __future__ import annotations
@@ -70,8 +70,18 @@ def masked_pixel_mse(model: helpers.Autoencoder, x: torch.Tensor, share: float, 
     return F.mse_loss(output[hidden], x[hidden]).item()
 
 
+def map_class_shares(embedding: np.ndarray, labels: np.ndarray, classes: list[str]) -> list[float]:
+    """Return, per class, the share of its map points whose 5 nearest neighbours in the map are
+    mostly of its own class (the report's Tables 3 and 6)."""
+    votes = helpers.plane_neighbour_votes(embedding, labels)
+    return list(helpers.per_class_recall(labels, votes, classes).values())
+
+
 def score(model: helpers.Autoencoder, data: helpers.FashionMNISTData, settings: dict) -> dict:
     """Return the study's measures of one trained model (seed_study.statistics.MEASURES)."""
+    if data.classes != settings["map_classes"]:
+        raise ValueError(f"the data's classes {data.classes} are not the study's map_classes "
+                         f"{settings['map_classes']}: correct settings.SCORING")
     test_x = data.test_x
     noisy_test = helpers.fixed_test_noise(test_x, settings["test_noise_std"], 0)
     subset = helpers.sample_indices(len(test_x), settings["embedded_test_images"], 0).numpy()
@@ -88,6 +98,8 @@ def score(model: helpers.Autoencoder, data: helpers.FashionMNISTData, settings: 
                                             settings["masked_fill"], 0),
         "live_code_units": helpers.count_live_units(model, test_x),
         **quality,
+        "map_class_share": map_class_shares(embedding, data.test_y.numpy()[subset],
+                                            settings["map_classes"]),
         "psnr_db": psnr["model"],
         "code_stability": [code_stability(model, test_x, std, 0)
                            for std in settings["noise_stds_stability"]],

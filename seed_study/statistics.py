@@ -1,10 +1,11 @@
 """The seed study's statistics: pairs of models compared over the seeds.
 
 One table of measures (MEASURES) for the seed study and the report, each with its equivalence
-margin. A comparison of two models (first minus second) has three families of tests, each
-quantity and noise level in one of them: every quantity once, at the training noise where it
-depends on noise (family_rows); and the two curves over the other noise levels, the PSNR and
-the code stability, each a family of its own (curve_rows). Per measure:
+margin. A comparison of two models (first minus second) has four families of tests, each
+quantity, noise level and class in one of them: every quantity once, at the training noise
+where it depends on noise (family_rows); the two curves over the other noise levels, the PSNR
+and the code stability, each a family of its own (curve_rows); and the share of each class
+kept to itself in the t-SNE map, over the classes (class_rows). Per measure:
 * the exact sign-flip test of the mean paired difference over the seeds (scipy's
   permutation_test over all 2^n sign patterns): no assumption of normality; with 10 seeds its
   smallest p is 2/1024;
@@ -33,8 +34,8 @@ from scipy import stats
 class Measure:
     """A measure of the seed study: its label, whether higher is better, the decimals shown,
     its equivalence margin (a share of the first model's mean if `relative`), and for a
-    curve the setting that lists its noise levels and whether its value at the training noise
-    belongs to the family."""
+    curve the setting that lists its noise levels (or, `per_class`, its classes) and whether
+    its value at the training noise belongs to the family."""
 
     label: str
     higher_is_better: bool
@@ -43,6 +44,7 @@ class Measure:
     relative: bool = False
     levels: str | None = None
     in_family: bool = True
+    per_class: bool = False
 
 
 MEASURES = {  # key in seed_study.json: the measure. Margins: notes.json, "margins"
@@ -61,6 +63,8 @@ MEASURES = {  # key in seed_study.json: the measure. Margins: notes.json, "margi
                        in_family=False),
     "code_stability": Measure("code stability at noise {std:g}", True, 3, 0.01,
                               levels="noise_stds_stability"),
+    "map_class_share": Measure("{name}", True, 2, 0.05, levels="map_classes", in_family=False,
+                               per_class=True),
 }
 ALPHA = 0.05
 MAX_SEEDS = 20  # the exact test and its interval enumerate 2^n sign patterns and subsets
@@ -166,6 +170,12 @@ def curve_rows(settings: dict, key: str) -> list[tuple[str, str, int, float]]:
             if std > 0 and std != settings["test_noise_std"]]
 
 
+def class_rows(settings: dict, key: str) -> list[tuple[str, str, int, None]]:
+    """Return (key, label, level, None) of a per-class measure's classes, one row each."""
+    return [(key, MEASURES[key].label.format(name=name), level, None)
+            for level, name in enumerate(settings[MEASURES[key].levels])]
+
+
 def values_of(model: dict, key: str, level: int | None) -> list[float]:
     """Return one model's per-seed values of a measure (one noise level if `level` is set)."""
     values = model[key]["values"]
@@ -191,13 +201,17 @@ def compare_family(study: dict, first: str, second: str,
 
 def compare(study: dict, first: str, second: str) -> dict:
     """Return the comparison of two of the study's models: the family of every quantity
-    once ("rows") and each curve over the noise levels as its own family ("curves")."""
+    once ("rows"), each curve over the noise levels as its own family ("curves") and each
+    per-class measure over the classes as its own family ("classes")."""
     settings = study["settings"]
-    curves = {key: compare_family(study, first, second, curve_rows(settings, key))
-              for key, measure in MEASURES.items() if measure.levels and key in study[first]}
+    present = {key: measure for key, measure in MEASURES.items()
+               if measure.levels and key in study[first]}
     return {"models": [first, second], "labels": list(labels_of(study, [first, second])),
             "rows": compare_family(study, first, second, family_rows(settings, study[first])),
-            "curves": curves}
+            "curves": {key: compare_family(study, first, second, curve_rows(settings, key))
+                       for key, measure in present.items() if not measure.per_class},
+            "classes": {key: compare_family(study, first, second, class_rows(settings, key))
+                        for key, measure in present.items() if measure.per_class}}
 
 
 def comparison_of(study: dict, models: tuple[str, str] | list[str] | None = None) -> dict:

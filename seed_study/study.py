@@ -198,7 +198,8 @@ def print_tables(study: dict) -> None:
     intervals, adjusted p and verdicts, and the similarity summary."""
     for comparison in study["comparisons"]:
         title = " - ".join(comparison["labels"]) + " [simultaneous 95%]"
-        families = [comparison["rows"], *comparison["curves"].values()]
+        families = [comparison["rows"], *comparison["curves"].values(),
+                    *comparison["classes"].values()]
         for rows in families:
             print(f"\n{'measure':<34}{title:>40}{'p adj.':>8}  verdict")
             for row in rows:

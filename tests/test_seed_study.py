@@ -197,9 +197,13 @@ def test_every_comparison_has_its_family_its_curves_and_the_verdicts_of_the_one_
         first = study[entry["models"][0]]
         families = {"rows": seed_statistics.family_rows(study["settings"], first),
                     **{key: seed_statistics.curve_rows(study["settings"], key)
-                       for key in entry["curves"]}}
+                       for key in entry["curves"]},
+                    **{key: seed_statistics.class_rows(study["settings"], key)
+                       for key in entry["classes"]}}
+        assert set(entry["classes"]) == {"map_class_share"}
         for name, expected in families.items():
-            rows = entry["rows"] if name == "rows" else entry["curves"][name]
+            rows = entry["rows"] if name == "rows" else {**entry["curves"],
+                                                          **entry["classes"]}[name]
             assert [row["label"] for row in rows] == [label for _, label, _, _ in expected]
             for row in rows:
                 measure = seed_statistics.MEASURES[row["measure"]]
