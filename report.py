@@ -611,6 +611,20 @@ CODE_ROWS = ("live code units", "5-NN accuracy", "linear-probe accuracy",
 SIMILARITY = (("cka", "linear CKA"), ("knn_overlap", "10-NN overlap"))
 
 
+def seeds_won(row: dict, study: dict, comparison: dict) -> str:
+    """Return ', in n of N seeds' for a row whose verdict names a better model: the seeds in
+    which that model is better ('' for an inconclusive or equivalent row)."""
+    if " better" not in row["verdict"]:
+        return ""
+    level = level_of(row, study)
+    one, other = (np.array(stats.values_of(study[name], row["measure"], level))
+                  for name in comparison["models"])
+    first_better = (row["interval"][0] > 0) == row["higher_is_better"]
+    wins = row["first_wins"] if first_better else int(np.sum(
+        (other > one) if row["higher_is_better"] else (other < one)))
+    return f", in {wins} of {row['seeds']} seeds"
+
+
 def code_table(study: dict, measures: tuple[str, ...] = CODE_ROWS,
                models: tuple[str, str] | None = None) -> str:
     """Return the codes of a comparison's two models (the first when `models` is None) over
@@ -624,7 +638,8 @@ def code_table(study: dict, measures: tuple[str, ...] = CODE_ROWS,
     rows = {row["label"]: row for row in comparison["rows"]}
     for label in measures:
         label_cell, one, other, *_, verdict = comparison_cells(rows[label], study, comparison)
-        lines.append(f"| {label_cell} | {one} | {other} | {verdict} |")
+        lines.append(f"| {label_cell} | {one} | {other} | {verdict}"
+                     f"{seeds_won(rows[label], study, comparison)} |")
     similarity = study["similarity"]["summary"]
     for measure, label in SIMILARITY:
         cells = [summary_cell(similarity[group][measure]) for group in
