@@ -71,10 +71,17 @@ def is_docstring(statement: ast.stmt) -> bool:
             and isinstance(statement.value.value, str))
 
 
+WORDING_NAMES = ("AUTHORS",)  # notebook parameters that only name people: not a setting
+
+
 def without_wording(tree: ast.AST) -> ast.AST:
     """Return the syntax tree without what only informs a reader: the docstring of every
-    module, class and function, and the arguments of every print() call."""
+    module, class and function, the arguments of every print() call and the values given to
+    WORDING_NAMES (the names under the report's title)."""
     for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(target, "id", None) in WORDING_NAMES
+                                                for target in node.targets):
+            node.value = ast.Constant(value="names")
         body = getattr(node, "body", None)
         if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
                 and body and is_docstring(body[0])):

@@ -162,15 +162,6 @@ def run_notice(changes: list[str], study: dict) -> str:
     return "\n\n".join(notes)
 
 
-AUTHORS_MISSING = ("**Names: not set.** Set `AUTHORS` in the parameters cell before handing "
-                   "this in.")
-
-
-def authors_line(authors: str) -> str:
-    """Return the line under the title: the authors' names, or a visible placeholder."""
-    return f"**{authors}**" if authors.strip() else AUTHORS_MISSING
-
-
 # ---------------------------------------------------------------------------- figures
 
 
@@ -567,9 +558,9 @@ def class_map_table(records: dict[str, helpers.ModelRecord], labels: np.ndarray,
     rows = {row["label"]: row for row in comparison["classes"][measure]}
     first, second = comparison["labels"]
     seeds = len(study["seeds"])
-    lines = [f"| class | {first}, this run | {second}, this run | {first}, {seeds} seeds | "
-             f"{second}, {seeds} seeds | verdict, {seeds} seeds |",
-             "|" + "-" * 12 + "|" + ("-" * 8 + ":|") * 2 + ("-" * 12 + ":|") * 2 + "-" * 22 + "|"]
+    lines = [(f"| class | {first}, this run | {second}, this run | {first}, {seeds} seeds | "
+              f"{second}, {seeds} seeds | verdict, {seeds} seeds |"),
+             "|" + "-" * 20 + "|" + ("-" * 9 + ":|") * 2 + ("-" * 12 + ":|") * 2 + "-" * 16 + "|"]
     shares = [helpers.per_class_recall(labels, record.votes, classes) for record in records.values()]
     for level, name in enumerate(classes):
         spreads = [percent_spread(stats.values_of(study[model], measure, level))

@@ -236,6 +236,38 @@ def test_zip_holds_the_code_and_nothing_generated(tmp_path):
                                               r"\.pyc$|\.ipynb_checkpoints", n)]
 
 
+FILE_NAME = re.compile(r"(?<![\w/.$-])((?:[\w.][\w.-]*/)*\w[\w-]*\.(?:md|py|sh|ipynb|json|txt|yml|toml|"
+                       r"ini|cfg|j2|pt|png|pdf|zip))\b")
+MADE_HERE = ("dist/", "build/", "data/", "other-run/", ".venv/")  # made by the build or a run
+MADE_NAMES = {"exercise9.zip", "out.ipynb"}  # the build's ZIP; the README's papermill example
+CHECKOUT_ONLY = {".github", ".gitignore"}  # read by tests that skip outside a git checkout
+
+
+def named_in_zip(name: str, members: set[str]) -> bool:
+    """Whether a file or folder a text names is in the ZIP (a bare name: in any folder; the
+    ZIP's own folder exercise9/ may lead)."""
+    name = name.removeprefix("exercise9/")
+    return name in members or any(member.startswith(name.rstrip("/") + "/")
+                                  or member.endswith("/" + name) for member in members)
+
+
+def test_every_file_the_zip_s_texts_and_tests_name_is_in_the_zip():
+    """The README, Makefile, MAINTAINERS.md and scripts name no file the ZIP lacks (what the
+    build or a run makes aside), nor do the tests read one from the project folder."""
+    members = set(build_report.zip_members())
+    texts = [name for name in members if name.endswith((".md", ".sh", ".ini", ".toml"))
+             or name == "Makefile"]
+    assert {"README.md", "Makefile", "MAINTAINERS.md"} <= set(texts)
+    for text in texts:
+        for name in FILE_NAME.findall((ROOT / text).read_text(encoding="utf-8")):
+            if not name.startswith(MADE_HERE) and name not in MADE_NAMES:
+                assert named_in_zip(name, members), f"{text} names {name}, which the ZIP lacks"
+    for test in (name for name in members if name.startswith("tests/")):
+        for name in re.findall(r'ROOT\s*/\s*"([^"]+)"', (ROOT / test).read_text(encoding="utf-8")):
+            if name not in CHECKOUT_ONLY and not (name + "/").startswith(MADE_HERE):
+                assert named_in_zip(name, members), f"{test} reads {name}, which the ZIP lacks"
+
+
 def test_zip_holds_every_project_module_that_the_code_imports(tmp_path, notebook, companion):
     target = tmp_path / "exercise9.zip"
     build_report.pack_zip(target)
@@ -444,6 +476,48 @@ def handed_out_markdown() -> dict[str, str]:
         cells = nbformat.read(ROOT / name, as_version=4).cells
         texts[name] = "\n".join(cell.source for cell in cells if cell.cell_type == "markdown")
     return texts
+
+
+def with_names(notebook, names: str):
+    """Return a copy of the notebook with AUTHORS set to `names` in its parameters cell."""
+    import copy
+
+    notebook = copy.deepcopy(notebook)
+    cell = next(cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", []))
+    cell.source = re.sub(r'^AUTHORS = "[^"]*"', f'AUTHORS = "{names}"', cell.source,
+                         flags=re.MULTILINE)
+    return notebook
+
+
+def test_the_title_shows_the_names_or_a_visible_placeholder(notebook, companion):
+    """The names come from the parameters cell at export time (LaTeX-escaped); without them
+    the title area says so; the companion has no names and gets no line."""
+    from nbconvert import LatexExporter
+
+    def title_area(book) -> str:
+        body, _ = LatexExporter(template_file=str(build_report.TEMPLATE)).from_notebook_node(
+            build_report.printable(book))
+        return body[body.index("\\title"):body.index("\\begin{document}")]
+
+    assert build_report.names_of(notebook) == ""  # the committed notebook: no names yet
+    assert "\\author{[names not set: set AUTHORS in the parameters cell" in title_area(notebook)
+    named = title_area(with_names(notebook, "A. Lovelace & A. Turing"))
+    assert "\\author{A. Lovelace \\& A. Turing}" in named and "not set" not in named
+    assert build_report.names_of(companion) is None and "\\author" not in title_area(companion)
+
+
+def test_the_build_warns_when_the_names_are_missing(monkeypatch, capsys, notebook, tmp_path):
+    """`make report` without names still builds, with one warning that says what to do."""
+    monkeypatch.setattr(build_report, "fresh_notebook", lambda name, force, timings: notebook)
+    monkeypatch.setattr(build_report, "export", lambda *args, **kwargs: None)
+    monkeypatch.setattr(build_report, "pack_zip", lambda target: None)
+    build_report.build(force=False, html=True, dist=str(tmp_path))
+    warning = capsys.readouterr().err
+    assert "warning: AUTHORS is empty in the parameters cell of exercise9.ipynb" in warning
+    assert "run `make report` again" in warning
+    notebook = with_names(notebook, "A. Lovelace")
+    build_report.build(force=False, html=True, dist=str(tmp_path))
+    assert "warning" not in capsys.readouterr().err
 
 
 def test_no_placeholder_is_left_in_any_handed_out_markdown():

@@ -196,6 +196,24 @@ def test_a_notebook_digest_follows_its_cells_and_the_files_it_reads(tmp_path):
     assert provenance.digest(artefact, root=folder) != before
 
 
+def test_the_names_under_the_title_keep_a_notebook_current_and_a_setting_does_not(tmp_path):
+    """AUTHORS only names people (WORDING_NAMES): a student who sets it is not made to
+    re-execute the notebook; EPOCHS beside it is a setting."""
+    import nbformat
+
+    folder = project(tmp_path / "a")
+
+    def digest_with(parameters: str) -> str:
+        cells = [nbformat.v4.new_code_cell(parameters), nbformat.v4.new_code_cell(
+            "import lib\nprint(lib.used(EPOCHS))")]
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / "run.ipynb")
+        return provenance.digest(provenance.Artefact("run.ipynb"), root=folder)
+
+    before = digest_with('AUTHORS = ""\nEPOCHS = 50')
+    assert digest_with('AUTHORS = "A. Lovelace, A. Turing"\nEPOCHS = 50') == before
+    assert digest_with('AUTHORS = ""\nEPOCHS = 49') != before
+
+
 def test_settings_given_as_data_are_part_of_the_digest(tmp_path):
     folder = project(tmp_path / "a")
     assert provenance.digest(RUN, {"epochs": 50}, folder) != provenance.digest(

@@ -40,8 +40,8 @@ DIST = "dist"
 ZIP_FILES = [*ARTEFACTS, "seed_study.json", "results.json",
              "companion_results.json", "requirements.txt", "requirements-dev.txt",
              "pyproject.toml", "environment.yml", "README.md",
-             "Makefile", "pytest.ini", "tools/setup.sh", "tools/build_report.py",
-             "tools/latex/exercise9.tex.j2"]
+             "Makefile", "MAINTAINERS.md", "pytest.ini", "tools/setup.sh",
+             "tools/portability.sh", "tools/build_report.py", "tools/latex/exercise9.tex.j2"]
 ZIP_GLOBS = ["*.py", "tests/*.py", "tests/*.cfg", "bench/*.py", "seed_study/*.py",
              "seed_study/*.json", "figures/*.png",
              "models/*.pt"]  # every module; the figures and models are the committed run's
@@ -52,6 +52,10 @@ WIDGET_NOTE = "An interactive widget: run this cell in JupyterLab (a live kernel
 TEMPLATE = ROOT / "tools" / "latex" / "exercise9.tex.j2"
 HIDING_TAGS = {"remove_input_tags": {"remove-input"}, "remove_all_outputs_tags": {"remove-output"},
                "remove_cell_tags": {"remove-cell"}}
+
+
+NAMES_PARAMETER = "AUTHORS"  # in the submission's parameters cell: the names under the title
+NAMES_MISSING = "[names not set: set AUTHORS in the parameters cell of exercise9.ipynb]"
 
 
 class BuildError(Exception):
@@ -163,15 +167,34 @@ def first_line(notebook, index: int) -> str:
     return notebook.cells[index].source.splitlines()[0][:60] if notebook.cells[index].source else ""
 
 
+def names_of(notebook) -> str | None:
+    """Return the value of AUTHORS in the notebook's parameters cell (None without one)."""
+    import ast
+
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            for node in ast.parse(cell.source).body:
+                if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                        and getattr(node.targets[0], "id", None) == NAMES_PARAMETER
+                        and isinstance(node.value, ast.Constant)):
+                    return str(node.value.value)
+    return None
+
+
 def printable(notebook):
     """Return a copy for the reader: cells, inputs and outputs removed as their tags say
     (remove-cell, remove-input, remove-output), the first heading as the document title, the
-    other headings one level up, and no progress bars, cell tags or metadata."""
+    names of AUTHORS under it (or NAMES_MISSING), the other headings one level up, and no
+    progress bars, cell tags or metadata."""
     import copy
 
+    from nbconvert.filters import escape_latex
     from nbconvert.preprocessors import TagRemovePreprocessor
 
+    names = names_of(notebook)
     notebook = copy.deepcopy(notebook)
+    if names is not None:
+        notebook.metadata["authors"] = [{"name": escape_latex(names.strip() or NAMES_MISSING)}]
     notebook, _ = TagRemovePreprocessor(enabled=True, **HIDING_TAGS).preprocess(notebook, {})
     for cell in notebook.cells:
         cell.metadata = {key: value for key, value in cell.metadata.items() if key == "transient"}
@@ -267,6 +290,12 @@ def build(force: bool, html: bool, dist: str = DIST) -> list[str]:
             check_latex_tools()
         except BuildError as error:
             missing_latex, html = error, True
+    names = names_of(notebooks[NOTEBOOK])
+    if names is not None and not names.strip():
+        print(f"warning: {NAMES_PARAMETER} is empty in the parameters cell of {NOTEBOOK}, so the "
+              f"PDF says \"{NAMES_MISSING}\" under its title. Set {NAMES_PARAMETER} = \"your "
+              f"names\" there and run `make report` again (names do not re-execute it).",
+              file=sys.stderr, flush=True)
     for name, notebook in notebooks.items():
         report = f"{dist}/{Path(name).stem}.{'html' if html else 'pdf'}"
         with step(f"export {report}", timings):
