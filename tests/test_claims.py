@@ -88,6 +88,15 @@ def test_q2c_the_loss_falls_fast_in_five_epochs_and_slowly_after(results, text):
     assert all(later <= earlier for earlier, later in pairwise(loss))
 
 
+def test_q2c_a_second_faster_fall_from_epoch_30_to_40(results, text):
+    """'with a second, faster fall from epoch 30 to 40': the loss falls more per epoch from
+    epoch 30 to 40 than over the ten epochs before and after, by half at least."""
+    said("with a second, faster fall from epoch 30 to 40", text)
+    loss = results[PLAIN]["train_loss"]
+    before, during, after = (loss[19] - loss[29], loss[29] - loss[39], loss[39] - loss[49])
+    assert during > 1.5 * max(before, after)
+
+
 def test_q2c_the_test_loss_falls_at_every_test_to_a_fifth_of_the_mean_images(results, text):
     """'The test loss falls at every test, to ... after epoch 50, a fifth of the error of
     predicting the mean image.'"""
@@ -136,22 +145,57 @@ def test_q2d_every_reconstruction_keeps_the_kind_and_outline_from_epoch_10(resul
 
 def test_q2d_fine_detail_is_missing_at_every_epoch(results, text):
     """'the prints on the T-shirt and the pullover, the coat's zip and light edges, the bag's
-    handle and most of the sandal's straps are missing, and the coat stays a dim shape': a
-    proxy for the eye, the pullover (a large print) keeps an error above 0.1 per pixel at every
-    test while the plain shapes get below 0.05; the coat keeps under a fifth of its light
-    pixels and the sandal under three quarters. The small T-shirt print and the bag's thin
-    handle add too few pixels to show in a per-image error: they were checked by eye."""
+    handle and the sandal's thin front straps are missing; of the sandal, the sole and the
+    arched strap over it remain' and 'the coat a dim one': a proxy for the eye, the pullover
+    (a large print) keeps an error above 0.1 per pixel at every test while the plain shapes get
+    below 0.05; the coat keeps under a fifth of its light pixels and the sandal between a
+    tenth and three quarters. The small T-shirt print, the bag's thin handle and which of the
+    sandal's straps remain add too few pixels to show in a per-image error: they were checked
+    by eye."""
     said("the prints on the T-shirt and the pullover, the coat's zip and light edges, the bag's "
-         "handle and most of the sandal's straps are missing, and the coat stays a dim shape",
-         text)
+         "handle and the sandal's thin front straps are missing; of the sandal, the sole and the "
+         "arched strap over it remain", text)
     recorded = results[PLAIN]["recorded"]
     for epoch, mse in recorded["mse"].items():
         assert mse["Pullover"] > 0.1, epoch
         light = recorded["light_share"][epoch]
         assert light["Coat"] < 0.2 * recorded["clean_light_share"]["Coat"], epoch
-        assert light["Sandal"] < 0.75 * recorded["clean_light_share"]["Sandal"], epoch
+        clean_sandal = recorded["clean_light_share"]["Sandal"]
+        assert 0.1 * clean_sandal < light["Sandal"] < 0.75 * clean_sandal, epoch
     last = recorded["mse"][str(results["config"]["EPOCHS"])]
     assert all(last[name] < 0.05 for name in ("Trouser", "Dress", "Sandal", "Ankle boot"))
+
+
+def test_q2d_the_shirt_and_the_coat_come_out_as_plain_long_sleeved_tops(results, text):
+    """'The shirt and the coat come out as plain long-sleeved tops, the coat a dim one': a
+    proxy for the eye, at every test both keep an error above the plain shapes' 0.05 (their
+    detail is lost) while their brightness stays that of their garment; the coat has under a
+    fifth of its light pixels. That they look like long-sleeved tops was checked by eye."""
+    said("The shirt and the coat come out as plain long-sleeved tops, the coat a dim one", text)
+    recorded = results[PLAIN]["recorded"]
+    for epoch, mse in recorded["mse"].items():
+        assert min(mse["Shirt"], mse["Coat"]) > 0.05, epoch
+        assert recorded["light_share"][epoch]["Coat"] < 0.2 * recorded["clean_light_share"][
+            "Coat"], epoch
+
+
+def test_q2d_the_code_has_eight_numbers_six_of_them_live(results, text):
+    """'(eight numbers, of which six are live, Table 5)'."""
+    said("(eight numbers, of which six are live, Table 5)", text)
+    assert len(results[PLAIN]["unit_activity"]) == 8 and results[PLAIN]["live_code_units"] == 6
+
+
+def test_q2e_only_coarse_groups_the_four_overlapping_tops_at_most_half(results, text):
+    """'Only into coarse groups, not into the ten classes': the footwear group keeps 95% and
+    more, while the pullovers, dresses, coats and shirts keep at most 51% each and below the
+    T-shirts and trousers, which keep over 60% ('largely to themselves')."""
+    said("Only into coarse groups, not into the ten classes (Figure 3, Table 3)", text)
+    said("among the clothes the T-shirts and the trousers keep largely to themselves, while the "
+         "pullovers, dresses, coats and shirts overlap, none with more than", text)
+    shares = recall(results, PLAIN)
+    assert results["tsne_map"][PLAIN]["group_recall"]["footwear"] >= 0.95
+    assert max(shares[name] for name in ("Pullover", "Dress", "Coat", "Shirt")) < 0.515
+    assert min(shares["T-shirt/top"], shares["Trouser"]) > 0.6
 
 
 def test_q2d_later_rows_change_little(results, text):
@@ -242,6 +286,20 @@ def test_q3b_the_training_loss_lies_above_the_plain_models_at_every_epoch(result
     assert all(later < earlier for earlier, later in pairwise(tests))
 
 
+def test_q3b_the_denoising_losses_have_not_levelled_off_at_epoch_50(results, text):
+    """'from epoch 41 on its training loss falls faster again, and its test loss falls more from
+    epoch 40 to 50 than between any two earlier tests': over epochs 40 to 50 the training loss
+    falls at every epoch and by more than twice its fall over epochs 30 to 40."""
+    said("Its losses have not levelled off at epoch 50 (Figure 6): from epoch 41 on its training "
+         "loss falls faster again, and its test loss falls more from epoch 40 to 50 than between "
+         "any two earlier tests", text)
+    loss, tests = results[DENOISING]["train_loss"], list(results[DENOISING]["test_loss"].values())
+    assert all(later < earlier for earlier, later in pairwise(loss[39:]))
+    assert loss[39] - loss[49] > 2 * (loss[29] - loss[39])
+    falls = [earlier - later for earlier, later in pairwise(tests)]
+    assert falls[-1] == max(falls)
+
+
 def test_q3b_the_plain_model_also_removes_most_noise_the_denoising_loses_little(results, text):
     """'The plain autoencoder, never trained on noise, also removes most of it ... The
     denoising model loses little on clean images'."""
@@ -266,12 +324,19 @@ def test_q3c_the_same_coarse_groups_apart_and_no_separation_measure_differs(resu
     model's ..., and over N seeds of each model no measure of class separation differs
     measurably.'"""
     seeds = len(study["seeds"])
-    said("puts the same coarse groups apart as the plain model's (Figure 3), and over "
-         f"{seeds} seeds of each model no measure of class separation differs measurably", text)
+    said("separates the same coarse groups as the plain model's (left): the footwear apart from "
+         "the clothes, the T-shirts and trousers largely to themselves, the other clothes "
+         f"overlapping. Over {seeds} seeds of each model no measure of class separation differs "
+         "measurably, for the whole map or class by class", text)
     for model in (PLAIN, DENOISING):
+        shares = recall(results, model)
         assert results["tsne_map"][model]["group_recall"]["footwear"] >= 0.95, model
+        assert min(shares["T-shirt/top"], shares["Trouser"]) > 0.6, model
+        assert max(shares[name] for name in ("Pullover", "Coat", "Shirt")) < 0.6, model
     for label in SEPARATION:
         assert row(study, label)["verdict"] == "inconclusive", label
+    for entry in classes(study):
+        assert entry["verdict"] == "inconclusive", entry["label"]
 
 
 def test_q3c_one_difference_in_the_code_its_stability(study, text):
@@ -280,7 +345,7 @@ def test_q3c_one_difference_in_the_code_its_stability(study, text):
     denoising code at every noise level tested'."""
     said("It differs in one respect: noise in the input moves the denoising code less", text)
     said("Of the measures of the code, one differs, in every seed: the code stability", text)
-    said("higher for the denoising code at every noise level tested", text)
+    said("(the companion's Figure C3 follows it over other noise levels)", text)
     code_rows = [r for r in comparison(study) if r["measure"] not in
                  ("test_mse_clean", "test_mse_noisy", "test_mse_masked")]
     differ = {r["measure"] for r in code_rows if r["verdict"].endswith("better")}
@@ -330,19 +395,50 @@ def test_q3c_both_maps_keep_the_footwear_apart_and_the_tops_overlap(results, tex
         assert min(shares, key=shares.get) == "Shirt", model
 
 
-def test_q3c_the_denoising_map_keeps_trousers_dresses_sneakers_more_bags_less(results, text):
-    """'the denoising map keeps the trousers (...), the dresses (...) and the sneakers (...)
-    more to themselves than the plain map (...), and the coats (...) and the bags (...) less:
-    its bags lie in several small groups, among the tops and at the edge of the footwear'."""
-    said("the denoising map keeps the trousers", text)
-    said("more to themselves than the plain map", text)
+def test_q3c_in_this_run_dresses_sneakers_more_bags_less(results, text):
+    """'In this run they differ class by class: the denoising map keeps the dresses (...) and
+    the sneakers (...) more to themselves and the bags less (...); its bags lie in several
+    small groups, among the tops and at the edge of the footwear'."""
+    said("In this run they differ class by class: the denoising map keeps the dresses", text)
     said("its bags lie in several small groups, among the tops and at the edge of the footwear, "
          "where the plain map has one main group", text)
     plain, denoising = recall(results, PLAIN), recall(results, DENOISING)
-    for name in ("Trouser", "Dress", "Sneaker"):
-        assert denoising[name] > plain[name] + 0.05, name
-    assert denoising["Bag"] < plain["Bag"] - 0.1 and denoising["Coat"] < plain["Coat"] - 0.05
+    for name in ("Dress", "Sneaker"):
+        assert denoising[name] > plain[name] + 0.1, name
+    assert denoising["Bag"] < plain["Bag"] - 0.1
     assert votes_for(results, DENOISING, "Bag", TOPS) >= 3
+
+
+def classes(study: dict) -> list[dict]:
+    """Return the class-by-class family of the plain - denoising comparison."""
+    return next(c["classes"]["map_class_share"] for c in study["comparisons"]
+                if c["models"] == [PLAIN, DENOISING])
+
+
+def test_q3c_over_the_seeds_no_class_differs_and_this_run_is_the_least_separated(results,
+                                                                               study, text):
+    """'Over the 10 seeds these differences do not hold up (Table 6): for every class the two
+    models' means lie within 6 points of each other, and no class differs measurably. Of the
+    10 plain maps, this run's keeps the dresses and the sneakers least to themselves' and
+    Table 6's 'seed 0 repeats this run's shares'."""
+    seeds = len(study["seeds"])
+    said(f"Over the {seeds} seeds these differences do not hold up (Table 6): for every class "
+         "the two models' means lie within 6 points of each other, and no class differs "
+         "measurably", text)
+    said(f"Of the {seeds} plain maps, this run's keeps the dresses and the sneakers least to "
+         "themselves", text)
+    said("(seed 0 repeats this run's shares)", text)
+    names = study["settings"]["map_classes"]
+    means = {model: np.array(study[model]["map_class_share"]["mean"])
+             for model in (PLAIN, DENOISING)}
+    assert np.abs(means[PLAIN] - means[DENOISING]).max() < 0.06
+    assert all(entry["verdict"] == "inconclusive" for entry in classes(study))
+    plain = np.array(seed_values(study, PLAIN, "map_class_share"))
+    for name in ("Dress", "Sneaker"):
+        assert plain[:, names.index(name)].argmin() == 0, name
+    for model in (PLAIN, DENOISING):
+        seed_0 = seed_values(study, model, "map_class_share")[0]
+        assert np.allclose(seed_0, [recall(results, model)[name] for name in names], atol=0.005)
     assert votes_for(results, DENOISING, "Bag", FOOTWEAR) >= 3
 
 
@@ -376,5 +472,6 @@ def test_claims_fail_when_the_models_are_swapped(results, tmp_path):
     assert run.returncode == 1, run.stdout[-2000:]
     for claim in ("test_q3b_the_training_loss_lies_above_the_plain_models_at_every_epoch",
                   "test_q2e_most_bags_keep_to_themselves_the_few_others_among_the_clothes",
-                  "test_q3c_the_denoising_map_keeps_trousers_dresses_sneakers_more_bags_less"):
+                  "test_q3c_in_this_run_dresses_sneakers_more_bags_less",
+                  "test_q3c_over_the_seeds_no_class_differs_and_this_run_is_the_least_separated"):
         assert f"FAILED tests/test_claims.py::{claim}" in run.stdout, run.stdout[-2000:]
