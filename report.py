@@ -265,7 +265,7 @@ def plot_embedding(points: np.ndarray, labels: np.ndarray, classes: list[str], t
 def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, classes: list[str]):
     """Return a figure with the embeddings side by side and one legend of class names."""
     fig, axes = plt.subplots(1, len(embeddings), squeeze=False,
-                             figsize=(FIGURE_WIDTH, 3.3 if len(embeddings) > 1 else 2.9))
+                             figsize=(FIGURE_WIDTH, 3.1 if len(embeddings) > 1 else 2.9))
     for ax, (title, points) in zip(axes[0], embeddings.items()):
         handles = plot_embedding(points, labels, classes, title, ax)
     for ax in axes[0, 1:]:
@@ -617,23 +617,26 @@ def seeds_won(row: dict, study: dict, comparison: dict) -> str:
 
 
 def code_table(study: dict, measures: tuple[str, ...] = CODE_ROWS,
-               models: tuple[str, str] | None = None) -> str:
+               models: tuple[str, str] | None = None, similarity: bool = True) -> str:
     """Return the codes of a comparison's two models (the first when `models` is None) over
     the seeds: the measures named by label, each model's mean ± sd with the verdict of the
-    comparison's family; then the code similarity (linear CKA, 10-NN overlap) within each
-    model, across the two, and across the two with the same seed."""
+    comparison's family; then, with `similarity`, the code similarity (linear CKA, 10-NN
+    overlap) within each model, across the two, and across the two with the same seed."""
     comparison = stats.comparison_of(study, models)
     first, second = comparison["labels"]
-    lines = [f"| measure | {first} | {second} | verdict, or across the two models |",
-             "|" + "-" * 26 + "|" + "-" * 15 + ":|" + "-" * 15 + ":|" + "-" * 30 + "|"]
+    header = "verdict, or across the two models" if similarity else "verdict"
+    lines = [f"| measure | {first} | {second} | {header} |",
+             "|" + "-" * 30 + "|" + "-" * 15 + ":|" + "-" * 15 + ":|" + "-" * 30 + "|"]
     rows = {row["label"]: row for row in comparison["rows"]}
     for label in measures:
         label_cell, one, other, *_, verdict = comparison_cells(rows[label], study, comparison)
         lines.append(f"| {label_cell} | {one} | {other} | {verdict}"
                      f"{seeds_won(rows[label], study, comparison)} |")
-    similarity = study["similarity"]["summary"]
+    if not similarity:
+        return "\n".join(lines)
+    summary = study["similarity"]["summary"]
     for measure, label in SIMILARITY:
-        cells = [summary_cell(similarity[group][measure]) for group in
+        cells = [summary_cell(summary[group][measure]) for group in
                  (f"{first}-{first}", f"{second}-{second}", f"{first}-{second}",
                   f"{first}-{second}, same seed")]
         lines.append(f"| {label} | {cells[0]} | {cells[1]} | across: {cells[2]}; "

@@ -387,7 +387,7 @@ def test_q3c_both_maps_keep_the_footwear_apart_and_the_tops_overlap(results, tex
     """'Both put the footwear in a region of its own (...) and let the tops overlap, the shirts
     most of all.'"""
     said("Both put the footwear in a region of its own", text)
-    said("let the tops overlap, the shirts most of all", text)
+    said("let the tops overlap, the shirts most", text)
     for model in (PLAIN, DENOISING):
         shares = recall(results, model)
         assert results["tsne_map"][model]["group_recall"]["footwear"] >= 0.95, model
