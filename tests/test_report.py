@@ -395,7 +395,7 @@ def test_comparison_table_gives_the_difference_its_interval_margin_wins_p_and_ve
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     first = study["comparisons"][0]["rows"][0]
     assert table.splitlines()[0] == ("| measure | plain − denoising | simultaneous 95% interval "
-                                     "| margin | plain wins | p × 3, ≤ 1 | verdict |")
+                                     "| margin | plain wins | p × 3, at most 1 | verdict |")
     low, high = first["interval"]
     assert cells[1] == "−0.0103" and cells[2] == report.interval_cell(first)
     assert cells[2] == f"[{low:+.4f}, {high:+.4f}]".replace("-", "−") and high < 0
@@ -427,7 +427,49 @@ def test_code_table_has_the_code_measures_then_similarity_within_across_and_same
             "same seed: 0.600 ± 0.000 |") in lines
 
 
+def test_code_table_without_similarity_and_with_the_seeds_the_better_model_wins():
+    """A verdict that names a better model says in how many seeds it is better; the
+    submission's table leaves the similarity rows to the companion."""
+    study = study_of(TEN_PLAIN, TEN_DENOISING)
+    lines = report.code_table(study, ("test MSE on clean inputs",), similarity=False).splitlines()
+    assert lines[0] == "| measure | plain | denoising | verdict |" and len(lines) == 3
+    assert lines[2].endswith("| plain better, in 10 of 10 seeds |")
+    worse = study_of(TEN_DENOISING, TEN_PLAIN)  # now the denoising model wins every seed
+    assert report.code_table(worse, ("test MSE on clean inputs",), similarity=False).splitlines(
+        )[2].endswith("| denoising better, in 10 of 10 seeds |")
+    level = study_of(TEN_PLAIN, TEN_PLAIN[::-1])
+    assert report.code_table(level, ("test MSE on clean inputs",), similarity=False).splitlines(
+        )[2].endswith("| equivalent within ±0.0035 |")
+
+
 # ---------------------------------------------------------------------------- maps, baselines
+
+
+def test_class_map_table_gives_this_run_then_the_seeds_and_the_classes_verdicts():
+    """Per class: this run's two shares, each model's mean ± sd over the seeds in points, and
+    the verdict of the family over the classes; the group rows are this run's only."""
+    classes = ["a", "b", "c"]
+    labels = np.array([0] * 10 + [1] * 10 + [2] * 10)
+    plain = np.array([0] * 10 + [1] * 5 + [2] * 5 + [2] * 10)
+    denoising = np.array([0] * 10 + [1] * 10 + [2] * 4 + [1] * 6)
+    records = {"autoencoder": record_with_votes(plain),
+               "denoising autoencoder": record_with_votes(denoising)}
+    shares = {"autoencoder": [[0.9, 0.5 + 0.01 * s, 0.6] for s in range(10)],
+              "denoising_autoencoder": [[0.9, 0.8 + 0.01 * s, 0.6 + 0.02 * (s % 2)]
+                                        for s in range(10)]}
+    study = {"seeds": list(range(10)),
+             "settings": {"map_classes": classes, "models": {
+                 "autoencoder": {"label": "plain"}, "denoising_autoencoder": {"label": "denoising"}}},
+             **{model: {"map_class_share": {"values": values}} for model, values in shares.items()}}
+    study["comparisons"] = [seed_statistics.compare(study, "autoencoder", "denoising_autoencoder")]
+    lines = report.class_map_table(records, labels, classes, study, {"ab": ["a", "b"], "c": ["c"]},
+                                   groups=("ab",)).splitlines()
+    assert lines[0] == ("| class | plain, this run | denoising, this run | plain, 10 seeds | "
+                        "denoising, 10 seeds | verdict, 10 seeds |")
+    assert lines[2] == "| a | 100% | 100% | 90% ± 0 | 90% ± 0 | equivalent within ±0.05 |"
+    assert lines[3].startswith("| b | 50% | 100% | 55% ± 3 | 85% ± 3 | denoising better")
+    assert lines[4].startswith("| c | 100% | 40% | 60% ± 0 | 61% ± 1 |")
+    assert lines[5] == "| ab (group) | 75% | 100% | - | - | - |"
 
 
 def record_with_votes(votes: np.ndarray) -> helpers.ModelRecord:
