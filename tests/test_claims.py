@@ -340,10 +340,10 @@ def test_q3c_the_same_coarse_groups_apart_and_no_separation_measure_differs(resu
 
 
 def test_q3c_one_difference_in_the_code_its_stability(study, text):
-    """'It differs in one respect: noise in the input moves the denoising code less.' and 'Of
-    the measures of the code, one differs, in every seed: the code stability ... higher for the
-    denoising code at every noise level tested'."""
-    said("It differs in one respect: noise in the input moves the denoising code less", text)
+    """'Of the measures tested, it differs in one: noise in the input moves the denoising code
+    less.' and 'Of the measures of the code, one differs, in every seed: the code stability'."""
+    said("Of the measures tested, it differs in one: noise in the input moves the denoising code\n"
+         "less", text)
     said("Of the measures of the code, one differs, in every seed: the code stability", text)
     said("(the companion's Figure C3 follows it over other noise levels)", text)
     code_rows = [r for r in comparison(study) if r["measure"] not in
