@@ -626,7 +626,7 @@ def code_table(study: dict, measures: tuple[str, ...] = CODE_ROWS,
     first, second = comparison["labels"]
     header = "verdict, or across the two models" if similarity else "verdict"
     lines = [f"| measure | {first} | {second} | {header} |",
-             "|" + "-" * 30 + "|" + "-" * 15 + ":|" + "-" * 15 + ":|" + "-" * 30 + "|"]
+             "|" + "-" * 28 + "|" + "-" * 17 + ":|" + "-" * 17 + ":|" + "-" * 24 + "|"]
     rows = {row["label"]: row for row in comparison["rows"]}
     for label in measures:
         label_cell, one, other, *_, verdict = comparison_cells(rows[label], study, comparison)
