@@ -494,6 +494,8 @@ def test_the_title_shows_the_names_or_a_visible_placeholder(notebook, companion)
     the title area says so; the companion has no names and gets no line."""
     from nbconvert import LatexExporter
 
+    needs_latex()  # the LaTeX export converts the Markdown with pandoc
+
     def title_area(book) -> str:
         body, _ = LatexExporter(template_file=str(build_report.TEMPLATE)).from_notebook_node(
             build_report.printable(book))
