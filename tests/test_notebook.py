@@ -147,6 +147,45 @@ def test_the_sheets_code_is_listed_from_the_source(code_cells):
     assert "stacked_training" not in listed and "explorer" not in listed
 
 
+# helpers that the listed code calls only to check its inputs or keep its records: in the ZIP
+UNLISTED_HELPERS = {"check_split", "check_images", "model_device", "evaluating", "check_finite",
+                    "check_training_args", "collapse_reason", "tested_epochs", "restart_seed",
+                    "restart_note", "Collapsed", "TrainingHistory", "FashionMNISTData"}
+
+
+def listed_names(code_cells) -> set[str]:
+    """Return the dotted names ('helpers.fit') that the notebook's cells pass to report.listing."""
+    return {ast.unparse(argument) for cell in code_cells for node in ast.walk(python_of(cell))
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "report.listing"
+            for argument in node.args}
+
+
+def called_names(cells) -> set[str]:
+    """Return the dotted names of what the cells call ('helpers.encode', 'report.plot_losses')."""
+    return {ast.unparse(node.func) for cell in cells for node in ast.walk(python_of(cell))
+            if isinstance(node, ast.Call)}
+
+
+def test_the_pdf_lists_every_function_the_answers_call(code_cells):
+    """What a visible cell calls from helpers, the figures' functions, and the helpers that
+    listed helpers call are all in the written code, but for checks and records."""
+    listed = listed_names(code_cells)
+    visible = [c for c in code_cells if not {"remove-input", "remove-cell"} & set(tags(c))]
+    needed = {name for name in called_names(visible) if re.fullmatch(r"helpers\.\w+", name)
+              and name.removeprefix("helpers.") not in UNLISTED_HELPERS}
+    needed |= {name for name in called_names(code_cells) if name.startswith("report.plot_")}
+    assert needed <= listed, sorted(needed - listed)
+    module = ast.parse((ROOT / "helpers.py").read_text(encoding="utf-8"))
+    defined = {node.name: node for node in module.body
+               if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    for name in (name.removeprefix("helpers.") for name in listed
+                 if name.startswith("helpers.")):
+        calls = {node.id for node in ast.walk(defined[name]) if isinstance(node, ast.Name)}
+        unlisted = (calls & defined.keys()) - UNLISTED_HELPERS - {
+            listed_name.removeprefix("helpers.") for listed_name in listed}
+        assert not unlisted, f"helpers.{name} calls {sorted(unlisted)}, not listed"
+
+
 def test_a_run_with_other_settings_opens_with_a_notice_and_writes_elsewhere(code_cells):
     """The notice is decided once, at the top; a differing run (another device included)
     shows it and writes into other-run/. nbval, which runs on the CPU, ignores the notice,
