@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import helpers
-import seed_training
+from seed_study import training as seed_training
 
 TARGETS = {"processes": 0.75, "noise": 1.15, "floor": 2.5}  # at most, as ratios
 EXPLORER_TARGET_MS = 50.0

@@ -239,7 +239,9 @@ def test_zip_holds_the_code_and_nothing_generated(tmp_path):
 
 FILE_NAME = re.compile(r"(?<![\w/.$-])((?:[\w.][\w.-]*/)*\w[\w-]*\.(?:md|py|sh|ipynb|json|txt|yml|toml|"
                        r"ini|cfg|j2|pt|png|pdf|zip))\b")
-MADE_HERE = ("dist/", "build/", "data/", "other-run/", ".venv/")  # made by the build or a run
+# made by the build or a run
+MADE_HERE = ("dist/", "build/", "data/", "other-run/", ".venv/", ".unfinished-run/")
+DOT_NAME = re.compile(r"`(\.\w[\w-]*(?:/[\w.-]+)*)/?`")  # `.ci/run`, `.gitattributes`
 MADE_NAMES = {"exercise9.zip", "out.ipynb"}  # the build's ZIP; the README's papermill example
 CHECKOUT_ONLY = {".github", ".gitignore"}  # read by tests that skip outside a git checkout
 
@@ -260,8 +262,9 @@ def test_every_file_the_zip_s_texts_and_tests_name_is_in_the_zip():
              or name == "Makefile"]
     assert {"README.md", "Makefile", "MAINTAINERS.md"} <= set(texts)
     for text in texts:
-        for name in FILE_NAME.findall((ROOT / text).read_text(encoding="utf-8")):
-            if not name.startswith(MADE_HERE) and name not in MADE_NAMES:
+        content = (ROOT / text).read_text(encoding="utf-8")
+        for name in FILE_NAME.findall(content) + DOT_NAME.findall(content):
+            if not (name + "/").startswith(MADE_HERE) and name not in MADE_NAMES:
                 assert named_in_zip(name, members), f"{text} names {name}, which the ZIP lacks"
     for test in (name for name in members if name.startswith("tests/")):
         for name in re.findall(r'ROOT\s*/\s*"([^"]+)"', (ROOT / test).read_text(encoding="utf-8")):

@@ -2,6 +2,7 @@
 finds nothing in the code or the notebooks. `make test` installs ruff (requirements-dev.txt);
 elsewhere the test is skipped."""
 
+import ast
 import importlib.util
 import subprocess
 import sys
@@ -19,3 +20,21 @@ def test_ruff_finds_nothing():
     run = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=ROOT,
                          capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Return the modules a script imports (absolute imports only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+             for alias in node.names}
+    return names | {f"{node.module}.{alias.name}" if node.module == "seed_study" else node.module
+                    for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                    and node.level == 0 for alias in node.names}
+
+
+def test_every_module_the_scripts_import_exists(monkeypatch):
+    """bench/ and tools/ run as scripts, outside the tests: a renamed module fails here first."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    for script in sorted((ROOT / "bench").glob("*.py")) + sorted((ROOT / "tools").glob("*.py")):
+        for name in sorted(imported_modules(script)):
+            assert importlib.util.find_spec(name) is not None, f"{script.name} imports {name}"

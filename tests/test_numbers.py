@@ -133,6 +133,8 @@ BOUND = [  # (fragment, [(source, path) for each {}])
     ("with intervals that hold for all 10 measures of the comparison together, at {})", [
         ("fact", "confidence")]),
     ("sign-flip test with simultaneous {} intervals over its 10", [("fact", "confidence")]),
+    # The written code
+    ("its interval at level $1 - {}/m$ in a family of $m$ measures", [("fact", "alpha")]),
     ("noise leaves intact, is {} for the denoising code and {} for the plain one at noise {}", [
         ("study", (DAE, "code_stability", mean_at(STABILITY_AT_05))),
         ("study", (AE, "code_stability", mean_at(STABILITY_AT_05))),

@@ -41,7 +41,8 @@ ZIP_FILES = [*ARTEFACTS, "seed_study.json", "results.json",
              "companion_results.json", "requirements.txt", "requirements-dev.txt",
              "pyproject.toml", "environment.yml", "README.md",
              "Makefile", "MAINTAINERS.md", "pytest.ini", "tools/setup.sh",
-             "tools/portability.sh", "tools/build_report.py", "tools/latex/exercise9.tex.j2"]
+             "tools/portability.sh", "tools/build_report.py", "tools/latex/exercise9.tex.j2",
+             ".ci/run", ".gitattributes"]  # the README's test command; LF for the scripts
 ZIP_GLOBS = ["*.py", "tests/*.py", "tests/*.cfg", "bench/*.py", "seed_study/*.py",
              "seed_study/*.json", "figures/*.png",
              "models/*.pt"]  # every module; the figures and models are the committed run's
