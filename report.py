@@ -226,7 +226,8 @@ def plot_recorded(recorder: helpers.Recorder, classes: list[str], title: str):
 
 
 def plot_losses(histories: dict[str, helpers.TrainingHistory]):
-    """Return a figure of training loss per epoch (lines) and test loss (markers), log y."""
+    """Return a figure of training loss per epoch (lines) and test loss (markers), log y; a
+    denoising model's test loss is on its noisy test inputs, and its label says so."""
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 2.4))
     values, colors = [], plt.get_cmap("tab10").colors
     for index, (name, history) in enumerate(histories.items()):
@@ -234,7 +235,8 @@ def plot_losses(histories: dict[str, helpers.TrainingHistory]):
         epochs = range(1, len(history.train_loss) + 1)
         ax.plot(epochs, history.train_loss, color=color, label=f"{name}: training loss")
         ax.plot(list(history.test_loss), list(history.test_loss.values()), "o", color=color,
-                markerfacecolor="white", label=f"{name}: test loss")
+                markerfacecolor="white", label=f"{name}: test loss"
+                + (", noisy inputs" if history.noise_std else ""))
         values += history.train_loss + list(history.test_loss.values())
     ax.set_yscale("log")
     readable_log_axis(ax.yaxis, min(values), max(values))

@@ -1,6 +1,7 @@
 """report.py: labelled, legible figures sized for the PDF; tables; listings; the notice for
 other runs; the results file and where the test run writes it."""
 
+import dataclasses
 import json
 import math
 import os
@@ -76,6 +77,13 @@ def test_loss_plot_has_labels_legend_log_axis_and_readable_ticks(history):
     fig.canvas.draw()
     ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert len(ticks) >= 3 and min(fonts(fig)) >= 8
+
+
+def test_loss_plot_says_a_denoising_models_test_loss_is_on_noisy_inputs(history):
+    noisy = dataclasses.replace(history, noise_std=0.5)
+    fig = report.plot_losses({"autoencoder": history, "denoising autoencoder": noisy})
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()][1:4:2] == [
+        "autoencoder: test loss", "denoising autoencoder: test loss, noisy inputs"]
 
 
 def test_loss_plot_draws_every_model_in_its_own_colour_up_to_ten():

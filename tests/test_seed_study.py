@@ -113,7 +113,7 @@ def test_a_second_run_trains_nothing_and_scores_the_same(small_study):
 
 
 @SLOW
-def test_three_models_each_comparison_its_own_holm_family_and_labels(small_study):
+def test_three_models_each_comparison_its_own_bonferroni_family_and_labels(small_study):
     study = small_study[0][0]
     assert [entry["models"] for entry in study["comparisons"]] == [list(pair) for pair in PAIRS]
     for entry in study["comparisons"]:
