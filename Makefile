@@ -2,10 +2,13 @@
 # tools/setup.sh makes .venv; PYTHON=python3.12 make test names the Python it is made with.
 VENV_PYTHON := .venv/bin/python
 
-.PHONY: report test setup html bench seeds collapse-check
+.PHONY: report run test setup html bench seeds
 
-report: setup  ## execute the notebook if stale, export dist/exercise9.pdf and dist/exercise9.zip
-	$(VENV_PYTHON) tools/build_report.py $(if $(FORCE),--force)
+report: setup  ## export the committed notebooks: dist/exercise9.pdf, dist/companion.pdf, the ZIP
+	$(VENV_PYTHON) tools/build_report.py
+
+run: setup  ## run both notebooks top to bottom (the committed run), then export as `report`
+	$(VENV_PYTHON) tools/build_report.py --execute
 
 test: setup  ## unit tests beside the notebook under nbval (2 workers), the PDF and ZIP checks
 	$(VENV_PYTHON) -m pytest -n 2 --dist loadscope --no-loadscope-reorder
@@ -22,8 +25,9 @@ bench: setup  ## seconds per epoch against a tutorial-style baseline
 seeds: setup  ## the seed study: 10 seeds of each model -> seed_study.json; trains only models not in build/seed_models/
 	$(VENV_PYTHON) -m seed_study
 
-collapse-check: setup  ## seeds 0-19, plain and denoising model, 5 epochs each
-	$(VENV_PYTHON) bench/collapse_check.py
+.PHONY: verify
+verify: setup  ## seed_study.json's seed-0 records against the notebook's models and seed 0 of the others trained anew (minutes)
+	$(VENV_PYTHON) -m seed_study --verify
 
 .PHONY: portability
 portability:  ## the ZIP's quick tests on Python 3.12 and 3.13: not root, umask 077, no LaTeX, offline

@@ -138,7 +138,8 @@ class ReproductionCheck(pytest.Item):
         problems = reproduction_problems(ROOT / self.results_file, produced)
         if problems:
             raise AssertionError(f"the re-run does not reproduce {self.results_file} "
-                                 f"({len(problems)} values): " + "; ".join(problems[:12]))
+                                 f"({len(problems)} values): " + "; ".join(problems[:12])
+                                 + ". If the change is meant, `make run` re-makes the file.")
 
     def repr_failure(self, excinfo, style=None) -> str:
         return str(excinfo.value)

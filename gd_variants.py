@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from helpers import check_images, model_device, reconstruction_loss, train_step
+from helpers import model_device, reconstruction_loss, train_step
+from safeguards import check_images
 
 
 @dataclass

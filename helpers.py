@@ -10,9 +10,9 @@ runtime.py the device, report.py the figures and tables.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import math
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +28,10 @@ from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from data_files import FASHION_MNIST, Dataset, data_error, ensure_raw_files
 from provenance import write_atomically
-from runtime import flush_denormals, subnormals_are_slow
 from settings import SHEET, Variant
 
 # ---------------------------------------------------------------------------- data
@@ -95,17 +94,6 @@ CODE_SIZE = ENCODER_SIZES[-1]
 RELU_BIAS = 0.01  # a small positive bias keeps the narrow ReLU layers alive at the start
 
 
-def check_images(x: torch.Tensor, what: str) -> None:
-    """Raise a clear error unless `x` is a float32 tensor of flattened images [N, 784]."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor, got {type(x).__name__}")
-    if x.dtype != torch.float32:
-        raise TypeError(f"{what} must be float32, got {x.dtype}: use x.float()")
-    if x.ndim != 2 or x.shape[1] != IMAGE_SIZE:
-        raise ValueError(f"{what} must have shape [N, {IMAGE_SIZE}], got {list(x.shape)}: "
-                         f"flatten the images with x.reshape(len(x), {IMAGE_SIZE})")
-
-
 def mlp(sizes: tuple[int, ...], last_activation: nn.Module) -> nn.Sequential:
     """Return Linear layers of the given sizes, ReLU after each but the last activation."""
     layers: list[nn.Module] = []
@@ -139,7 +127,6 @@ class Autoencoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the reconstruction g(f(x)) of a batch x of shape [N, 784]."""
-        check_images(x, "Autoencoder input")
         return self.decoder(self.encoder(x))
 
     def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -150,7 +137,9 @@ class Autoencoder(nn.Module):
 
 def build_model(variant: Variant, seed: int | None = None) -> Autoencoder:
     """Return a new model of a variant (settings.VARIANTS), initialised from `seed`."""
-    return (variant.model or Autoencoder)(seed=seed, **dict(variant.options))
+    module, _, name = variant.model.rpartition(".")
+    model_class = getattr(importlib.import_module(module), name)
+    return model_class(seed=seed, **dict(variant.options))
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -181,18 +170,8 @@ def model_device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
-def check_finite(x: torch.Tensor, what: str) -> None:
-    """Raise a clear ValueError if `x` holds NaN or infinite values."""
-    bad = int((~torch.isfinite(x)).sum())
-    if bad:
-        raise ValueError(f"{what} holds {bad} NaN or infinite values of {x.numel()}: "
-                         "check how the images were made (a division by zero?)")
-
-
 def encode(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
     """Return the codes f(x), shape [N, 8], on the device of x, without gradients."""
-    check_images(x, "encode input")
-    check_finite(x, "encode input")
     with evaluating(model):
         return model.encoder(x.to(model_device(model))).to(x.device)
 
@@ -241,11 +220,6 @@ def fixed_test_noise(test_x: torch.Tensor, noise_std: float, seed: int) -> torch
 
 # ---------------------------------------------------------------------------- training
 
-COLLAPSE_CHECK_EPOCHS = 5  # the first epochs, after which a dead model is restarted
-MIN_LIVE_UNITS = 3  # collapsed: fewer code units fire on some test image, or
-CONSTANT_OUTPUT_RATIO = 0.01  # the outputs vary less than this fraction of the inputs
-MAX_RESTARTS = 5
-
 
 @dataclass
 class TrainingHistory:
@@ -258,30 +232,12 @@ class TrainingHistory:
     live_code_units: int = 0
     restarts: list[str] = field(default_factory=list)
 
-    @property
-    def last_test_loss(self) -> float:
-        """Return the latest test loss, or NaN before the first test."""
-        return list(self.test_loss.values())[-1] if self.test_loss else math.nan
-
     def to_dict(self) -> dict:
         """Return the history as JSON-ready data (test-loss keys as strings)."""
         return {"train_loss": self.train_loss,
                 "test_loss": {str(epoch): loss for epoch, loss in self.test_loss.items()},
                 "live_code_units": self.live_code_units, "restarts": self.restarts,
                 "noise_std": self.noise_std}
-
-
-def check_training_args(data: FashionMNISTData, **numbers: float) -> None:
-    """Raise a clear ValueError for bad training data or settings."""
-    check_images(data.train_x, "data.train_x")
-    check_images(data.test_x, "data.test_x")
-    for name in ("epochs", "batch_size", "test_every"):
-        value = numbers[name]
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    for name in ("lr", "weight_decay", "noise_std"):
-        if not math.isfinite(numbers[name]) or numbers[name] < 0:
-            raise ValueError(f"{name} must be a finite number >= 0, got {numbers[name]!r}")
 
 
 def make_optimizer(model: nn.Module | list[torch.Tensor], lr: float,
@@ -315,106 +271,34 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, train_x: tor
     return total.item() / len(train_x)
 
 
-def collapse_reason(model: Autoencoder, test_input: torch.Tensor) -> str:
-    """Return why the model has collapsed (dead code, constant output), or '' if it has not."""
-    live = count_live_units(model, test_input)
-    if live < MIN_LIVE_UNITS:
-        return f"only {live} of {CODE_SIZE} code units fire on the test set"
-    spread = reconstruct(model, test_input).var(0).mean().item()
-    if spread < CONSTANT_OUTPUT_RATIO * test_input.var(0).mean().item():
-        return "the output is (almost) the same image for every input"
-    return ""
-
-
-def tested_epochs(epochs: int, test_every: int) -> list[int]:
-    """Return the epochs after which training tests: every test_every-th, and the last."""
-    return [epoch for epoch in range(1, epochs + 1)
-            if epoch % test_every == 0 or epoch == epochs]
-
-
-def restart_seed(seed: int, restarts: int) -> int:
-    """Return the initialisation seed of a collapsed model's next try: 1000 * (k + 1) + seed."""
-    return 1000 * (restarts + 1) + seed
-
-
-def restart_note(reason: str, new_seed: int) -> str:
-    """Return the line that history.restarts keeps for one restart."""
-    return f"{reason}; restarted with seed {new_seed}"
-
-
-class Collapsed(Exception):
-    """Training stopped early because the model collapsed; the message says how."""
-
-
-def fit(
-    model: Autoencoder, data: FashionMNISTData, optimizer: torch.optim.Optimizer, *,
-    epochs: int, batch_size: int, noise_std: float, seed: int, test_every: int,
-    on_test: Callable[[int, nn.Module], None] | None, progress: bool, check_collapse: bool,
-) -> TrainingHistory:
-    """Run the epoch loop of train_autoencoder; return its history or raise Collapsed."""
-    device = model_device(model)
-    train_x, test_x = data.train_x.to(device), data.test_x.to(device)
-    generator = torch.Generator(device=device).manual_seed(seed)
-    test_input = fixed_test_noise(test_x, noise_std, seed)
-    history = TrainingHistory(noise_std=noise_std)
-    tests = tested_epochs(epochs, test_every)
-    name = "denoising autoencoder" if noise_std else "autoencoder"
-    with tqdm(range(1, epochs + 1), desc=name, unit="epoch", disable=not progress) as bar:
-        for epoch in bar:
-            start = time.perf_counter()
-            loss = train_epoch(model, optimizer, train_x, batch_size, noise_std, generator)
-            history.train_loss.append(loss)
-            history.epoch_seconds.append(time.perf_counter() - start)
-            if check_collapse and epoch <= COLLAPSE_CHECK_EPOCHS:
-                if reason := collapse_reason(model, test_input):
-                    raise Collapsed(f"epoch {epoch}: {reason}")
-            if epoch in tests:
-                history.test_loss[epoch] = reconstruction_loss(model, test_input, test_x)
-                if on_test is not None:
-                    on_test(epoch, model)
-            bar.set_postfix(train_loss=f"{loss:.4f}", test_loss=f"{history.last_test_loss:.4f}")
-    history.live_code_units = count_live_units(model, test_input)
-    return history
-
-
 def train_autoencoder(
     model: Autoencoder, data: FashionMNISTData, *, epochs: int = SHEET.epochs,
     batch_size: int = SHEET.batch_size, lr: float = SHEET.lr,
     weight_decay: float = SHEET.weight_decay, noise_std: float = 0.0, seed: int = 0,
-    test_every: int = SHEET.test_every, on_test: Callable[[int, nn.Module], None] | None = None,
-    progress: bool = True, restart_on_collapse: bool = True,
+    test_every: int = SHEET.test_every, on_test: Callable | None = None,
+    on_epoch: Callable | None = None, progress: bool = True,
 ) -> TrainingHistory:
-    """Train with Adam and MSE; return the history. noise_std > 0 trains a denoising model.
-
-    The sheet's "momentum of 1e-5" is Adam's weight_decay (Adam has no momentum argument; its
-    betas stay 0.9 and 0.999). A denoising model sees noisy inputs and is scored against the
-    clean images, its test loss on one fixed noise draw. A model that collapses in its first
-    5 epochs (fewer than 3 live code units, or one output for every input) restarts from seed
-    restart_seed(seed, k), unless restart_on_collapse is False; history.restarts says why.
-    """
-    check_training_args(data, epochs=epochs, batch_size=batch_size, test_every=test_every,
-                        lr=lr, weight_decay=weight_decay, noise_std=noise_std)
-    if not flush_denormals() and subnormals_are_slow():
-        warnings.warn("Some of PyTorch's CPU threads do not flush subnormal floats to zero "
-                      "(they started before helpers was imported): late epochs can get several "
-                      "times slower on this CPU. Import helpers before any other PyTorch work: "
-                      "restart the kernel and run the notebook from the top.", stacklevel=2)
-    restarts: list[str] = []
-    while True:
-        optimizer = make_optimizer(model, lr, weight_decay)
-        check = restart_on_collapse and len(restarts) < MAX_RESTARTS
-        try:
-            history = fit(model, data, optimizer, epochs=epochs, batch_size=batch_size,
-                          noise_std=noise_std, seed=seed, test_every=test_every,
-                          on_test=on_test, progress=progress, check_collapse=check)
-        except Collapsed as collapse:
-            new_seed = restart_seed(seed, len(restarts))
-            restarts.append(restart_note(str(collapse), new_seed))
-            print(f"Collapse at {restarts[-1]}")
-            model.reset_parameters(new_seed)
-            continue
-        history.restarts = restarts
-        return history
+    """Train with Adam and MSE; return the history. noise_std > 0 trains a denoising model:
+    noisy inputs, clean targets, its test loss on one fixed noise draw of the test images."""
+    device = model_device(model)
+    train_x, test_x = data.train_x.to(device), data.test_x.to(device)
+    test_input = fixed_test_noise(test_x, noise_std, seed)
+    optimizer = make_optimizer(model, lr, weight_decay)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    history = TrainingHistory(noise_std=noise_std)
+    for epoch in tqdm(range(1, epochs + 1), unit="epoch", disable=not progress):
+        start = time.perf_counter()
+        loss = train_epoch(model, optimizer, train_x, batch_size, noise_std, generator)
+        history.train_loss.append(loss)
+        history.epoch_seconds.append(time.perf_counter() - start)
+        if on_epoch is not None:
+            on_epoch(epoch, model)  # safeguards.train: the collapse check
+        if epoch % test_every == 0 or epoch == epochs:
+            history.test_loss[epoch] = reconstruction_loss(model, test_input, test_x)
+            if on_test is not None:
+                on_test(epoch, model)
+    history.live_code_units = count_live_units(model, test_input)
+    return history
 
 
 class Recorder:

@@ -6,6 +6,8 @@ the tests read them. A new model variant is one entry in VARIANTS, plus its pros
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import math
 from dataclasses import dataclass
 
@@ -24,20 +26,20 @@ class Training:
 @dataclass(frozen=True)
 class Variant:
     """A model variant: its short label and its title in tables, the input noise it is trained
-    with, its model class (None: helpers.Autoencoder; a subclass may add its own loss term)
-    and the options that class is built with."""
+    with, its model class as a dotted name ("module.Class", a subclass of helpers.Autoencoder
+    that may add its own loss term) and the options that class is built with."""
 
     label: str
     title: str
     noise_std: float = 0.0
-    model: type | None = None
+    model: str = "helpers.Autoencoder"
     options: tuple[tuple[str, object], ...] = ()
 
     def to_dict(self) -> dict:
         """Return the variant as seed_study.json records it (the title is presentation)."""
         recorded = {"label": self.label, "noise_std": self.noise_std, **dict(self.options)}
-        if self.model is not None:
-            recorded["model"] = f"{self.model.__module__}.{self.model.__qualname__}"
+        if self.model != "helpers.Autoencoder":
+            recorded["model"] = self.model
         return recorded
 
 
@@ -95,7 +97,7 @@ RULES = {  # parameter: (allowed, what is allowed); a name starting with * match
     "TSNE_POINTS": (lambda v: is_whole(v, 10), "a whole number of at least 10"),
     "SEED": (lambda v: is_whole(v, 0), "a whole number of at least 0"),
     "TSNE_SEED": (lambda v: is_whole(v, 0), "a whole number of at least 0"),
-    "LEARNING_RATE": (lambda v: is_number(v, 0, True), "a finite number above 0"),
+    "LR": (lambda v: is_number(v, 0, True), "a finite number above 0"),
     "WEIGHT_DECAY": (lambda v: is_number(v, 0, False), "a finite number of at least 0"),
     "NOISE_STD": (lambda v: is_number(v, 0, False), "a finite number of at least 0"),
     "*_IMAGES": (lambda v: is_whole(v, 1), "a whole number of at least 1"),
@@ -104,7 +106,21 @@ RULES = {  # parameter: (allowed, what is allowed); a name starting with * match
         is_number(item, 0, True) for item in v), "a list of finite numbers above 0"),
     "*_NOISE_STDS": (lambda v: isinstance(v, list) and bool(v) and all(
         is_number(item, 0, False) for item in v), "a list of finite numbers of at least 0"),
+    "*_DIR": (lambda v: isinstance(v, str) and bool(v), "a folder name"),
+    "*_FILE": (lambda v: isinstance(v, str) and bool(v), "a file name"),
 }
+
+
+TRAINING_PARAMETERS = tuple(field.name.upper() for field in dataclasses.fields(Training))
+SUBMISSION_PARAMETERS = (*TRAINING_PARAMETERS, "NOISE_STD", "SEED", "TSNE_POINTS", "TSNE_SEED",
+                         "DATA_DIR", "FIGURES_DIR", "MODELS_DIR", "RESULTS_FILE",
+                         "SEED_STUDY_FILE")  # exercise9.ipynb's parameters cell, AUTHORS aside
+COMPANION_PARAMETERS = (
+    "DATA_DIR", "MODELS_DIR", "FIGURES_DIR", "RESULTS_FILE", "SEED_STUDY_FILE",
+    "COMPANION_RESULTS_FILE", "NOISE_STD", "SEED", "TSNE_POINTS", "TSNE_SEED", "SGD_TRAIN_IMAGES",
+    "SGD_EVAL_IMAGES", "SGD_BATCH_SIZE", "SGD_UPDATES_STOCHASTIC", "SGD_UPDATES_MINI_BATCH",
+    "SGD_UPDATES_FULL_BATCH", "SGD_LRS_STOCHASTIC", "SGD_LRS_MINI_BATCH", "SGD_LRS_FULL_BATCH",
+    "PSNR_NOISE_STDS")  # companion.ipynb's parameters cell
 
 
 def rule_of(name: str) -> tuple | None:
@@ -113,12 +129,26 @@ def rule_of(name: str) -> tuple | None:
                                     if pattern.startswith("*") and pattern[1:] in name), None)
 
 
-def check_parameters(config: dict) -> None:
-    """Raise SettingsError naming every parameter of a notebook's config that breaks its rule
-    (RULES), with its value and what is allowed; the notebooks call it before any work."""
-    bad = [f"{name} = {value!r}: must be {rule[1]}" for name, value in config.items()
-           if (rule := rule_of(name)) is not None and not rule[0](value)]
+def problem(name: str, value: object, known: tuple[str, ...]) -> str:
+    """Return what is wrong with one parameter ('' if nothing): unknown, or against its rule."""
+    rule = rule_of(name)
+    if name not in known or rule is None:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"the settings are {', '.join(known)}"
+        return f"{name} is not a setting of this notebook: {hint}"
+    return "" if rule[0](value) else f"{name} = {value!r}: must be {rule[1]}"
+
+
+def check_parameters(config: dict, known: tuple[str, ...]) -> Training | None:
+    """Raise SettingsError naming every parameter of a notebook's config that is unknown (not
+    in `known`: SUBMISSION_PARAMETERS or COMPANION_PARAMETERS) or breaks its rule (RULES);
+    return the Training the config sets (a parameter is the capitalised name of the setting:
+    LR is Training.lr), or None if it sets none. The notebooks call it before any work."""
+    bad = [text for name, value in config.items() if (text := problem(name, value, known))]
     if bad:
         raise SettingsError("not allowed in the parameters cell: " + "; ".join(bad)
                             + ". Nothing was trained or written: change the value and run the "
                             "notebook again (settings.py holds the sheet's values).")
+    if not all(name in config for name in TRAINING_PARAMETERS):
+        return None
+    return Training(**{name.lower(): config[name] for name in TRAINING_PARAMETERS})

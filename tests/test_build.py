@@ -282,16 +282,6 @@ def test_zip_holds_every_project_module_that_the_code_imports(tmp_path, notebook
     assert needed and not {f"exercise9/{name}.py" for name in needed} - names
 
 
-def test_the_companion_digest_covers_every_file_it_reads(companion):
-    parameters = next(cell.source for cell in companion.cells
-                      if "parameters" in cell.metadata.get("tags", []))
-    files = dict(re.findall(r'^([A-Z_]+_FILE) = "([^"]+)"', parameters, re.MULTILINE))
-    reads = set(provenance.ARTEFACTS["companion"].reads)
-    assert {files["RESULTS_FILE"], files["SEED_STUDY_FILE"]} <= reads
-    assert {name for name in reads if name.startswith("models/")} == {
-        path.relative_to(ROOT).as_posix() for path in (ROOT / "models").glob("*.pt")}
-
-
 def test_zip_contains_no_absolute_path_of_this_machine(tmp_path):
     target = tmp_path / "exercise9.zip"
     build_report.pack_zip(target)
@@ -375,46 +365,38 @@ def test_a_latex_failure_keeps_the_previous_pdf(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["exercise9.pdf"]
 
 
-def test_the_committed_notebook_is_one_run_of_the_current_code(notebook):
-    """Fails after a change to the code its cells reach, seed_study.json or a code cell until
-    `make report` has executed the notebook again."""
-    assert not build_report.staleness(notebook, build_report.NOTEBOOK), "run `make report`"
+def test_the_committed_notebooks_are_each_one_top_to_bottom_run(notebook, companion):
+    """Execution counts 1, 2, 3, ...: one run, not cells run by hand in another order (that
+    the run is one of the current code is what nbval's re-run and the reproduction check
+    prove)."""
+    for book in (notebook, companion):
+        counts = [cell.execution_count for cell in book.cells if cell.cell_type == "code"]
+        assert counts == list(range(1, len(counts) + 1)), "run `make run`"
 
 
-def test_the_committed_companion_is_one_run_of_the_current_code_and_models(companion):
-    """Fails after a change to the code its cells reach, a file the companion reads (the
-    models, results.json, seed_study.json) or a code cell until `make report` has executed the
-    companion again."""
-    assert not build_report.staleness(companion, build_report.COMPANION), "run `make report`"
+def test_the_export_lists_the_current_source_not_the_committed_output(notebook):
+    """A listing is rendered from the code when the PDF is built: a renamed local in a listed
+    function shows in the export at once, with no notebook run and no failing test."""
+    import copy
+    import inspect
 
+    import helpers
 
-def test_up_to_date_check_notices_a_changed_file_a_changed_cell_and_a_broken_run(tmp_path):
-    (tmp_path / "lib.py").write_text("def f():\n    return 1\n", encoding="utf-8")
-    (tmp_path / "model.pt").write_bytes(b"\x00weights")
-    cells = [nbformat.v4.new_code_cell("import lib", execution_count=1),
-             nbformat.v4.new_code_cell("x = lib.f()", execution_count=2)]
-    fresh = nbformat.v4.new_notebook(cells=cells)
-    nbformat.write(fresh, tmp_path / "run.ipynb")
-    artefact = provenance.Artefact("run.ipynb", reads=("model.pt",))
-    recorded = provenance.digest(artefact, root=tmp_path)
-    assert not provenance.staleness(artefact, recorded, root=tmp_path)
-    (tmp_path / "model.pt").write_bytes(b"\x00weights, trained again")
-    assert "made by other code or the files it reads (model.pt)" in provenance.staleness(
-        artefact, recorded, root=tmp_path)
-    (tmp_path / "model.pt").write_bytes(b"\x00weights")
-    fresh.cells[1].source = "x = lib.f() + 1"
-    nbformat.write(fresh, tmp_path / "run.ipynb")
-    assert provenance.staleness(artefact, recorded, root=tmp_path)
-    fresh.cells[1].execution_count = 3
-    assert "not one complete top-to-bottom run" in build_report.staleness(fresh, "run.ipynb")
+    stale = copy.deepcopy(notebook)
+    listings = [cell for cell in stale.cells if "listing" in cell.metadata.get("tags", [])]
+    for cell in listings:
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="stale code")]
+    fresh = build_report.with_current_listings(stale)
+    shown = "".join(out.get("data", {}).get("text/markdown", out.get("text", ""))
+                    for cell in fresh.cells if "listing" in cell.metadata.get("tags", [])
+                    for out in cell.outputs)
+    assert listings and "stale code" not in shown
+    assert inspect.getsource(helpers.train_autoencoder).rstrip() in shown
 
 
 @SLOW
 def test_without_latex_the_html_and_zip_are_still_built(tmp_path, notebook):
     """Run as a user without XeLaTeX and pandoc would: one message, the rest of the build."""
-    if any(build_report.staleness(build_report.read_notebook(ROOT / name), name)
-           for name in build_report.ARTEFACTS):
-        pytest.skip("a notebook is stale: this build would execute it in place (make report)")
     python = Path(sys.executable)
     run = subprocess.run([str(python), "tools/build_report.py", "--dist", str(tmp_path)],
                          cwd=ROOT, capture_output=True, text=True, check=False,
@@ -423,25 +405,6 @@ def test_without_latex_the_html_and_zip_are_still_built(tmp_path, notebook):
     assert "xelatex and pandoc not found" in run.stderr and "Traceback" not in run.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
         "companion.html", "exercise9.html", "exercise9.zip"]
-
-
-def test_saved_widgets_become_finished_bars_or_a_note_to_run_the_cell():
-    def view(model_id):
-        return nbformat.v4.new_output("display_data", data={
-            build_report.WIDGET_VIEW: {"model_id": model_id}, "text/plain": "VBox(children=…"})
-    state = {"bar": {"model_name": "HBoxModel", "state": {"children": [
-        "IPY_MODEL_label", "IPY_MODEL_progress", "IPY_MODEL_numbers"]}},
-             "label": {"model_name": "HTMLModel", "state": {"value": "autoencoder: 100%"}},
-             "progress": {"model_name": "FloatProgressModel", "state": {"value": 50, "max": 50}},
-             "numbers": {"model_name": "HTMLModel", "state": {"value": " 50/50 [00:01]"}},
-             "explorer": {"model_name": "VBoxModel", "state": {"children": []}}}
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[
-        view("bar"), view("explorer")])])
-    notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": state}}
-    build_report.finish_progress_bars(notebook)
-    texts = [out["text"] for out in notebook.cells[0].outputs]
-    assert texts == ["autoencoder: 100%|██████████| 50/50 [00:01]\n", build_report.WIDGET_NOTE]
-    assert "widgets" not in notebook.metadata
 
 
 def test_a_locked_output_file_stops_the_build_with_one_message(monkeypatch, capsys):
@@ -457,7 +420,7 @@ def test_a_locked_output_file_stops_the_build_with_one_message(monkeypatch, caps
 
 
 def test_the_build_records_its_run_as_the_committed_one(tmp_path):
-    """`make report` executes with EXERCISE9_RECORD set, so its run writes into the project
+    """`make run` executes with EXERCISE9_RECORD set, so its run writes into the project
     and shows no notice (report.read_committed_run gives None); afterwards it is unset."""
 
     path = tmp_path / "record.ipynb"
@@ -476,7 +439,7 @@ def handed_out_markdown() -> dict[str, str]:
     cells of both notebooks."""
     texts = {name: (ROOT / name).read_text(encoding="utf-8")
              for name in build_report.zip_members() if name.endswith(".md")}
-    for name in build_report.ARTEFACTS:
+    for name in build_report.NOTEBOOKS:
         cells = nbformat.read(ROOT / name, as_version=4).cells
         texts[name] = "\n".join(cell.source for cell in cells if cell.cell_type == "markdown")
     return texts
@@ -514,15 +477,15 @@ def test_the_title_shows_the_names_or_a_visible_placeholder(notebook, companion)
 
 def test_the_build_warns_when_the_names_are_missing(monkeypatch, capsys, notebook, tmp_path):
     """`make report` without names still builds, with one warning that says what to do."""
-    monkeypatch.setattr(build_report, "fresh_notebook", lambda name, force, timings: notebook)
+    monkeypatch.setattr(build_report, "read_notebook", lambda path: notebook)
     monkeypatch.setattr(build_report, "export", lambda *args, **kwargs: None)
     monkeypatch.setattr(build_report, "pack_zip", lambda target: None)
-    build_report.build(force=False, html=True, dist=str(tmp_path))
+    build_report.build(execute_first=False, html=True, dist=str(tmp_path))
     warning = capsys.readouterr().err
     assert "warning: AUTHORS is empty in the parameters cell of exercise9.ipynb" in warning
     assert "run `make report` again" in warning
     notebook = with_names(notebook, "A. Lovelace")
-    build_report.build(force=False, html=True, dist=str(tmp_path))
+    build_report.build(execute_first=False, html=True, dist=str(tmp_path))
     assert "warning" not in capsys.readouterr().err
 
 

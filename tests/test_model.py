@@ -1,4 +1,4 @@
-"""Model: the sheet's exact layers, parameter count, input checks and seeded initialisation."""
+"""Model: the sheet's exact layers, parameter count, seeded initialisation; the image check."""
 
 import ast
 from pathlib import Path
@@ -10,6 +10,7 @@ from torch import nn
 import helpers
 import measures
 import runtime
+import safeguards
 
 
 def layer_spec(sequential: nn.Sequential) -> list:
@@ -53,9 +54,9 @@ def test_relu_layers_start_with_a_small_positive_bias_and_tanh_layer_with_zero()
     (torch.zeros(4, 784, dtype=torch.uint8), TypeError, "float32"),
     ([[0.0] * 784], TypeError, "torch.Tensor"),
 ])
-def test_wrong_input_gives_one_clear_error(bad, error, words):
+def test_wrong_images_give_one_clear_error(bad, error, words):
     with pytest.raises(error, match=words):
-        helpers.Autoencoder()(bad)
+        safeguards.check_images(bad, "images")
 
 
 @pytest.mark.parametrize("cuda, mps, expected", [

@@ -58,7 +58,7 @@ CLASS = {name: index for index, name in enumerate(settings.SCORING["map_classes"
 BOUND = [  # (fragment, [(source, path) for each {}])
     # Answers at a glance
     (r"learning rate {}, weight decay {} for the sheet's", [
-        ("setting", ("LEARNING_RATE",)), ("setting", ("WEIGHT_DECAY",))]),
+        ("setting", ("LR",)), ("setting", ("WEIGHT_DECAY",))]),
     ("{} epochs; training loss every epoch, test loss every ten. Final test MSE {}.", [
         ("setting", ("EPOCHS",)), ("results", (AE, "test_mse_clean"))]),
     (r"The starter code's noise, $\mathcal{N}(0, {}^2)$", [("setting", ("NOISE_STD",))]),
@@ -70,7 +70,7 @@ BOUND = [  # (fragment, [(source, path) for each {}])
     ("and a constant bias of {} before every ReLU", [("fact", "relu_bias")]),
     ("predicting the mean test image for every test image gives an MSE of {}.", [
         ("results", ("references", "predict_the_mean_mse"))]),
-    ("**Answer.** Adam with learning rate {}, batch size 128", [("setting", ("LEARNING_RATE",))]),
+    ("**Answer.** Adam with learning rate {}, batch size 128", [("setting", ("LR",))]),
     ('The sheet\'s "momentum of {}"', [("setting", ("WEIGHT_DECAY",))]),
     ("so it is used here as weight decay {}, an L2 penalty", [("setting", ("WEIGHT_DECAY",))]),
     (r"coefficient $\beta_1$ to {} and all but switch off", [("setting", ("WEIGHT_DECAY",))]),

@@ -18,7 +18,7 @@ from seed_study import training as seed_training
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = seed_training.DataSpec(str(ROOT / "data"), train_images=1000, test_images=300)
 AGREEING = {  # seed_study.json's "settings" key: the parameter of the notebooks' config
-    "epochs": "EPOCHS", "batch_size": "BATCH_SIZE", "lr": "LEARNING_RATE",
+    "epochs": "EPOCHS", "batch_size": "BATCH_SIZE", "lr": "LR",
     "weight_decay": "WEIGHT_DECAY", "test_every": "TEST_EVERY", "test_noise_std": "NOISE_STD",
     "embedded_test_images": "TSNE_POINTS", "device": "device"}
 
@@ -36,7 +36,7 @@ class SparseAutoencoder(helpers.Autoencoder):
         return F.mse_loss(self.decoder(codes), targets) + self.l1 * codes.abs().mean()
 
 
-SPARSE = settings.Variant("sparse", "sparse autoencoder", model=SparseAutoencoder,
+SPARSE = settings.Variant("sparse", "sparse autoencoder", model="test_settings.SparseAutoencoder",
                           options=(("l1", 0.5),))
 
 
@@ -74,7 +74,7 @@ def test_the_committed_runs_use_the_settings_of_settings_py(committed):
     assert {key: study[key] for key in ("seeds", "settings")} == {
         key: expected[key] for key in ("seeds", "settings")}
     config = committed["results.json"]["config"]
-    assert (config["EPOCHS"], config["BATCH_SIZE"], config["LEARNING_RATE"],
+    assert (config["EPOCHS"], config["BATCH_SIZE"], config["LR"],
             config["WEIGHT_DECAY"], config["TEST_EVERY"]) == dataclasses.astuple(settings.SHEET)
     assert config["NOISE_STD"] == settings.NOISE_STD == committed[
         "companion_results.json"]["config"]["NOISE_STD"]
@@ -112,7 +112,7 @@ def test_a_sparse_variant_goes_through_training_scoring_and_the_statistics(tmp_p
                                    scoring, SMALL, tmp_path, 0, lambda line: None)
     assert study["settings"]["models"]["sparse"] == {
         "label": "sparse", "noise_std": 0.0, "l1": 0.5,
-        "model": f"{__name__}.SparseAutoencoder"}
+        "model": "test_settings.SparseAutoencoder"}
     [comparison] = study["comparisons"]
     assert comparison["labels"] == ["plain", "sparse"] and len(comparison["rows"]) > 9
     assert len(study["sparse"]["test_mse_clean"]["values"]) == 3
@@ -121,7 +121,11 @@ def test_a_sparse_variant_goes_through_training_scoring_and_the_statistics(tmp_p
 
 # ---------------------------------------------------------------------------- bad parameters
 
-SUBMISSION_CONFIG = json.loads((ROOT / "results.json").read_text(encoding="utf-8"))["config"]
+SUBMISSION_CONFIG = {  # the parameters cell of exercise9.ipynb, as settings.py gives it
+    **{name.upper(): value for name, value in dataclasses.asdict(settings.SHEET).items()},
+    "NOISE_STD": settings.NOISE_STD, "SEED": settings.SEED, "TSNE_POINTS": settings.TSNE_POINTS,
+    "TSNE_SEED": settings.TSNE_SEED, "DATA_DIR": "data", "FIGURES_DIR": "figures",
+    "MODELS_DIR": "models", "RESULTS_FILE": "results.json", "SEED_STUDY_FILE": "seed_study.json"}
 
 
 @pytest.mark.parametrize(("name", "value", "allowed"), [
@@ -134,24 +138,51 @@ SUBMISSION_CONFIG = json.loads((ROOT / "results.json").read_text(encoding="utf-8
     ("NOISE_STD", -0.5, "a finite number of at least 0"),
     ("NOISE_STD", float("nan"), "a finite number of at least 0"),
     ("NOISE_STD", float("inf"), "a finite number of at least 0"),
-    ("LEARNING_RATE", 0, "a finite number above 0"),
-    ("LEARNING_RATE", -1e-3, "a finite number above 0"),
+    ("LR", 0, "a finite number above 0"),
+    ("LR", -1e-3, "a finite number above 0"),
     ("TEST_EVERY", 0, "a whole number of at least 1"),
     ("TSNE_POINTS", 5, "a whole number of at least 10"),
 ])
 def test_a_bad_parameter_is_named_with_its_value_and_what_is_allowed(name, value, allowed):
     with pytest.raises(settings.SettingsError) as error:
-        settings.check_parameters({**SUBMISSION_CONFIG, name: value})
+        settings.check_parameters({**SUBMISSION_CONFIG, name: value},
+                                  settings.SUBMISSION_PARAMETERS)
     message = str(error.value)
     assert f"{name} = {value!r}: must be {allowed}" in message
     assert "Nothing was trained or written" in message and message.count("must be") == 1
 
 
 def test_the_committed_parameters_pass_and_every_bad_one_is_named_at_once():
-    settings.check_parameters(SUBMISSION_CONFIG)
+    assert settings.check_parameters(SUBMISSION_CONFIG, settings.SUBMISSION_PARAMETERS) == (
+        settings.SHEET)
     companion = json.loads((ROOT / "companion_results.json").read_text(encoding="utf-8"))
-    settings.check_parameters(companion["config"])
+    config = {name: value for name, value in companion["config"].items() if name != "device"}
+    assert settings.check_parameters(config, settings.COMPANION_PARAMETERS) is None
     with pytest.raises(settings.SettingsError) as error:
-        settings.check_parameters({**companion["config"], "SGD_LRS_MINI_BATCH": [0.3, -1.0],
-                                   "SGD_UPDATES_FULL_BATCH": 0})
+        settings.check_parameters({**config, "SGD_LRS_MINI_BATCH": [0.3, -1.0],
+                                   "SGD_UPDATES_FULL_BATCH": 0}, settings.COMPANION_PARAMETERS)
     assert str(error.value).count("must be") == 2
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    ("EPOCH", "EPOCH is not a setting of this notebook: did you mean EPOCHS?"),
+    ("LEARNING_RATE", "LEARNING_RATE is not a setting of this notebook"),
+    ("SGD_LRS_MINIBATCH", "did you mean SGD_LRS_MINI_BATCH?"),
+])
+def test_an_unknown_parameter_is_an_error_that_names_the_closest_setting(name, words):
+    known = (settings.SUBMISSION_PARAMETERS if name.isupper() and "SGD" not in name
+             else settings.COMPANION_PARAMETERS)
+    with pytest.raises(settings.SettingsError, match=words):
+        settings.check_parameters({**SUBMISSION_CONFIG, name: 1}, known)
+
+
+def test_each_parameters_cell_sets_exactly_the_names_settings_py_knows():
+    import nbformat
+
+    for notebook, known in (("exercise9.ipynb", settings.SUBMISSION_PARAMETERS),
+                            ("companion.ipynb", settings.COMPANION_PARAMETERS)):
+        cell = next(cell for cell in nbformat.read(ROOT / notebook, as_version=4).cells
+                    if "parameters" in cell.metadata.get("tags", []))
+        names = {line.split(" = ")[0] for line in cell.source.splitlines() if " = " in line}
+        assert names - {"AUTHORS"} == set(known), notebook
+        assert all(settings.rule_of(name) for name in known), notebook

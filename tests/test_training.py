@@ -1,18 +1,13 @@
-"""Training: true per-epoch means, test schedule, denoising, reproducibility, collapse restarts."""
+"""Training (helpers.train_autoencoder, the plain loop): true per-epoch means, the test
+schedule, denoising, reproducibility; the gradient-descent variants (gd_variants.py)."""
 
 import math
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
 import gd_variants
 import helpers
-import runtime
-from conftest import BAD_TRAINING_SETTINGS
 
 
 def train(data, **settings):
@@ -33,14 +28,14 @@ def test_train_loss_is_the_mean_over_all_samples_not_the_last_batch(small_data):
     expected = helpers.reconstruction_loss(model, small_data.train_x, small_data.train_x)
     history = helpers.train_autoencoder(  # lr 0: the weights stay, so each epoch sees the same model
         model, small_data, epochs=2, batch_size=300, lr=0.0, weight_decay=0.0,
-        progress=False, restart_on_collapse=False)
+        progress=False)
     assert history.train_loss == pytest.approx([expected, expected], rel=1e-5)
 
 
 def test_denoising_test_loss_uses_one_fixed_noise_draw(small_data):
     history = helpers.train_autoencoder(
         helpers.Autoencoder(seed=2), small_data, epochs=3, test_every=1, lr=0.0,
-        weight_decay=0.0, noise_std=0.5, progress=False, restart_on_collapse=False)
+        weight_decay=0.0, noise_std=0.5, progress=False)
     losses = list(history.test_loss.values())
     assert losses[0] == losses[1] == losses[2]
     assert history.to_dict()["noise_std"] == 0.5
@@ -69,99 +64,6 @@ def test_on_test_is_called_with_the_epoch_and_the_model(small_data):
 def test_to_dict_has_string_epoch_keys(small_data):
     result = train(small_data, epochs=2, test_every=1).to_dict()
     assert list(result["test_loss"]) == ["1", "2"] and len(result["train_loss"]) == 2
-
-
-@pytest.mark.parametrize("setting, words", BAD_TRAINING_SETTINGS)
-def test_bad_settings_are_one_clear_value_error(small_data, setting, words):
-    with pytest.raises(ValueError, match=words):
-        train(small_data, **setting)
-
-
-def test_wrong_data_shape_or_dtype_is_a_clear_error(small_data):
-    images = small_data.train_x.reshape(-1, 28, 28)
-    with pytest.raises(ValueError, match="data.train_x must have shape"):
-        train(small_data._replace(train_x=images))
-    with pytest.raises(TypeError, match="data.test_x must be float32"):
-        train(small_data._replace(test_x=small_data.test_x.double()))
-
-
-def kill_the_code(model: helpers.Autoencoder) -> helpers.Autoencoder:
-    """Make every code unit dead on every input: the collapse seen with unlucky seeds."""
-    with torch.no_grad():
-        model.encoder[8].bias.fill_(-1e3)
-    return model
-
-
-def test_a_collapsed_model_is_detected_restarted_and_reported(small_data, capsys):
-    model = kill_the_code(helpers.Autoencoder(seed=0))
-    history = helpers.train_autoencoder(model, small_data, epochs=2, progress=False)
-    assert len(history.restarts) == 1
-    assert "epoch 1: only 0 of 8 code units fire" in history.restarts[0]
-    assert "restarted with seed 1000" in history.restarts[0]
-    assert "Collapse at epoch 1" in capsys.readouterr().out
-    assert history.live_code_units >= helpers.MIN_LIVE_UNITS and len(history.train_loss) == 2
-
-
-def test_restarts_can_be_turned_off(small_data):
-    model = kill_the_code(helpers.Autoencoder(seed=0))
-    history = helpers.train_autoencoder(model, small_data, epochs=1, progress=False,
-                                        restart_on_collapse=False)
-    assert history.restarts == [] and history.live_code_units == 0
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("noise_std", [0.0, 0.5])
-def test_seed_0_does_not_collapse_on_the_full_data(data, noise_std):
-    """Seed 0 of the denoising model collapsed with PyTorch's default initialisation.
-
-    The full check over seeds 0-19 is bench/collapse_check.py (make collapse-check)."""
-    history = helpers.train_autoencoder(helpers.Autoencoder(seed=0), data, epochs=2,
-                                        noise_std=noise_std, progress=False)
-    assert history.last_test_loss < 0.8 * helpers.mean_image_loss(data.test_x)
-    assert history.live_code_units >= 3
-
-
-def run_with_two_threads(script: str) -> str:
-    """Return what a fresh Python prints, with two PyTorch worker threads."""
-    env = {**os.environ, "OMP_NUM_THREADS": "2"}
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1], env=env, check=True).stdout
-
-
-@pytest.mark.slow
-def test_every_cpu_thread_flushes_subnormal_floats():
-    """Importing helpers first makes every worker thread flush: products that would be
-    subnormal (1e-20 x 1e-20 = 1e-40), computed across both threads, come out as 0."""
-    script = ("import helpers, runtime, torch; "
-              "products = torch.full((1 << 22,), 1e-20) * 1e-20; "
-              "print(torch.get_num_threads(), products.count_nonzero().item(), "
-              "runtime.flush_denormals())")
-    assert run_with_two_threads(script).split() == ["2", "0", "True"]
-
-
-GNU_OPENMP = ("from pathlib import Path; maps = Path('/proc/self/maps'); "
-              "print(maps.is_file() and 'libgomp' in maps.read_text())")
-
-
-@pytest.mark.slow
-def test_threads_started_before_helpers_are_detected():
-    """PyTorch work before `import helpers` starts worker threads that do not flush; the check
-    that train_autoencoder runs must see it. Only GNU OpenMP (libgomp, Linux wheels) keeps
-    the old setting in running threads; LLVM's and Intel's runtimes (macOS, Windows, conda)
-    pass it on, and ARM has no slow subnormals to warn about."""
-    script = ("import torch; torch.ones(1 << 22).sum(); import helpers, runtime; "
-              f"print(runtime.flush_denormals()); {GNU_OPENMP}")
-    flushes, gnu_openmp = run_with_two_threads(script).split()
-    if gnu_openmp != "True" or not runtime.subnormals_are_slow():
-        pytest.skip("the threads inherit the flush setting here (not GNU OpenMP on x86)")
-    assert flushes == "False"
-
-
-def test_the_slow_subnormal_warning_is_only_for_x86(monkeypatch):
-    for machine, slow in [("x86_64", True), ("AMD64", True), ("arm64", False),
-                          ("aarch64", False)]:
-        monkeypatch.setattr(runtime.platform, "machine", lambda machine=machine: machine)
-        assert runtime.subnormals_are_slow() == slow
 
 
 def sgd_run(small_data, **settings):

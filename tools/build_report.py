@@ -1,17 +1,17 @@
-"""Build the submission: execute exercise9.ipynb and companion.ipynb if stale, export
-dist/exercise9.pdf and dist/companion.pdf, pack the ZIP.
+"""Build the submission: export dist/exercise9.pdf and dist/companion.pdf from the committed
+notebooks, pack the ZIP; with --execute, run both notebooks first.
 
-Usage (from the project folder; `make report` runs it after setting up):
-    python tools/build_report.py           execute only the stale notebooks, then PDFs and ZIP
-    python tools/build_report.py --force   re-execute even if the notebooks are up to date
-    python tools/build_report.py --html    export HTML instead of the PDFs (no LaTeX)
+Usage (from the project folder; `make report` and `make run` run it after setting up):
+    python tools/build_report.py             export the committed notebooks, then the ZIP
+    python tools/build_report.py --execute   run both notebooks top to bottom first (make run)
+    python tools/build_report.py --html      export HTML instead of the PDFs (no LaTeX)
 
-Each notebook is executed in place, the submission first: the companion reads the models and
-results.json that the submission writes. A notebook counts as up to date when the execution
-counts run 1, 2, 3, ... and its metadata records the digest of what it was executed with
-(provenance.digest: the code its cells reach and the files it reads).
-Every output file is written to a temporary name and moved into place only on success
-(provenance.write_atomically), so a failed step leaves the previous files untouched.
+The committed notebooks are what the current code makes: `make test` re-runs them and compares
+every number (conftest.py), so exporting them needs no check of its own. Their listings of the
+code (cells tagged `listing`) are rendered again from the current source at each export, so the
+PDF never shows stale code. --execute runs each notebook in place, the submission first (the
+companion reads the models and results.json that it writes). Every output file is written to
+a temporary name and moved into place only on success (provenance.write_atomically).
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from provenance import write_atomically
 
 NOTEBOOK = "exercise9.ipynb"
 COMPANION = "companion.ipynb"
-ARTEFACTS = {NOTEBOOK: "submission", COMPANION: "companion"}  # in the order of execution
+NOTEBOOKS = (NOTEBOOK, COMPANION)  # in the order of execution
 DIST = "dist"
-ZIP_FILES = [*ARTEFACTS, "seed_study.json", "results.json",
+ZIP_FILES = [*NOTEBOOKS, "seed_study.json", "results.json",
              "companion_results.json", "requirements.txt", "requirements-dev.txt",
              "pyproject.toml", "environment.yml", "README.md",
              "Makefile", "MAINTAINERS.md", "pytest.ini", "tools/setup.sh",
@@ -88,17 +88,6 @@ def read_notebook(path: Path):
     return notebook
 
 
-def staleness(notebook, name: str) -> str:
-    """Return why the notebook `name` does not hold one complete run of the current code with
-    its current inputs ('' if it does): execution counts 1, 2, 3, ... and the digest recorded
-    in its metadata equal to provenance.digest of its artefact (ARTEFACTS)."""
-    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    if [cell.execution_count for cell in code] != list(range(1, len(code) + 1)):
-        return f"{name} is not one complete top-to-bottom run"
-    recorded = notebook.metadata.get("exercise9", {}).get("digest")
-    return provenance.staleness(ARTEFACTS[name], recorded)
-
-
 def execute(path: Path) -> None:
     """Execute the notebook top to bottom in its folder and save it in place on success."""
     import nbformat
@@ -108,7 +97,7 @@ def execute(path: Path) -> None:
     notebook = read_notebook(path)
     client = NotebookClient(notebook, timeout=1800, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
-    os.environ[provenance.RECORD_VARIABLE] = "1"  # the kernel inherits it: this run becomes the committed one
+    os.environ[provenance.RECORD_VARIABLE] = "1"  # the kernel inherits it: the committed run
     try:
         client.execute()
     except CellExecutionError as error:
@@ -119,48 +108,13 @@ def execute(path: Path) -> None:
                          f"The notebook on disk is unchanged; fix the cell and rerun.") from None
     finally:
         os.environ.pop(provenance.RECORD_VARIABLE, None)
-    finish_progress_bars(notebook)
-    artefact = ARTEFACTS.get(path.name, provenance.Artefact(path.name))
-    notebook.metadata["exercise9"] = {"digest": provenance.digest(artefact, root=path.parent)}
-    write_atomically(path, lambda temp: nbformat.write(notebook, temp))
-
-
-def bar_text(widget_id: str, state: dict) -> str:
-    """Return a tqdm widget's final state as tqdm's own text line."""
-    import html
-
-    box = state[widget_id]["state"]
-    parts = [state[child.removeprefix("IPY_MODEL_")]["state"] for child in box["children"]]
-    label, progress, numbers = parts
-    filled = round(10 * progress["value"] / progress["max"]) if progress["max"] else 10
-    text = f"{label['value']}|{'█' * filled}{' ' * (10 - filled)}|{numbers['value']}"
-    return html.unescape(text).replace("\u2007", " ") + "\n"
-
-
-def is_progress_bar(widget_id: str, state: dict) -> bool:
-    """Return whether a saved widget is a tqdm bar (a box of label, progress bar, numbers)."""
-    children = state.get(widget_id, {}).get("state", {}).get("children", [])
-    return len(children) == 3 and state.get(children[1].removeprefix("IPY_MODEL_"), {}).get(
-        "model_name", "").endswith("ProgressModel")
-
-
-def finish_progress_bars(notebook) -> None:
-    """Replace every progress-bar widget output by its final text, and drop the widget state,
-    so that a notebook opened without a kernel shows finished bars, not 0% snapshots; any
-    other widget (the code explorer) by a line that says to run its cell."""
-    import nbformat
-
-    state = notebook.metadata.pop("widgets", {}).get(
-        "application/vnd.jupyter.widget-state+json", {}).get("state", {})
-    for cell in notebook.cells:
+    notebook.metadata.pop("widgets", None)
+    for cell in notebook.cells:  # a widget has no state without its kernel: say so instead
         for index, out in enumerate(cell.get("outputs", [])):
-            view = out.get("data", {}).get(WIDGET_VIEW)
-            if view:
-                plain = out["data"].get("text/plain", "")
-                text = (bar_text(view["model_id"], state)
-                        if is_progress_bar(view["model_id"], state) else
-                        plain if re.search(r"\d+%\|", plain) else WIDGET_NOTE)
-                cell.outputs[index] = nbformat.v4.new_output("stream", name="stdout", text=text)
+            if WIDGET_VIEW in out.get("data", {}):
+                cell.outputs[index] = nbformat.v4.new_output("stream", name="stdout",
+                                                             text=WIDGET_NOTE)
+    write_atomically(path, lambda temp: nbformat.write(notebook, temp))
 
 
 def first_line(notebook, index: int) -> str:
@@ -266,26 +220,36 @@ def pack_zip(target: Path) -> None:
     write_atomically(target, write)
 
 
-def fresh_notebook(name: str, force: bool, timings: dict[str, float]):
-    """Return the notebook `name`, executed first if it is stale (or `force`)."""
-    path = ROOT / name
-    with step(f"check {name}", timings):
-        notebook = read_notebook(path)
-        stale = force or bool(staleness(notebook, name))
-    with step(f"execute {name}" if stale else f"{name} up to date, not executed", timings):
-        if stale:
-            execute(path)
-            notebook = read_notebook(path)
+def with_current_listings(notebook):
+    """Return a copy whose `listing` cells show the current source: each is run again here
+    (they only call report.listing on the project's functions)."""
+    import copy
+
+    import nbformat
+    from IPython.display import Markdown
+
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and "listing" in cell.metadata.get("tags", []):
+            shown: list[str] = []
+            namespace = {"display": lambda markdown: shown.append(markdown.data),
+                         "Markdown": Markdown}
+            exec("import helpers, report, safeguards\n" + cell.source, namespace)  # noqa: S102
+            cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": text})
+                            for text in shown]
     return notebook
 
 
-def build(force: bool, html: bool, dist: str = DIST) -> list[str]:
+def build(execute_first: bool, html: bool, dist: str = DIST) -> list[str]:
     """Run the build steps; return the files written. A missing LaTeX toolchain does not stop
     the other steps: the HTML reports are written instead of the PDFs, then BuildError is
     raised."""
     timings: dict[str, float] = {}
     written, missing_latex = [], None
-    notebooks = {name: fresh_notebook(name, force, timings) for name in ARTEFACTS}
+    for name in NOTEBOOKS if execute_first else ():
+        with step(f"execute {name}", timings):
+            execute(ROOT / name)
+    notebooks = {name: with_current_listings(read_notebook(ROOT / name)) for name in NOTEBOOKS}
     if not html:
         try:
             check_latex_tools()
@@ -312,14 +276,15 @@ def build(force: bool, html: bool, dist: str = DIST) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--force", action="store_true", help="re-execute the notebook")
+    parser.add_argument("--execute", "--force", action="store_true",
+                        help="run both notebooks top to bottom before the export")
     parser.add_argument("--html", action="store_true", help="export HTML instead of PDF")
     parser.add_argument("--dist", default=DIST, help="output folder (default: dist)")
     args = parser.parse_args()
     os.chdir(ROOT)
     start = time.perf_counter()
     try:
-        written = build(args.force, args.html, args.dist)
+        written = build(args.execute, args.html, args.dist)
     except (BuildError, PermissionError) as error:
         print(f"build failed: {error}", file=sys.stderr)
         return 1

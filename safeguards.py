@@ -1,0 +1,108 @@
+"""Safeguards around helpers.train_autoencoder, which the notebooks and the seed study call:
+clear errors for bad data or settings, a warning where subnormal floats would slow training,
+and the restart of a model that collapses in its first epochs. They change no number of a
+model that trains normally: the loop they wrap is the one the report lists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+
+import torch
+
+import helpers
+from runtime import flush_denormals, subnormals_are_slow
+from settings import SHEET
+
+COLLAPSE_CHECK_EPOCHS = 5  # the first epochs, after which a dead model is restarted
+MIN_LIVE_UNITS = 3  # collapsed: fewer code units fire on some test image, or
+CONSTANT_OUTPUT_RATIO = 0.01  # the outputs vary less than this fraction of the inputs
+MAX_RESTARTS = 5
+SUBNORMAL_WARNING = (
+    "Some of PyTorch's CPU threads do not flush subnormal floats to zero (they started before "
+    "helpers was imported): late epochs can get several times slower on this CPU. Import "
+    "helpers before any other PyTorch work: restart the kernel and run the notebook from the top.")
+
+
+def check_images(x: torch.Tensor, what: str) -> None:
+    """Raise a clear error unless `x` is a finite float32 tensor of flattened images [N, 784]."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{what} must be a torch.Tensor, got {type(x).__name__}")
+    if x.dtype != torch.float32:
+        raise TypeError(f"{what} must be float32, got {x.dtype}: use x.float()")
+    if x.ndim != 2 or x.shape[1] != helpers.IMAGE_SIZE:
+        raise ValueError(f"{what} must have shape [N, {helpers.IMAGE_SIZE}], got {list(x.shape)}: "
+                         f"flatten the images with x.reshape(len(x), {helpers.IMAGE_SIZE})")
+    if bad := int((~torch.isfinite(x)).sum()):
+        raise ValueError(f"{what} holds {bad} NaN or infinite values of {x.numel()}: "
+                         "check how the images were made (a division by zero?)")
+
+
+def check_training_args(data: helpers.FashionMNISTData, **numbers: float) -> None:
+    """Raise a clear ValueError for bad training data or settings."""
+    check_images(data.train_x, "data.train_x")
+    check_images(data.test_x, "data.test_x")
+    for name in ("epochs", "batch_size", "test_every"):
+        value = numbers[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    for name in ("lr", "weight_decay", "noise_std"):
+        if not math.isfinite(numbers[name]) or numbers[name] < 0:
+            raise ValueError(f"{name} must be a finite number >= 0, got {numbers[name]!r}")
+
+
+def collapse_reason(model: helpers.Autoencoder, test_input: torch.Tensor) -> str:
+    """Return why the model has collapsed (dead code, constant output), or '' if it has not."""
+    live = helpers.count_live_units(model, test_input)
+    if live < MIN_LIVE_UNITS:
+        return f"only {live} of {helpers.CODE_SIZE} code units fire on the test set"
+    spread = helpers.reconstruct(model, test_input).var(0).mean().item()
+    if spread < CONSTANT_OUTPUT_RATIO * test_input.var(0).mean().item():
+        return "the output is (almost) the same image for every input"
+    return ""
+
+
+def restart_seed(seed: int, restarts: int) -> int:
+    """Return the initialisation seed of a collapsed model's next try: 1000 * (k + 1) + seed."""
+    return 1000 * (restarts + 1) + seed
+
+
+class Collapsed(Exception):
+    """Training stopped early because the model collapsed; the message says how."""
+
+
+def collapse_check(test_input: torch.Tensor):
+    """Return an on_epoch callback that raises Collapsed in the first epochs of a dead model."""
+    def check(epoch: int, model: helpers.Autoencoder) -> None:
+        if epoch <= COLLAPSE_CHECK_EPOCHS and (reason := collapse_reason(model, test_input)):
+            raise Collapsed(f"epoch {epoch}: {reason}")
+    return check
+
+
+def train(model: helpers.Autoencoder, data: helpers.FashionMNISTData, *,
+          restart_on_collapse: bool = True, **settings) -> helpers.TrainingHistory:
+    """Check the arguments, then train with helpers.train_autoencoder; a model that collapses
+    in its first epochs (fewer than MIN_LIVE_UNITS live code units, or one output for every
+    input) restarts from restart_seed(seed, k), and history.restarts says why."""
+    full = dataclasses.asdict(SHEET) | {"noise_std": 0.0, "seed": 0} | settings
+    check_training_args(data, **full)
+    if not flush_denormals() and subnormals_are_slow():
+        warnings.warn(SUBNORMAL_WARNING, stacklevel=2)
+    test_input = helpers.fixed_test_noise(data.test_x.to(helpers.model_device(model)),
+                                          full["noise_std"], full["seed"])
+    restarts: list[str] = []
+    while True:
+        check = collapse_check(test_input) if (
+            restart_on_collapse and len(restarts) < MAX_RESTARTS) else None
+        try:
+            history = helpers.train_autoencoder(model, data, on_epoch=check, **settings)
+        except Collapsed as collapse:
+            new_seed = restart_seed(full["seed"], len(restarts))
+            restarts.append(f"{collapse}; restarted with seed {new_seed}")
+            print(f"Collapse at {restarts[-1]}")
+            model.reset_parameters(new_seed)
+            continue
+        history.restarts = restarts
+        return history
