@@ -134,12 +134,23 @@ class ReproductionCheck(pytest.Item):
         self.results_file = results_file
 
     def runtest(self) -> None:
-        produced = Path(os.environ[report.OUTPUT_VARIABLE]) / self.results_file
-        problems = reproduction_problems(ROOT / self.results_file, produced)
+        output = Path(os.environ[report.OUTPUT_VARIABLE])
+        problems = reproduction_problems(ROOT / self.results_file, output / self.results_file)
         if problems:
             raise AssertionError(f"the re-run does not reproduce {self.results_file} "
                                  f"({len(problems)} values): " + "; ".join(problems[:12])
                                  + ". If the change is meant, `make run` re-makes the file.")
+        if self.results_file == "results.json":  # the seed study's seed 0 is this very run
+            from seed_study import scoring, training
+
+            study = json.loads((ROOT / "seed_study.json").read_text(encoding="utf-8"))
+            models = {name: output / "models" / f"{name}.pt"
+                      for name in ("autoencoder", "denoising_autoencoder")}
+            problems = scoring.seed0_problems(models, study, training.DataSpec(str(ROOT / "data")))
+            if problems:
+                raise AssertionError(f"the re-run's models do not reproduce seed_study.json's "
+                                     f"seed-0 records ({len(problems)} values): "
+                                     + "; ".join(problems[:12]))
 
     def repr_failure(self, excinfo, style=None) -> str:
         return str(excinfo.value)

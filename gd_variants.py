@@ -137,3 +137,23 @@ def sweep_learning_rates(
     return {lr: train_for_updates(copy.deepcopy(model), train_x, eval_x, batch_size=batch_size,
                                   lr=lr, updates=updates, seed=seed, evaluate_at=evaluate_at)
             for lr in lrs}
+
+
+def best_run(runs: dict[float, SGDRun]) -> SGDRun:
+    """Return the run with the lowest final loss."""
+    return min(runs.values(), key=lambda run: run.final_loss)
+
+
+def equal_budgets(runs: dict[str, SGDRun], compare_at: int) -> dict:
+    """Return the budgets: `compare_at` and the fewest examples beyond it, the shortest time."""
+    beyond = [run.examples[-1] for run in runs.values() if run.examples[-1] > compare_at]
+    return {"examples": [compare_at, min(beyond)] if beyond else [compare_at],
+            "seconds": min(run.seconds[-1] for run in runs.values())}
+
+
+def budget_losses(runs: dict[str, SGDRun], budgets: dict) -> dict:
+    """Return per kept run its (loss, where) at or before each budget of equal_budgets."""
+    return {name.replace(" ", "_").replace("-", "_"): {"examples": [loss_at(run, "examples", budget)
+                                     for budget in budgets["examples"]],
+                        "seconds": loss_at(run, "seconds", budgets["seconds"])}
+            for name, run in runs.items()}

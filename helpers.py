@@ -373,6 +373,24 @@ def group_recall(labels: np.ndarray, predicted: np.ndarray, classes: list[str],
             for group in class_groups}
 
 
+def vote_counts(labels: np.ndarray, votes: np.ndarray, classes: list[str]) -> dict:
+    """Return per class how many of its points the 5-neighbour vote gives to each class."""
+    return {name: {other: int(np.sum((labels == index) & (votes == voted)))
+                   for voted, other in enumerate(classes)
+                   if np.any((labels == index) & (votes == voted))}
+            for index, name in enumerate(classes)}
+
+
+def most_taken_for(labels: np.ndarray, votes: np.ndarray, classes: list[str]) -> list[str]:
+    """Return per class the other class its points' votes name most often ('-' if none)."""
+    result = []
+    for index in range(len(classes)):
+        others = np.bincount(votes[(labels == index) & (votes != index)], minlength=len(classes))
+        result.append(classes[int(others.argmax())] if others.any() else "-")
+    return result
+
+
+
 # ---------------------------------------------------------------------------- embedding
 
 

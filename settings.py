@@ -92,7 +92,7 @@ def is_number(value: object, low: float, open_low: bool) -> bool:
 
 RULES = {  # parameter: (allowed, what is allowed); a name starting with * matches a suffix
     "EPOCHS": (lambda v: is_whole(v, 1), "a whole number of at least 1"),
-    "BATCH_SIZE": (lambda v: is_whole(v, 1), "a whole number of at least 1"),
+    "*BATCH_SIZE": (lambda v: is_whole(v, 1), "a whole number of at least 1"),
     "TEST_EVERY": (lambda v: is_whole(v, 1), "a whole number of at least 1"),
     "TSNE_POINTS": (lambda v: is_whole(v, 10), "a whole number of at least 10"),
     "SEED": (lambda v: is_whole(v, 0), "a whole number of at least 0"),

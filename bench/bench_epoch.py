@@ -7,11 +7,6 @@ epoch each, so that a change in the machine's speed during the run hits them all
   * project: --epochs epochs of the plain and of the denoising model with helpers.train_epoch,
     the epoch that train_autoencoder times; median seconds per epoch, early epochs against
     late ones (denormals); the denoising model's median epoch as a ratio to the plain one's;
-  * processes: as the seed study trains (seed_study/study.py), one spawned worker process of
-    one thread per core, all training the plain model at once with helpers.train_epoch,
-    --process-epochs epochs each after one to warm up; the seconds per model-epoch (a
-    process's median epoch divided by the number of processes) as a ratio to the plain
-    model's median epoch in this process;
   * the compute floor: 6 x parameters x 60,000 images FLOP at this machine's matmul speed
     (the best of three measurements spread over the run), and each trainer's epoch as a
     ratio to it;
@@ -22,13 +17,10 @@ epoch each, so that a change in the machine's speed during the run hits them all
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -37,9 +29,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import helpers
-from seed_study import training as seed_training
 
-TARGETS = {"processes": 0.75, "noise": 1.15, "floor": 2.5}  # at most, as ratios
+TARGETS = {"noise": 1.15, "floor": 2.5}  # at most, as ratios
 EXPLORER_TARGET_MS = 50.0
 
 
@@ -95,30 +86,6 @@ def epoch_runners(data: helpers.FashionMNISTData) -> dict[str, Callable]:
     return runners
 
 
-def worker_epoch_seconds(root: str, epochs: int) -> list[float]:
-    """Return seconds per epoch of the plain model in this (worker) process, after one epoch
-    to warm up."""
-    data = seed_training.load_data(seed_training.DataSpec(root))
-    run = epoch_runners(data)["autoencoder"]
-    run()
-    seconds = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        run()
-        seconds.append(time.perf_counter() - start)
-    return seconds
-
-
-def process_epoch_seconds(root: str, workers: int, epochs: int) -> list[list[float]]:
-    """Return, per worker process, seconds per epoch of `workers` processes of one thread
-    training at once (the seed study's pool: spawned, seed_training.init_worker)."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context,
-                             initializer=seed_training.init_worker) as pool:
-        futures = [pool.submit(worker_epoch_seconds, root, epochs) for _ in range(workers)]
-        return [future.result() for future in futures]
-
-
 def take_turns(runners: dict[str, Callable], epochs: dict[str, int]) -> dict[str, list[float]]:
     """Return seconds per epoch of each runner, the runners taking turns epoch by epoch."""
     seconds: dict[str, list[float]] = {name: [] for name in runners}
@@ -129,29 +96,6 @@ def take_turns(runners: dict[str, Callable], epochs: dict[str, int]) -> dict[str
                 run()
                 seconds[name].append(time.perf_counter() - start)
     return seconds
-
-
-def profile_table(data: helpers.FashionMNISTData, batches: int = 100, rows: int = 15) -> str:
-    """Return the top operations of train_autoencoder's batches (plain model) by self CPU time,
-    per batch, from torch.profiler."""
-    model = helpers.Autoencoder(seed=0)
-    optimizer = helpers.make_optimizer(model, 1e-3, 1e-5)
-    order = torch.randperm(len(data.train_x), generator=torch.Generator().manual_seed(0))
-    for number, batch in enumerate(order.split(128)[:20 + batches]):
-        if number == 20:  # after 20 batches to warm up
-            profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
-            profiler.__enter__()
-        target = data.train_x.index_select(0, batch)
-        helpers.train_step(model, optimizer, target, target)
-    profiler.__exit__(None, None, None)
-    events = sorted(profiler.key_averages(), key=lambda event: -event.self_cpu_time_total)
-    total = sum(event.self_cpu_time_total for event in events)
-    lines = [f"{'operation':<44}{'calls':>7}{'self us':>10}{'share':>8}   (per batch)"]
-    lines += [f"{event.key[:43]:<44}{event.count / batches:>7.0f}"
-              f"{event.self_cpu_time_total / batches:>10.0f}"
-              f"{event.self_cpu_time_total / total:>8.1%}" for event in events[:rows]]
-    lines.append(f"{'all operations':<44}{'':>7}{total / batches:>10.0f}{1:>8.1%}")
-    return "\n".join(lines)
 
 
 def explorer_update_ms(data: helpers.FashionMNISTData, updates: int = 80) -> list[float]:
@@ -176,14 +120,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--baseline-epochs", type=int, default=2)
-    parser.add_argument("--process-epochs", type=int, default=3)
     parser.add_argument("--root", default="data")
-    parser.add_argument("--profile", action="store_true",
-                        help="print only torch.profiler's top operations of a batch")
     args = parser.parse_args()
-    if args.profile:
-        print(profile_table(helpers.load_fashion_mnist(args.root)))
-        return
 
     start = time.perf_counter()
     data = helpers.load_fashion_mnist(args.root)
@@ -194,15 +132,11 @@ def main() -> None:
     runners = epoch_runners(data)
     runs = take_turns(runners, {name: args.epochs for name in runners})
     gflops.append(matmul_gflops())
-    workers = os.cpu_count() or 1
-    processes = process_epoch_seconds(args.root, workers, args.process_epochs)
     floor = 6 * helpers.count_parameters(helpers.Autoencoder()) * len(data.train_x) / 1e9
     floor_seconds = floor / max(gflops)
 
     base_median = statistics.median(baseline)
     plain, denoising = (statistics.median(runs[name]) for name in ("autoencoder", "denoising"))
-    per_process = [statistics.median(seconds) for seconds in processes]
-    model_epoch = statistics.median(per_process) / workers
     last = f"epoch {args.epochs}"
     print(f"\n{'run':<36}{'median s/epoch':>16}{'epoch 5':>10}{last:>10}")
     print(f"{'baseline (DataLoader)':<36}{base_median:>16.3f}")
@@ -210,17 +144,12 @@ def main() -> None:
         seconds = runs[name]
         print(f"{name:<36}{statistics.median(seconds):>16.3f}{seconds[4]:>10.3f}"
               f"{seconds[-1]:>10.3f}")
-    print(f"{f'{workers} processes at once, each':<36}{statistics.median(per_process):>16.3f}")
 
     print(f"\nspeed-up over the baseline (median epoch): {base_median / plain:.1f}x")
     for name in ("autoencoder", "denoising"):
         early, late = statistics.median(runs[name][2:7]), statistics.median(runs[name][-5:])
         print(f"{name}: median of epochs 3-7 {early:.3f} s, of the last five {late:.3f} s, "
               f"ratio late/early {late / early:.2f}")
-    print(f"processes: {workers} of one thread at once, median epochs "
-          f"{', '.join(f'{seconds:.3f}' for seconds in per_process)} s, {model_epoch:.3f} s per "
-          f"model-epoch; against the plain epoch here ({torch.get_num_threads()} threads): "
-          f"{verdict(model_epoch / plain, 'processes')}")
     print(f"noise: denoising epoch / plain epoch: {verdict(denoising / plain, 'noise')}")
     print(f"compute floor: {floor:.1f} GFLOP per epoch at {max(gflops):.0f} GFLOP/s (matmul; "
           f"measured {', '.join(f'{g:.0f}' for g in gflops)}) = {floor_seconds:.3f} s")

@@ -1,4 +1,5 @@
-"""The seed study's measures of one trained model, each taken as the report takes its own.
+"""The seed study's measures of one trained model, each taken as the report takes its own, and
+the check that a model scored now reproduces the study's records of its seed.
 
 `settings` are the study's (seed_study.json's "settings"): test_noise_std, noise_stds_psnr,
 noise_stds_stability, embedded_test_images, masked_share, masked_fill and map_classes. Every
@@ -18,7 +19,9 @@ from sklearn.neighbors import NearestNeighbors
 import helpers
 import measures
 from helpers import add_white_noise, encode
+from seed_study import statistics as seed_statistics
 from seed_study import training as seed_training
+from settings import VARIANTS
 
 
 def code_stability(model: helpers.Autoencoder, x: torch.Tensor, noise_std: float, seed: int) -> float:
@@ -36,7 +39,6 @@ def code_stability(model: helpers.Autoencoder, x: torch.Tensor, noise_std: float
     return 1.0 - (moved / spread).item()
 
 
-
 def linear_cka(first: np.ndarray, second: np.ndarray) -> float:
     """Return the linear CKA of two codes of the same images (Kornblith et al., 2019):
     ||A^T B||_F^2 / (||A^T A||_F ||B^T B||_F) of the centred codes, 1 for codes that differ
@@ -46,11 +48,9 @@ def linear_cka(first: np.ndarray, second: np.ndarray) -> float:
     return float(np.linalg.norm(a.T @ b) ** 2 / (np.linalg.norm(a.T @ a) * np.linalg.norm(b.T @ b)))
 
 
-
 def nearest_neighbours(codes: np.ndarray, k: int = 10) -> np.ndarray:
     """Return, for each code, the indices [N, k] of its k nearest other codes (Euclidean)."""
     return NearestNeighbors(n_neighbors=k).fit(codes).kneighbors(return_distance=False)
-
 
 
 def neighbour_overlap(first: np.ndarray, second: np.ndarray) -> float:
@@ -107,8 +107,77 @@ def score(model: helpers.Autoencoder, data: helpers.FashionMNISTData, settings: 
 
 
 def score_file(path: str | Path, job: seed_training.Job, spec: seed_training.DataSpec,
-               settings: dict) -> tuple[dict, dict, np.ndarray]:
+               device: str, settings: dict) -> tuple[dict, dict, np.ndarray]:
     """Return the measures of a job's saved model, its training history and its test codes."""
-    model, history = seed_training.load_trained(path, job.variant)
+    model, history = seed_training.load_trained(path, job, spec, device)
     data = seed_training.load_data(spec)
     return score(model, data, settings), history, helpers.encode(model, data.test_x).numpy()
+
+
+# ---------------------------------------------------------------------------- reproduction
+
+# How far a re-made value may differ from its record, and why (as tests/test_reproduction.py
+# allows a re-run of the notebooks): the study trains and scores in worker processes of one
+# thread, the notebook on all the machine's cores, and another CPU may differ, so sums are added
+# in another order and Adam carries the last bits through 50 epochs. Values agree within
+# RELATIVE (or ABSOLUTE near 0); an accuracy within PROBE_SHARE (20 of the 10,000 test images
+# may change sides, a 5-NN vote or the probe's boundary moved by those bits); a t-SNE map's
+# measures within MAP_SHARE (t-SNE amplifies those bits into a slightly different map); a count
+# exactly. Measured here (2 cores): the notebook's two models reproduce every record exactly.
+RELATIVE, ABSOLUTE, PROBE_SHARE, MAP_SHARE = 1e-3, 1e-6, 0.002, 0.05
+TOLERANCES = {  # measure: (relative, absolute); the others (RELATIVE, ABSOLUTE)
+    "live_code_units": (0.0, 0.0),
+    "knn_accuracy": (0.0, PROBE_SHARE), "linear_probe_accuracy": (0.0, PROBE_SHARE),
+    "tsne_silhouette": (0.0, MAP_SHARE), "trustworthiness": (0.0, MAP_SHARE),
+    "map_class_share": (0.0, MAP_SHARE),
+}
+REMAKE = ("`make seeds` re-makes seed_study.json (after a change to the training, delete "
+          "build/seed_models/ first: the saved models are keyed by their settings, not the code)")
+
+
+def close(key: str, recorded: float | None, remade: float | None) -> bool:
+    """Return whether a re-made value of measure `key` reproduces the recorded one within
+    TOLERANCES (a recorded null is a NaN: JSON has none)."""
+    if recorded is None or remade is None or math.isnan(remade):
+        return recorded is None and remade is not None and math.isnan(remade)
+    relative, absolute = TOLERANCES.get(key, (RELATIVE, ABSOLUTE))
+    return math.isclose(recorded, remade, rel_tol=relative, abs_tol=absolute)
+
+
+def named_values(settings: dict, key: str, values: float | list) -> dict[str, float]:
+    """Return a measure's values by name: the measure, or per level of a curve (or class)
+    'measure at level'."""
+    levels = seed_statistics.MEASURES[key].levels
+    if not levels:
+        return {key: values}
+    return {f"{key} at {level}": value for level, value in zip(settings[levels], values)}
+
+
+def record_problems(study: dict, model: str, seed: int, scores: dict) -> list[str]:
+    """Return one message per value that the study records for `model` and `seed` and that
+    `scores` (score's measures of that model, made again) does not reproduce."""
+    index, problems = study["seeds"].index(seed), []
+    for key, summary in study[model].items():
+        remade = named_values(study["settings"], key, scores[key]) if key in scores else {}
+        for name, recorded in named_values(study["settings"], key,
+                                           summary["values"][index]).items():
+            if not close(key, recorded, remade.get(name)):
+                problems.append(f"{model} seed {seed} {name}: recorded {recorded!r}, re-made "
+                                f"{remade.get(name)!r}; {REMAKE}")
+    return problems
+
+
+def load_weights(path: str | Path, name: str) -> helpers.Autoencoder:
+    """Return the model of variant `name` with the weights helpers.save_model saved at `path`."""
+    model = helpers.build_model(VARIANTS[name])
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model
+
+
+def seed0_problems(model_files: dict[str, Path], study: dict,
+                   spec: seed_training.DataSpec) -> list[str]:
+    """Return how the models saved by helpers.save_model at `model_files` (by variant key),
+    scored as the study scores its own, differ from the study's records of seed 0."""
+    data = seed_training.load_data(spec)
+    return [problem for name, path in model_files.items() for problem in record_problems(
+        study, name, 0, score(load_weights(path, name), data, study["settings"]))]

@@ -1,17 +1,19 @@
 """The seed study's training: one model per job (model, seed), trained by
-helpers.train_autoencoder as the report trains its own, and saved.
+safeguards.train as the report trains its own, and saved.
 
-A saved model's file is named by the digest of what determines its weights: the code that
-train_job runs (provenance.digest of the "seed model"), the job's settings and seed, the data
-and the device. A study finds a model it has trained before under that name and
-trains only the jobs whose inputs changed. On the CPU the jobs run in worker processes that
-init_worker sets to one thread each.
+A saved model is keyed by what determines its weights (model_key): its variant, seed,
+training settings, data and device. The key is written into the file, which is named
+seed{seed}-{short SHA-256 of the key}.pt: a study trains only the jobs whose file is missing,
+and load_trained refuses a file whose key is not the job's.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -20,6 +22,7 @@ from threadpoolctl import threadpool_limits
 import helpers
 import provenance
 import runtime
+import safeguards
 from settings import SHEET, Training, Variant
 
 
@@ -33,11 +36,6 @@ class Job:
     variant: Variant
     training: Training = SHEET
 
-    def to_dict(self) -> dict:
-        """Return the job as JSON-ready data: key, seed, training settings and variant."""
-        return {"model": self.model, "seed": self.seed, **dataclasses.asdict(self.training),
-                **self.variant.to_dict()}
-
 
 @dataclasses.dataclass(frozen=True)
 class DataSpec:
@@ -49,11 +47,16 @@ class DataSpec:
     test_images: int | None = None
 
 
-def init_worker() -> None:
-    """Set up a worker process: one PyTorch thread, one thread for NumPy's and scikit-learn's
-    libraries (importing helpers has already made PyTorch flush subnormal floats)."""
+def one_thread(function: Callable, *args: object) -> object:
+    """Return function(*args) computed on one PyTorch thread and one thread for NumPy's and
+    scikit-learn's libraries, as in every worker of the study; the threads are restored."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    threadpool_limits(1)
+    try:
+        with threadpool_limits(1):
+            return function(*args)
+    finally:
+        torch.set_num_threads(threads)
 
 
 @functools.lru_cache(maxsize=1)
@@ -65,35 +68,47 @@ def load_data(spec: DataSpec) -> helpers.FashionMNISTData:
                          test_x=data.test_x[test], test_y=data.test_y[test])
 
 
+def model_key(job: Job, spec: DataSpec, device: str) -> dict:
+    """Return what determines a job's weights, as JSON-ready data: the variant (but its label),
+    the seed, the training settings, the images used and the device type."""
+    variant = {name: value for name, value in job.variant.to_dict().items() if name != "label"}
+    return {"variant": variant, "seed": job.seed, "training": dataclasses.asdict(job.training),
+            "data": {"train_images": spec.train_images, "test_images": spec.test_images},
+            "device": device}
+
+
 def model_file(folder: str | Path, job: Job, spec: DataSpec, device: str) -> Path:
-    """Return the file of the job's trained model: seed{seed}-{digest}.pt, the digest
-    (provenance.digest of the "seed model") over the code that trains it, the job's settings
-    and seed, the data used and the device type."""
-    settings = {name: value for name, value in job.to_dict().items()
-                if name not in ("model", "label")}
-    determinants = {"job": settings, "device": device,
-                    "data": [spec.train_images, spec.test_images]}
-    return Path(folder) / f"seed{job.seed}-{provenance.digest('seed model', determinants)}.pt"
+    """Return the file of the job's trained model: seed{seed}-{hash}.pt, the hash the first
+    16 hex digits of the SHA-256 of its model_key."""
+    text = json.dumps(model_key(job, spec, device), sort_keys=True)
+    return Path(folder) / f"seed{job.seed}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.pt"
 
 
 def train_job(job: Job, spec: DataSpec, path: str | Path) -> dict:
-    """Train the job's model with helpers.train_autoencoder, save it to `path` (state_dict
-    and history) and return the history as JSON-ready data."""
+    """Train the job's model with safeguards.train, as the notebook trains its own (the plain
+    loop, restarted if it collapses), save it to `path` (its key,
+    state_dict and history) and return its history and seconds as JSON-ready data."""
     device = runtime.get_device()
     model = helpers.build_model(job.variant, job.seed).to(device)
-    history = helpers.train_autoencoder(
+    history = safeguards.train(
         model, load_data(spec), **dataclasses.asdict(job.training),
         noise_std=job.variant.noise_std, seed=job.seed, progress=False)
-    saved = {"job": job.to_dict(), "history": history.to_dict(),
-             "seconds": sum(history.epoch_seconds),
+    saved = {"model": job.model, "key": model_key(job, spec, device.type),
+             "history": history.to_dict(), "seconds": sum(history.epoch_seconds),
              "state_dict": {name: value.cpu() for name, value in model.state_dict().items()}}
     provenance.write_atomically(path, lambda temp: torch.save(saved, temp))
-    return {name: saved[name] for name in ("job", "history", "seconds")}
+    return {"history": saved["history"], "seconds": saved["seconds"]}
 
 
-def load_trained(path: str | Path, variant: Variant) -> tuple[helpers.Autoencoder, dict]:
-    """Return a saved model of `variant` (on the CPU) and its history."""
+def load_trained(path: str | Path, job: Job, spec: DataSpec,
+                 device: str) -> tuple[helpers.Autoencoder, dict]:
+    """Return the job's saved model (on the CPU) and its history; raise ValueError where the
+    file's key is not the job's."""
     saved = torch.load(path, map_location="cpu", weights_only=True)
-    model = helpers.build_model(variant, saved["job"]["seed"])
+    expected = model_key(job, spec, device)
+    if saved.get("key") != expected:
+        raise ValueError(f"{path} holds the model of {saved.get('key')}, not of {expected}: "
+                         "delete it and run `make seeds`")
+    model = helpers.build_model(job.variant, job.seed)
     model.load_state_dict(saved["state_dict"])
     return model, saved["history"]

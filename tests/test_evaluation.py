@@ -64,18 +64,6 @@ def test_count_live_units_counts_units_that_fire_on_some_input(model):
     assert helpers.count_live_units(model, torch.randn(50, 784)) == 3
 
 
-def test_encode_rejects_images_with_nan_or_infinite_values(model):
-    images = torch.zeros(4, 784)
-    images[1, 5], images[2, 7] = math.nan, math.inf
-    with pytest.raises(ValueError, match="holds 2 NaN or infinite values of 3136"):
-        helpers.encode(model, images)
-
-
-def test_encode_rejects_unflattened_images(model):
-    with pytest.raises(ValueError, match="flatten"):
-        helpers.encode(model, torch.randn(2, 28, 28))
-
-
 def clustered(seed: int = 0):
     """Codes of three well separated classes and their labels."""
     generator = np.random.default_rng(seed)

@@ -6,6 +6,7 @@ import pytest
 
 import provenance
 
+
 def test_atomic_write_replaces_the_file_whole_and_keeps_it_when_writing_fails(tmp_path):
     target = tmp_path / "out.txt"
     provenance.write_text_atomically(target, "first")

@@ -1,5 +1,5 @@
-"""report.py: labelled, legible figures sized for the PDF; tables; listings; the notice for
-other runs; the results file and where the test run writes it."""
+"""report.py: labelled, legible figures sized for the PDF; listings; the notice for other runs;
+the results files and where the test run writes them. The tables are tests/test_tables.py's."""
 
 import dataclasses
 import json
@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 
-import data_files
 import gd_variants
 import helpers
 import provenance
@@ -29,6 +28,14 @@ CLASSES = [f"class {i}" for i in range(10)]
 def history():
     return helpers.TrainingHistory(train_loss=[0.2 - 0.01 * i for i in range(12)],
                                    test_loss={10: 0.11, 12: 0.1})
+
+
+def shown_ticks(ax) -> list[float]:
+    """Return the labelled y ticks inside the axes' view, as numbers."""
+    ax.figure.canvas.draw()
+    low, high = ax.get_ylim()
+    return [float(label.get_text()) for label in ax.get_yticklabels()
+            if label.get_text() and low <= label.get_position()[1] <= high]
 
 
 def fonts(fig) -> list[float]:
@@ -74,9 +81,7 @@ def test_loss_plot_has_labels_legend_log_axis_and_readable_ticks(history):
     assert ax.get_xlabel() == "epoch" and "MSE" in ax.get_ylabel() and ax.get_yscale() == "log"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "autoencoder: training loss", "autoencoder: test loss"]
-    fig.canvas.draw()
-    ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
-    assert len(ticks) >= 3 and min(fonts(fig)) >= 8
+    assert len(shown_ticks(ax)) >= 3 and min(fonts(fig)) >= 8
 
 
 def test_loss_plot_says_a_denoising_models_test_loss_is_on_noisy_inputs(history):
@@ -98,20 +103,21 @@ def test_loss_plot_draws_every_model_in_its_own_colour_up_to_ten():
 
 
 def test_log_axis_ticks_do_not_crowd_over_one_decade():
-    fig = report.plot_losses({"x": helpers.TrainingHistory(train_loss=[1.0, 0.1])})
-    fig.canvas.draw()
-    ticks = [float(t.get_text()) for t in fig.axes[0].get_yticklabels() if t.get_text()]
-    assert 3 <= len(ticks) <= 6
+    ax = report.plot_losses({"x": helpers.TrainingHistory(train_loss=[1.0, 0.1])}).axes[0]
+    assert shown_ticks(ax) == [0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0]
+    assert not ax.yaxis.get_minorticklocs().size  # no unlabelled ticks between them
 
 
-@pytest.mark.parametrize("low, high", [(0.0683, 0.1814), (0.17, 1.5), (0.06, 0.09)])
-def test_log_ticks_label_the_whole_range_of_the_data(low, high):
-    """The lowest tick is near the smallest value and the highest near the largest (the
-    curve up to 0.18 of Figure 1 has a label)."""
-    ticks = report.log_ticks(low, high)
-    assert 3 <= len(ticks) <= 6 and ticks == sorted(set(ticks))
-    assert all(10.0 ** p in ticks for p in range(-3, 2) if low <= 10.0 ** p <= high)
-    assert low / 1.25 <= ticks[0] <= low * 1.25 and high / 1.25 <= ticks[-1] <= high * 1.25
+@pytest.mark.parametrize("low, high", [(0.0683, 0.1851), (0.2593, 0.8976), (0.17, 1.5)])
+def test_log_ticks_label_the_range_of_the_data_in_plain_numbers(low, high):
+    """At least three plain labels, the outermost within a tick step of the data's ends (the
+    ranges of Figure 1 and of the gradient-descent figure, and a wider one)."""
+    losses = np.geomspace(high, low, 20).tolist()
+    ticks = shown_ticks(report.plot_losses({"x": helpers.TrainingHistory(train_loss=losses)}).axes[0])
+    assert len(ticks) >= 3 and ticks == sorted(ticks)
+    assert all(mantissa in report.LOG_SUBS for mantissa in (
+        round(tick / 10 ** math.floor(math.log10(tick)), 6) for tick in ticks))
+    assert low <= ticks[0] <= low * 1.5 and high / 1.5 <= ticks[-1] <= high
 
 
 def test_embedding_plot_uses_ten_colours_and_ten_marker_shapes_with_class_names():
@@ -133,14 +139,19 @@ def test_save_figure_writes_a_png_into_the_folder_given(tmp_path):
     assert path.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_only_the_described_run_writes_into_the_project_and_the_tests_write_elsewhere(
+def test_only_make_run_writes_into_the_project_and_every_other_run_writes_elsewhere(
         monkeypatch, tmp_path):
+    """A run in JupyterLab or with papermill, whatever its settings, leaves the tracked files
+    alone (other-run/); `make run` ($EXERCISE9_RECORD) writes the committed run; the tests
+    write into their own folder."""
     monkeypatch.delenv(report.OUTPUT_VARIABLE, raising=False)
-    assert report.destination(differs=False) == Path(".")
-    assert report.destination(differs=True) == Path(report.OTHER_RUN_FOLDER)
+    monkeypatch.delenv(provenance.RECORD_VARIABLE, raising=False)
+    assert report.destination() == Path(report.OTHER_RUN_FOLDER)
+    monkeypatch.setenv(provenance.RECORD_VARIABLE, "1")
+    assert report.destination() == Path(".")
     monkeypatch.setenv(report.OUTPUT_VARIABLE, str(tmp_path))
-    assert report.destination(differs=False) == report.destination(differs=True) == tmp_path
-    assert report.output_folder(differs=False) == tmp_path / report.UNFINISHED
+    assert report.destination() == tmp_path
+    assert report.output_folder() == tmp_path / report.UNFINISHED
 
 
 def test_a_run_writes_into_its_unfinished_folder_until_publish_moves_it_whole(
@@ -153,7 +164,7 @@ def test_a_run_writes_into_its_unfinished_folder_until_publish_moves_it_whole(
     left = tmp_path / report.UNFINISHED / "figures"
     left.mkdir(parents=True)
     (left / "fig01.png").write_bytes(b"a run that was cut off")
-    staging = report.output_folder(differs=False)
+    staging = report.output_folder()
     assert not staging.exists()  # what the cut-off run left is gone
     report.save_figure(report.plot_losses({"x": helpers.TrainingHistory(train_loss=[1.0])}),
                        staging / "figures", "fig01")
@@ -184,13 +195,6 @@ def test_the_other_run_folder_is_ignored_by_git():
     assert f"{report.OTHER_RUN_FOLDER}/" in ignored
 
 
-def test_loss_table_lists_every_epoch_in_rows_of_ten(history):
-    table = report.loss_table(history)
-    assert table.startswith("| epochs | +1 | +2 |") and "| +10 |" in table
-    assert "| 1-10 | 0.2000 | 0.1900 |" in table and "| 11-12 | 0.1000 | 0.0900 |  |" in table
-    assert "Test loss after epoch 10: **0.1100**, 12: **0.1000**." in table
-
-
 def sgd_run(batch_size, lr, losses, seconds):
     run = gd_variants.SGDRun(batch_size, lr)
     for step, (loss, second) in enumerate(zip(losses, seconds)):
@@ -203,17 +207,13 @@ def test_equal_budgets_compare_at_the_same_examples_and_the_shortest_time():
             "short": sgd_run(1, 0.3, [0.9, 0.5], [0, 2.5]),
             "mini-batch": sgd_run(2, 1.0, [0.9, 0.6, 0.45, 0.35], [0, 0.5, 1.0, 1.5]),
             "batch": sgd_run(4, 1.0, [0.9, 0.7], [0, 0.8])}
-    budgets = report.equal_budgets(runs, compare_at=2)
+    budgets = gd_variants.equal_budgets(runs, compare_at=2)
     assert budgets == {"examples": [2, 3], "seconds": 0.8}  # the fewest examples beyond 2
-    losses = report.budget_losses(runs, budgets)
+    losses = gd_variants.budget_losses(runs, budgets)
     assert losses["stochastic"] == {"examples": [(0.4, 2), (0.3, 3)], "seconds": None}
     assert losses["short"] == {"examples": [None, None], "seconds": None}  # ended at 1 example
     assert losses["mini_batch"] == {"examples": [(0.6, 2), (0.6, 2)], "seconds": (0.6, 0.5)}
     assert losses["batch"] == {"examples": [None, None], "seconds": (0.7, 0.8)}
-    table = report.budget_table(runs, budgets).splitlines()
-    assert table[0] == "| variant | 2 examples | 3 examples | 0.80 s (this machine) |"
-    assert table[2] == "| stochastic | 0.400 (at 2) | 0.300 (at 3) | not reached |"
-    assert table[5] == "| batch | not reached | not reached | 0.700 (at 0.80 s) |"
 
 
 def test_sgd_plot_has_examples_and_measured_time_panels_with_a_legend():
@@ -224,15 +224,10 @@ def test_sgd_plot_has_examples_and_measured_time_panels_with_a_legend():
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["stochastic (lr 0.1)"]
 
 
-def test_sgd_table_gives_every_rate_tried_the_kept_one_and_the_timings():
-    sweeps = {"stochastic": {0.1: sgd_run(1, 0.1, [0.6, 0.5], [0, 1]),
-                             0.3: sgd_run(1, 0.3, [0.6, 0.4], [0, 2])},
-              "batch": {1.0: sgd_run(6, 1.0, [0.6, 0.55], [0, 4])}}
-    table = report.sgd_table(sweeps, n_train=6)
-    assert "| lr 1: final loss | 0.1: 0.500 | 1: 0.550 |" in table
-    assert "| lr 2: final loss | 0.3: 0.400 | - |" in table
-    assert "| lr kept | 0.3 | 1 |" in table and "| passes over the training set | 0.167 | 1.000 |" in table
-    assert report.best_run(sweeps["stochastic"]).lr == 0.3
+def test_best_run_is_the_lowest_final_loss_and_a_diverged_run_never_is():
+    runs = {0.1: sgd_run(1, 0.1, [0.6, 0.5], [0, 1]), 0.3: sgd_run(1, 0.3, [0.6, 0.4], [0, 2]),
+            1.0: sgd_run(1, 1.0, [0.6, math.nan], [0, 1])}
+    assert gd_variants.best_run(runs).lr == 0.3
 
 
 def test_psnr_plot_marks_the_training_noise_names_every_curve_and_shows_the_paired_gaps():
@@ -291,35 +286,19 @@ def test_a_missing_seed_study_is_file_not_found_and_a_damaged_one_a_value_error(
 @pytest.mark.parametrize(("content", "problem"), [
     (None, "is missing"), ("{not json", "is not valid JSON"), ("[1, 2]", "lacks 'config'"),
     ('{"config": {}}', "lacks 'autoencoder'")])
-def test_a_damaged_submission_results_file_is_one_message_naming_make_report(
+def test_a_damaged_submission_results_file_is_one_message_naming_make_run(
         tmp_path, content, problem):
     path = tmp_path / "results.json"
     if content is not None:
         path.write_text(content)
     with pytest.raises((FileNotFoundError, ValueError)) as error:
         report.read_submission_run(path)
-    assert problem in str(error.value) and "`make report`" in str(error.value)
+    assert problem in str(error.value) and "`make run`" in str(error.value)
 
 
-def test_markdown_table_keeps_strings_and_integers_as_they_are():
-    table = report.markdown_table({"lr": ("0.1", 3, 0.12345)}, ["a", "b", "c"])
-    assert "| lr | 0.1 | 3 | 0.123 |" in table
-
-
-def test_settings_are_written_as_the_sheet_writes_them():
-    assert [report.sheet_number(v) for v in (1e-5, 0.001, 0.5, 128, 2.5e-5)] == [
-        "1e-5", "0.001", "0.5", "128", "2.5e-5"]
-    table = report.settings_table({"EPOCHS": 50, "BATCH_SIZE": 128, "LEARNING_RATE": 1e-3,
-                                   "WEIGHT_DECAY": 1e-5, "TEST_EVERY": 10, "NOISE_STD": 0.5,
-                                   "SEED": 0, "TSNE_POINTS": 500, "TSNE_SEED": 0})
-    assert "| `WEIGHT_DECAY` | 1e-5 |" in table and "1e-05" not in table
-    assert "| `LEARNING_RATE` | 0.001 |" in table
-
-
-def notice(config: dict, device: str, committed: dict | None, study: dict | None = None) -> str:
-    """The notice of a run with these settings, beside the committed seed study (or `study`)."""
-    study = study or json.loads((ROOT / "seed_study.json").read_text(encoding="utf-8"))
-    return report.run_notice(report.changed_settings(config, device, committed), study)
+def notice(config: dict, device: str, committed: dict | None) -> str:
+    """The notice of a run with these settings."""
+    return report.run_notice(report.changed_settings(config, device, committed))
 
 
 def test_the_notice_names_every_changed_setting_and_is_empty_for_the_committed_run():
@@ -329,13 +308,6 @@ def test_the_notice_names_every_changed_setting_and_is_empty_for_the_committed_r
     assert "`EPOCHS = 10` instead of 50" in changed and "`NOISE_STD = 0.3` instead of 0.5" in changed
     assert "SEED" not in changed and "the tables and figures are this run's" in changed
     assert "`device = 'cuda'` instead of 'cpu'" in notice(committed, "cuda", committed)
-
-
-def test_the_notice_says_when_the_seed_study_is_stale():
-    study = json.loads((ROOT / "seed_study.json").read_text(encoding="utf-8"))
-    stale = {**study, "code_digest": "0" * 16}
-    text = notice({"EPOCHS": 50}, "cpu", None, stale)
-    assert text.startswith("**The seed study is stale:**") and "`make seeds`" in text
 
 
 def test_the_notice_compares_with_the_results_file_and_a_first_run_has_none(tmp_path):
@@ -362,6 +334,7 @@ def test_listing_renders_the_real_source():
 
 
 # ---------------------------------------------------------------------------- seed study
+# study_of, TEN_PLAIN and TEN_DENOISING (and sgd_run above) serve tests/test_tables.py too.
 
 
 def study_of(plain: list[float], denoising: list[float]) -> dict:
@@ -396,121 +369,13 @@ TEN_PLAIN = [0.070, 0.068, 0.071, 0.069, 0.070, 0.072, 0.069, 0.070, 0.071, 0.06
 TEN_DENOISING = [0.080, 0.079, 0.081, 0.080, 0.082, 0.080, 0.079, 0.081, 0.080, 0.079]
 
 
-def test_comparison_table_gives_the_difference_its_interval_margin_wins_p_and_verdict():
-    study = study_of(TEN_PLAIN, TEN_DENOISING)
-    table = report.comparison_table(study)
-    row = next(line for line in table.splitlines() if line.startswith("| test MSE on clean"))
-    cells = [cell.strip() for cell in row.strip("|").split("|")]
-    first = study["comparisons"][0]["rows"][0]
-    assert table.splitlines()[0] == ("| measure | plain − denoising | simultaneous 95% interval "
-                                     "| margin | plain wins | p × 3, at most 1 | verdict |")
-    low, high = first["interval"]
-    assert cells[1] == "−0.0103" and cells[2] == report.interval_cell(first)
-    assert cells[2] == f"[{low:+.4f}, {high:+.4f}]".replace("-", "−") and high < 0
-    assert cells[3] == "±0.0035" and cells[4] == "10/10" and cells[-1] == "plain better"
-    assert cells[5] == f"{min(1, 3 * 2 / 1024):.3f}"
-    assert len(table.splitlines()) == 2 + len(study["comparisons"][0]["rows"])
+# ---------------------------------------------------------------------------- map votes, results
 
 
-def test_comparison_table_of_another_pair_names_its_models_and_few_seeds_reach_nothing():
-    table = report.comparison_table(study_of(TEN_PLAIN, TEN_DENOISING),
-                                    ("autoencoder", "linear_code_autoencoder"))
-    assert table.splitlines()[0].startswith("| measure | plain − linear | simultaneous")
-    assert "| equivalent within ±0.0035 |" in table.splitlines()[2]  # the same values
-    study = study_of([0.070, 0.068, 0.071, 0.069], [0.080, 0.079, 0.081, 0.080])
-    few = report.comparison_table(study).splitlines()[2]
-    assert "| unbounded |" in few and few.endswith("| inconclusive |")  # 4 seeds: no interval
-    with pytest.raises(KeyError, match="compares no denoising_autoencoder - autoencoder"):
-        report.comparison_table(study, ("denoising_autoencoder", "autoencoder"))
-
-
-def test_code_table_has_the_code_measures_then_similarity_within_across_and_same_seed():
-    study = study_of([0.70, 0.68, 0.71], [0.70, 0.69, 0.70])
-    table = report.code_table(study, ("5-NN accuracy", "code stability at noise 0.5"))
-    lines = table.splitlines()
-    assert lines[0] == "| measure | plain | denoising | verdict, or across the two models |"
-    assert [line.split("|")[1].strip() for line in lines[2:]] == [
-        "5-NN accuracy", "code stability at noise 0.5", "linear CKA", "10-NN overlap"]
-    assert ("| linear CKA | 0.900 ± 0.000 | 0.800 ± 0.000 | across: 0.700 ± 0.000; "
-            "same seed: 0.600 ± 0.000 |") in lines
-
-
-def test_code_table_without_similarity_and_with_the_seeds_the_better_model_wins():
-    """A verdict that names a better model says in how many seeds it is better; the
-    submission's table leaves the similarity rows to the companion."""
-    study = study_of(TEN_PLAIN, TEN_DENOISING)
-    lines = report.code_table(study, ("test MSE on clean inputs",), similarity=False).splitlines()
-    assert lines[0] == "| measure | plain | denoising | verdict |" and len(lines) == 3
-    assert lines[2].endswith("| plain better, in 10 of 10 seeds |")
-    worse = study_of(TEN_DENOISING, TEN_PLAIN)  # now the denoising model wins every seed
-    assert report.code_table(worse, ("test MSE on clean inputs",), similarity=False).splitlines(
-        )[2].endswith("| denoising better, in 10 of 10 seeds |")
-    level = study_of(TEN_PLAIN, TEN_PLAIN[::-1])
-    assert report.code_table(level, ("test MSE on clean inputs",), similarity=False).splitlines(
-        )[2].endswith("| equivalent within ±0.0035 |")
-
-
-# ---------------------------------------------------------------------------- maps, baselines
-
-
-def test_class_map_table_gives_this_run_then_the_seeds_and_the_classes_verdicts():
-    """Per class: this run's two shares, each model's mean ± sd over the seeds in points, and
-    the verdict of the family over the classes; the group rows are this run's only."""
-    classes = ["a", "b", "c"]
-    labels = np.array([0] * 10 + [1] * 10 + [2] * 10)
-    plain = np.array([0] * 10 + [1] * 5 + [2] * 5 + [2] * 10)
-    denoising = np.array([0] * 10 + [1] * 10 + [2] * 4 + [1] * 6)
-    records = {"autoencoder": record_with_votes(plain),
-               "denoising autoencoder": record_with_votes(denoising)}
-    shares = {"autoencoder": [[0.9, 0.5 + 0.01 * s, 0.6] for s in range(10)],
-              "denoising_autoencoder": [[0.9, 0.8 + 0.01 * s, 0.6 + 0.02 * (s % 2)]
-                                        for s in range(10)]}
-    study = {"seeds": list(range(10)),
-             "settings": {"map_classes": classes, "models": {
-                 "autoencoder": {"label": "plain"}, "denoising_autoencoder": {"label": "denoising"}}},
-             **{model: {"map_class_share": {"values": values}} for model, values in shares.items()}}
-    study["comparisons"] = [seed_statistics.compare(study, "autoencoder", "denoising_autoencoder")]
-    lines = report.class_map_table(records, labels, classes, study, {"ab": ["a", "b"], "c": ["c"]},
-                                   groups=("ab",)).splitlines()
-    assert lines[0] == ("| class | plain, this run | denoising, this run | plain, 10 seeds | "
-                        "denoising, 10 seeds | verdict, 10 seeds |")
-    assert lines[2] == "| a | 100% | 100% | 90% ± 0 | 90% ± 0 | equivalent within ±0.05 |"
-    assert lines[3].startswith("| b | 50% | 100% | 55% ± 3 | 85% ± 3 | denoising better")
-    assert lines[4].startswith("| c | 100% | 40% | 60% ± 0 | 61% ± 1 |")
-    assert lines[5] == "| ab (group) | 75% | 100% | - | - | - |"
-
-
-def record_with_votes(votes: np.ndarray) -> helpers.ModelRecord:
-    record = helpers.ModelRecord(helpers.Autoencoder(seed=0), helpers.TrainingHistory(),
-                                 helpers.Recorder(torch.zeros(10, 784)))
-    record.votes = votes
-    return record
-
-
-def test_map_table_gives_each_class_its_own_share_and_what_it_is_taken_for():
+def test_most_taken_for_names_the_other_class_a_class_is_voted_most_or_none():
     labels = np.array([0] * 10 + [1] * 10 + [2] * 10)
     votes = np.array([0] * 10 + [1] * 5 + [2] * 5 + [2] * 8 + [1] * 2)
-    table = report.map_table({"m": record_with_votes(votes)}, labels, ["a", "b", "c"], {}, ())
-    assert "| a | 100%, - |" in table and "| b | 50%, c |" in table and "| c | 80%, b |" in table
-    assert report.most_taken_for(labels, votes, ["a", "b", "c"]) == ["-", "c", "b"]
-
-
-def test_map_table_ends_with_the_footwear_group():
-    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-               "Sneaker", "Bag", "Ankle boot"]
-    labels = np.arange(100) % 10
-    votes = labels.copy()
-    votes[labels == 5] = 7  # sandals taken for sneakers: still footwear
-    votes[labels == 9] = 0  # ankle boots taken for T-shirts: out of the group
-    table = report.map_table({"m": record_with_votes(votes)}, labels, classes,
-                             data_files.FASHION_MNIST.class_groups)
-    assert table.splitlines()[-1] == "| footwear (group) | 67% |"
-
-
-def test_signed_numbers_use_a_minus_and_never_show_minus_zero():
-    assert report.signed(-0.0152, 3, plus=True) == "−0.015"
-    assert report.signed(-0.0004, 3, plus=True) == "−0.0004"
-    assert report.signed(0.0061, 3, plus=True) == "+0.006" and report.signed(0.0, 3) == "0.000"
+    assert helpers.most_taken_for(labels, votes, ["a", "b", "c"]) == ["-", "c", "b"]
 
 
 def test_recorded_numbers_are_the_shown_images_errors_and_brightness():
@@ -526,7 +391,7 @@ def test_recorded_numbers_are_the_shown_images_errors_and_brightness():
 
 def test_vote_counts_give_each_class_its_votes_by_class():
     labels, votes = np.array([0, 0, 0, 1, 1]), np.array([0, 1, 1, 1, 1])
-    assert report.vote_counts(labels, votes, ["a", "b"]) == {"a": {"a": 1, "b": 2},
+    assert helpers.vote_counts(labels, votes, ["a", "b"]) == {"a": {"a": 1, "b": 2},
                                                               "b": {"b": 2}}
 
 
@@ -535,13 +400,3 @@ def test_a_run_that_make_report_records_has_no_committed_run_to_differ_from(tmp_
     (tmp_path / "results.json").write_text('{"config": {"EPOCHS": 50, "device": "cuda"}}')
     monkeypatch.setenv(provenance.RECORD_VARIABLE, "1")
     assert report.read_committed_run(tmp_path / "results.json") is None
-
-
-def test_the_error_table_gives_both_errors_the_live_units_and_the_noisy_inputs(tiny_data):
-    model = helpers.Autoencoder(seed=0)
-    record = helpers.ModelRecord(model, helpers.TrainingHistory(), None, mse_clean=0.06912,
-                                 mse_noisy=0.07486)
-    table = report.error_table({"autoencoder": record}, tiny_data.test_x, 0.25021)
-    live = helpers.count_live_units(model, tiny_data.test_x)
-    assert f"| autoencoder | 0.0691 | 0.0749 | {live} |" in table
-    assert "| the noisy inputs themselves | - | 0.2502 | - |" in table

@@ -232,7 +232,7 @@ def with_current_listings(notebook):
     for cell in notebook.cells:
         if cell.cell_type == "code" and "listing" in cell.metadata.get("tags", []):
             shown: list[str] = []
-            namespace = {"display": lambda markdown: shown.append(markdown.data),
+            namespace = {"display": lambda markdown, shown=shown: shown.append(markdown.data),
                          "Markdown": Markdown}
             exec("import helpers, report, safeguards\n" + cell.source, namespace)  # noqa: S102
             cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": text})
