@@ -19,21 +19,11 @@ import torch
 import helpers
 import measures
 import settings
-from helpers import CODE_SIZE, evaluating, model_device
-
-
-def check_codes(codes: torch.Tensor) -> None:
-    """Raise a clear error unless `codes` is a float32 tensor of codes [N, 8]."""
-    if not isinstance(codes, torch.Tensor) or codes.dtype != torch.float32:
-        got = codes.dtype if isinstance(codes, torch.Tensor) else type(codes).__name__
-        raise TypeError(f"codes must be a float32 torch.Tensor, got {got}")
-    if codes.ndim != 2 or codes.shape[1] != CODE_SIZE:
-        raise ValueError(f"codes must have shape [N, {CODE_SIZE}], got {list(codes.shape)}")
+from helpers import evaluating, model_device
 
 
 def decode(model: helpers.Autoencoder, codes: torch.Tensor) -> torch.Tensor:
     """Return the images g(z) [N, 784] of codes z [N, 8], on the device of z, no gradients."""
-    check_codes(codes)
     with evaluating(model):
         return model.decoder(codes.to(model_device(model))).to(codes.device)
 
@@ -65,8 +55,13 @@ class CodeExplorer:
     noise_view) are plain methods, so tests drive them without a browser.
     """
 
-    def __init__(self, models: dict[str, helpers.Autoencoder], data: helpers.FashionMNISTData,
-                 noise_std: float = settings.NOISE_STD, noise_seed: int = 0) -> None:
+    def __init__(
+        self,
+        models: dict[str, helpers.Autoencoder],
+        data: helpers.FashionMNISTData,
+        noise_std: float = settings.NOISE_STD,
+        noise_seed: int = 0,
+    ) -> None:
         import ipywidgets as widgets
 
         self.models, self.data, self.noise_seed = models, data, noise_seed
@@ -74,22 +69,29 @@ class CodeExplorer:
         self.ranges = {name: np.percentile(c, [1, 99], axis=0) for name, c in codes.items()}
         self.live = {name: helpers.unit_activity(c) > 0 for name, c in codes.items()}
         self.highest = {name: c.max(0) for name, c in codes.items()}
-        self.by_class = [torch.nonzero(data.test_y == k).flatten()
-                         for k in range(len(data.classes))]
-        self.garment = widgets.Dropdown(options=[(n, k) for k, n in enumerate(data.classes)],
-                                        description="class")
+        self.by_class = [
+            torch.nonzero(data.test_y == k).flatten() for k in range(len(data.classes))
+        ]
+        self.garment = widgets.Dropdown(
+            options=[(n, k) for k, n in enumerate(data.classes)], description="class"
+        )
         self.index = widgets.IntSlider(0, 0, len(self.by_class[0]) - 1, description="image")
-        self.model = widgets.ToggleButtons(options=list(models), description="sliders of",
-                                           style={"button_width": "auto"})
+        self.model = widgets.ToggleButtons(
+            options=list(models), description="sliders of", style={"button_width": "auto"}
+        )
         named = {"description_width": "90px"}
-        self.units = [widgets.FloatSlider(description=f"unit {unit + 1}", readout_format=".2f",
-                                          style=named) for unit in range(helpers.CODE_SIZE)]
-        self.noise = widgets.FloatSlider(noise_std, min=0.0, max=1.0, step=0.05,
-                                         description="noise std", style=named)
+        self.units = [
+            widgets.FloatSlider(description=f"unit {unit + 1}", readout_format=".2f", style=named)
+            for unit in range(helpers.CODE_SIZE)
+        ]
+        self.noise = widgets.FloatSlider(
+            noise_std, min=0.0, max=1.0, step=0.05, description="noise std", style=named
+        )
         side = f"{28 * EXPLORER_SCALE}px"
-        self.images = {key: widgets.Image(format="png", layout=widgets.Layout(width=side,
-                                                                              height=side))
-                       for key in ["original", "decoded", "noisy input", *models]}
+        self.images = {
+            key: widgets.Image(format="png", layout=widgets.Layout(width=side, height=side))
+            for key in ["original", "decoded", "noisy input", *models]
+        }
         self.captions = {key: widgets.HTML() for key in self.images}
         self.holding = False
         self.layout = self.arrange(widgets)
@@ -103,14 +105,23 @@ class CodeExplorer:
 
     def arrange(self, widgets):
         """Return the layout: choices on top, sliders and images, then the noise view."""
+
         def shown(key):
-            return widgets.VBox([self.captions[key], self.images[key]],
-                                layout=widgets.Layout(width="190px", align_items="flex-start"))
+            return widgets.VBox(
+                [self.captions[key], self.images[key]],
+                layout=widgets.Layout(width="190px", align_items="flex-start"),
+            )
+
         noise_row = widgets.HBox([shown(key) for key in ["noisy input", *self.models]])
-        return widgets.VBox([
-            widgets.HBox([self.garment, self.index]), self.model,
-            widgets.HBox([widgets.VBox(self.units), shown("original"), shown("decoded")]),
-            self.noise, noise_row])
+        return widgets.VBox(
+            [
+                widgets.HBox([self.garment, self.index]),
+                self.model,
+                widgets.HBox([widgets.VBox(self.units), shown("original"), shown("decoded")]),
+                self.noise,
+                noise_row,
+            ]
+        )
 
     def test_index(self) -> int:
         """Return the test-set index of the chosen image."""
@@ -128,7 +139,7 @@ class CodeExplorer:
         """Return the noisy input and each model's reconstruction, with PSNR against the clean
         image: one noise draw per image (seed noise_seed + index), scaled by the noise std."""
         index = self.test_index()
-        clean = self.data.test_x[index:index + 1]
+        clean = self.data.test_x[index : index + 1]
         generator = torch.Generator().manual_seed(self.noise_seed + index)
         noisy = helpers.add_white_noise(clean, self.noise.value, generator)
         shown = {"noisy input": noisy}
@@ -144,12 +155,13 @@ class CodeExplorer:
     def show_image(self) -> None:
         """Set the sliders to the chosen image's code and draw everything."""
         name, index = self.model.value, self.test_index()
-        code = helpers.encode(self.models[name], self.data.test_x[index:index + 1])[0].tolist()
+        code = helpers.encode(self.models[name], self.data.test_x[index : index + 1])[0].tolist()
         (low, high), live = self.ranges[name], self.live[name]
         with self.hold():
             for unit, slider in enumerate(self.units):
-                top = max(high[unit] if high[unit] > low[unit] else self.highest[name][unit],
-                          code[unit])
+                top = max(
+                    high[unit] if high[unit] > low[unit] else self.highest[name][unit], code[unit]
+                )
                 bottom = min(low[unit], code[unit])
                 with slider.hold_trait_notifications():  # checks min <= value <= max after
                     slider.min, slider.max, slider.value = bottom, top, code[unit]

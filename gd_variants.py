@@ -16,7 +16,6 @@ import torch
 from torch import nn
 
 from helpers import model_device, reconstruction_loss, train_step
-from safeguards import check_images
 
 
 @dataclass
@@ -56,7 +55,7 @@ class SGDRun:
         return {"batch_size": self.batch_size, "lr": self.lr, "updates": self.updates[-1],
                 "examples": self.examples[-1], "final_loss": self.final_loss,
                 "seconds": self.seconds[-1], "updates_per_second": self.updates_per_second,
-                "examples_per_second": self.examples_per_second}
+                "examples_per_second": self.examples_per_second}  # fmt: skip
 
 
 def loss_at(run: SGDRun, axis: str, budget: float) -> tuple[float, float] | None:
@@ -75,8 +74,9 @@ def evaluation_points(updates: int, count: int) -> set[int]:
     return set(np.unique(np.geomspace(1, updates, count).round().astype(int)).tolist())
 
 
-def shuffled_batches(size: int, batch_size: int, generator: torch.Generator,
-                     device: torch.device) -> Iterator[torch.Tensor]:
+def shuffled_batches(
+    size: int, batch_size: int, generator: torch.Generator, device: torch.device
+) -> Iterator[torch.Tensor]:
     """Yield the index batches of one random permutation after another, without end."""
     while True:
         yield from torch.randperm(size, generator=generator, device=device).split(batch_size)
@@ -91,8 +91,15 @@ def synchronize(device: torch.device) -> None:
 
 
 def train_for_updates(
-    model: nn.Module, train_x: torch.Tensor, eval_x: torch.Tensor, *, batch_size: int,
-    lr: float, updates: int, seed: int = 0, evaluations: int = 25,
+    model: nn.Module,
+    train_x: torch.Tensor,
+    eval_x: torch.Tensor,
+    *,
+    batch_size: int,
+    lr: float,
+    updates: int,
+    seed: int = 0,
+    evaluations: int = 25,
     evaluate_at: tuple[int, ...] = (),
 ) -> SGDRun:
     """Train with plain SGD (no momentum, no decay) for a fixed number of updates.
@@ -102,11 +109,6 @@ def train_for_updates(
     only during the updates. batch_size=1 is stochastic, len(train_x) is batch gradient
     descent. A diverging run stops early.
     """
-    check_images(train_x, "train_x")
-    if isinstance(updates, bool) or not isinstance(updates, int) or updates <= 0 or not (
-            0 < batch_size <= len(train_x) and lr > 0):
-        raise ValueError(f"need an integer updates > 0, 0 < batch_size <= {len(train_x)} and "
-                         f"lr > 0, got {updates!r}, {batch_size} and {lr}")
     device = model_device(model)
     train_x, eval_x = train_x.to(device), eval_x.to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
@@ -130,13 +132,13 @@ def train_for_updates(
 
 
 def sweep_learning_rates(
-    model: nn.Module, train_x: torch.Tensor, eval_x: torch.Tensor, *, batch_size: int,
-    lrs: list[float], updates: int, seed: int = 0, evaluate_at: tuple[int, ...] = (),
+    model: nn.Module, train_x: torch.Tensor, eval_x: torch.Tensor, lrs: list[float], **settings
 ) -> dict[float, SGDRun]:
     """Return one train_for_updates run per learning rate, each from a copy of `model`."""
-    return {lr: train_for_updates(copy.deepcopy(model), train_x, eval_x, batch_size=batch_size,
-                                  lr=lr, updates=updates, seed=seed, evaluate_at=evaluate_at)
-            for lr in lrs}
+    return {
+        lr: train_for_updates(copy.deepcopy(model), train_x, eval_x, lr=lr, **settings)
+        for lr in lrs
+    }
 
 
 def best_run(runs: dict[float, SGDRun]) -> SGDRun:
@@ -147,13 +149,18 @@ def best_run(runs: dict[float, SGDRun]) -> SGDRun:
 def equal_budgets(runs: dict[str, SGDRun], compare_at: int) -> dict:
     """Return the budgets: `compare_at` and the fewest examples beyond it, the shortest time."""
     beyond = [run.examples[-1] for run in runs.values() if run.examples[-1] > compare_at]
-    return {"examples": [compare_at, min(beyond)] if beyond else [compare_at],
-            "seconds": min(run.seconds[-1] for run in runs.values())}
+    return {
+        "examples": [compare_at, min(beyond)] if beyond else [compare_at],
+        "seconds": min(run.seconds[-1] for run in runs.values()),
+    }
 
 
 def budget_losses(runs: dict[str, SGDRun], budgets: dict) -> dict:
     """Return per kept run its (loss, where) at or before each budget of equal_budgets."""
-    return {name.replace(" ", "_").replace("-", "_"): {"examples": [loss_at(run, "examples", budget)
-                                     for budget in budgets["examples"]],
-                        "seconds": loss_at(run, "seconds", budgets["seconds"])}
-            for name, run in runs.items()}
+    return {
+        name.replace(" ", "_").replace("-", "_"): {
+            "examples": [loss_at(run, "examples", budget) for budget in budgets["examples"]],
+            "seconds": loss_at(run, "seconds", budgets["seconds"]),
+        }
+        for name, run in runs.items()
+    }

@@ -1,10 +1,7 @@
-"""Autoencoders and denoising autoencoders on Fashion-MNIST: the reusable code of exercise 9.
+"""Autoencoders and denoising autoencoders on Fashion-MNIST: the science of exercise 9.
 
-Sections follow the data flow: data, model, noise, training, evaluation, embedding; each
-function calls only what stands above it (tests/test_model.py checks it). Nothing here reads
-notebook globals; every function takes what it needs as arguments. The other modules are
-listed in MAINTAINERS.md: settings.py holds the settings, data_files.py the data files,
-runtime.py the device, report.py the figures and tables.
+Sections follow the data flow (data, model, noise, training, evaluation, embedding); each
+function calls only what stands above it and takes everything it needs as arguments.
 """
 
 from __future__ import annotations
@@ -50,14 +47,23 @@ class FashionMNISTData(NamedTuple):
     class_groups: dict[str, list[str]] | None = None
 
 
-def check_split(dataset: Dataset, images: torch.Tensor, labels: torch.Tensor, size: int,
-                classes: list[str], path: Path) -> None:
+def check_split(
+    dataset: Dataset,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    size: int,
+    classes: list[str],
+    path: Path,
+) -> None:
     """Raise DataError unless a split has `size` 28x28 images with labels of `classes` (the
     files' SHA-256 fixes how many of each)."""
     counts = torch.bincount(labels).tolist()
     if tuple(images.shape) != (size, 28, 28) or len(counts) > len(classes):
-        raise data_error(dataset, path, f"has shape {tuple(images.shape)} and class counts "
-                         f"{counts} for {len(classes)} classes")
+        raise data_error(
+            dataset,
+            path,
+            f"has shape {tuple(images.shape)} and class counts {counts} for {len(classes)} classes",
+        )
 
 
 def one_per_class(labels: torch.Tensor) -> torch.Tensor:
@@ -70,8 +76,9 @@ def scale_images(images: torch.Tensor) -> torch.Tensor:
     return images.reshape(len(images), IMAGE_SIZE).float().div_(127.5).sub_(1.0)
 
 
-def load_fashion_mnist(root: str | Path = "data", dataset: Dataset = FASHION_MNIST
-                       ) -> FashionMNISTData:
+def load_fashion_mnist(
+    root: str | Path = "data", dataset: Dataset = FASHION_MNIST
+) -> FashionMNISTData:
     """Return Fashion-MNIST (or another `dataset`), fetching its files offline first."""
     import torchvision.datasets
 
@@ -79,11 +86,11 @@ def load_fashion_mnist(root: str | Path = "data", dataset: Dataset = FASHION_MNI
     splits = []
     for train, size in zip((True, False), dataset.split_sizes):
         split = getattr(torchvision.datasets, dataset.torchvision_class)(
-            str(root), train=train, download=False)
+            str(root), train=train, download=False
+        )
         check_split(dataset, split.data, split.targets, size, split.classes, raw)
         splits += [scale_images(split.data), split.targets.long()]
-    return FashionMNISTData(*splits, classes=list(split.classes),
-                            class_groups=dataset.class_groups)
+    return FashionMNISTData(*splits, classes=list(split.classes), class_groups=dataset.class_groups)
 
 
 # ---------------------------------------------------------------------------- model
@@ -182,8 +189,9 @@ def reconstruct(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return model(x.to(model_device(model))).to(x.device)
 
 
-def reconstruction_loss(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
-                        batch_size: int = 2500) -> float:
+def reconstruction_loss(
+    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 2500
+) -> float:
     """Return the mean squared error between model(inputs) and targets over all samples."""
     total = 0.0
     for batch_in, batch_target in zip(inputs.split(batch_size), targets.split(batch_size)):
@@ -200,11 +208,10 @@ def count_live_units(model: Autoencoder, x: torch.Tensor) -> int:
 # ---------------------------------------------------------------------------- noise
 
 
-def add_white_noise(x: torch.Tensor, std: float,
-                    generator: torch.Generator | None = None) -> torch.Tensor:
+def add_white_noise(
+    x: torch.Tensor, std: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Return a new tensor x + N(0, std^2) noise, on the scale of x (here [-1, 1])."""
-    if not math.isfinite(std) or std < 0:
-        raise ValueError(f"noise std must be a finite number >= 0, got {std}")
     noise = torch.empty_like(x).normal_(0.0, std, generator=generator)  # = std * N(0, 1)
     return noise.add_(x)  # in place, no second buffer: the numbers of x + std * randn(...)
 
@@ -234,22 +241,27 @@ class TrainingHistory:
 
     def to_dict(self) -> dict:
         """Return the history as JSON-ready data (test-loss keys as strings)."""
-        return {"train_loss": self.train_loss,
-                "test_loss": {str(epoch): loss for epoch, loss in self.test_loss.items()},
-                "live_code_units": self.live_code_units, "restarts": self.restarts,
-                "noise_std": self.noise_std}
+        return {
+            "train_loss": self.train_loss,
+            "test_loss": {str(epoch): loss for epoch, loss in self.test_loss.items()},
+            "live_code_units": self.live_code_units,
+            "restarts": self.restarts,
+            "noise_std": self.noise_std,
+        }
 
 
-def make_optimizer(model: nn.Module | list[torch.Tensor], lr: float,
-                   weight_decay: float) -> torch.optim.Adam:
+def make_optimizer(
+    model: nn.Module | list[torch.Tensor], lr: float, weight_decay: float
+) -> torch.optim.Adam:
     """Return Adam with an L2 penalty (fused kernels where they exist) for the parameters."""
     parameters = list(model.parameters()) if isinstance(model, nn.Module) else model
     fused = parameters[0].device.type in ("cpu", "cuda")
     return torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay, fused=fused)
 
 
-def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor,
-               target: torch.Tensor) -> torch.Tensor:
+def train_step(
+    model: nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor, target: torch.Tensor
+) -> torch.Tensor:
     """Take one optimiser step on the batch's model.loss; return the loss (detached)."""
     loss = model.loss(inputs, target)
     optimizer.zero_grad(set_to_none=True)
@@ -258,8 +270,14 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, inputs: torch
     return loss.detach()
 
 
-def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, train_x: torch.Tensor,
-                batch_size: int, noise_std: float, generator: torch.Generator) -> float:
+def train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train_x: torch.Tensor,
+    batch_size: int,
+    noise_std: float,
+    generator: torch.Generator,
+) -> float:
     """Train one epoch over a random permutation; return the mean loss over all samples."""
     model.train()
     order = torch.randperm(len(train_x), generator=generator, device=train_x.device)
@@ -272,11 +290,19 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, train_x: tor
 
 
 def train_autoencoder(
-    model: Autoencoder, data: FashionMNISTData, *, epochs: int = SHEET.epochs,
-    batch_size: int = SHEET.batch_size, lr: float = SHEET.lr,
-    weight_decay: float = SHEET.weight_decay, noise_std: float = 0.0, seed: int = 0,
-    test_every: int = SHEET.test_every, on_test: Callable | None = None,
-    on_epoch: Callable | None = None, progress: bool = True,
+    model: Autoencoder,
+    data: FashionMNISTData,
+    *,
+    epochs: int = SHEET.epochs,
+    batch_size: int = SHEET.batch_size,
+    lr: float = SHEET.lr,
+    weight_decay: float = SHEET.weight_decay,
+    noise_std: float = 0.0,
+    seed: int = 0,
+    test_every: int = SHEET.test_every,
+    on_test: Callable | None = None,
+    on_epoch: Callable | None = None,
+    progress: bool = True,
 ) -> TrainingHistory:
     """Train with Adam and MSE; return the history. noise_std > 0 trains a denoising model:
     noisy inputs, clean targets, its test loss on one fixed noise draw of the test images."""
@@ -326,22 +352,32 @@ def unit_activity(codes: np.ndarray) -> np.ndarray:
     return (np.asarray(codes) != 0).mean(0)
 
 
-def knn_predict(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
-                k: int = 5) -> np.ndarray:
+def knn_predict(
+    train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray, k: int = 5
+) -> np.ndarray:
     """Return the labels that k-nearest-neighbour voting among the training codes predicts."""
     return KNeighborsClassifier(n_neighbors=k).fit(train_codes, train_labels).predict(test_codes)
 
 
-def linear_probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray,
-                          test_codes: np.ndarray, test_labels: np.ndarray) -> float:
+def linear_probe_accuracy(
+    train_codes: np.ndarray,
+    train_labels: np.ndarray,
+    test_codes: np.ndarray,
+    test_labels: np.ndarray,
+) -> float:
     """Return the test accuracy of logistic regression on standardised codes (a linear probe)."""
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     return float(probe.fit(train_codes, train_labels).score(test_codes, test_labels))
 
 
-def code_quality(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
-                 test_labels: np.ndarray, subset: np.ndarray, embedding: np.ndarray
-                 ) -> dict[str, float]:
+def code_quality(
+    train_codes: np.ndarray,
+    train_labels: np.ndarray,
+    test_codes: np.ndarray,
+    test_labels: np.ndarray,
+    subset: np.ndarray,
+    embedding: np.ndarray,
+) -> dict[str, float]:
     """Return how well codes separate classes: k-NN and linear-probe accuracy on the test set,
     and, for the embedded test codes `subset`, their silhouette in code space and in the t-SNE
     plane and the embedding's trustworthiness (5 neighbours)."""
@@ -349,36 +385,49 @@ def code_quality(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: 
     predicted = knn_predict(train_codes, train_labels, test_codes)
     return {
         "knn_accuracy": float(accuracy_score(test_labels, predicted)),
-        "linear_probe_accuracy": linear_probe_accuracy(train_codes, train_labels, test_codes,
-                                                       test_labels),
+        "linear_probe_accuracy": linear_probe_accuracy(
+            train_codes, train_labels, test_codes, test_labels
+        ),
         "code_silhouette": float(silhouette_score(embedded, labels)),
         "tsne_silhouette": float(silhouette_score(embedding, labels)),
         "trustworthiness": float(trustworthiness(embedded, embedding, n_neighbors=5)),
     }
 
 
-def per_class_recall(labels: np.ndarray, predicted: np.ndarray,
-                     classes: list[str]) -> dict[str, float]:
+def per_class_recall(
+    labels: np.ndarray, predicted: np.ndarray, classes: list[str]
+) -> dict[str, float]:
     """Return, per class, the share of its images whose predicted label is right."""
     recall = recall_score(labels, predicted, average=None, labels=range(len(classes)))
     return {name: float(value) for name, value in zip(classes, recall)}
 
 
-def group_recall(labels: np.ndarray, predicted: np.ndarray, classes: list[str],
-                 class_groups: dict[str, list[str]]) -> dict[str, float]:
+def group_recall(
+    labels: np.ndarray,
+    predicted: np.ndarray,
+    classes: list[str],
+    class_groups: dict[str, list[str]],
+) -> dict[str, float]:
     """Return, per group of classes, the share of its images predicted inside the group."""
-    group_of = np.array([next(group for group, names in class_groups.items() if name in names)
-                         for name in classes])
-    return {group: float(np.mean(group_of[predicted[group_of[labels] == group]] == group))
-            for group in class_groups}
+    group_of = np.array(
+        [next(group for group, names in class_groups.items() if name in names) for name in classes]
+    )
+    return {
+        group: float(np.mean(group_of[predicted[group_of[labels] == group]] == group))
+        for group in class_groups
+    }
 
 
 def vote_counts(labels: np.ndarray, votes: np.ndarray, classes: list[str]) -> dict:
     """Return per class how many of its points the 5-neighbour vote gives to each class."""
-    return {name: {other: int(np.sum((labels == index) & (votes == voted)))
-                   for voted, other in enumerate(classes)
-                   if np.any((labels == index) & (votes == voted))}
-            for index, name in enumerate(classes)}
+    return {
+        name: {
+            other: int(np.sum((labels == index) & (votes == voted)))
+            for voted, other in enumerate(classes)
+            if np.any((labels == index) & (votes == voted))
+        }
+        for index, name in enumerate(classes)
+    }
 
 
 def most_taken_for(labels: np.ndarray, votes: np.ndarray, classes: list[str]) -> list[str]:
@@ -390,15 +439,14 @@ def most_taken_for(labels: np.ndarray, votes: np.ndarray, classes: list[str]) ->
     return result
 
 
-
 # ---------------------------------------------------------------------------- embedding
 
 
 def sample_indices(total: int, count: int, seed: int) -> torch.Tensor:
     """Return `count` distinct indices below `total`, drawn at random from `seed`, sorted."""
-    if not 0 < count <= total:
-        raise ValueError(f"count must be between 1 and {total}, got {count}")
-    return torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:count].sort().values
+    return (
+        torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:count].sort().values
+    )
 
 
 def tsne_embed(codes: np.ndarray, seed: int, perplexity: float = 30.0) -> np.ndarray:
@@ -439,13 +487,15 @@ def measure_errors(record: ModelRecord, test_x: torch.Tensor, noisy_test_x: torc
     record.mse_noisy = reconstruction_loss(record.model, noisy_test_x, test_x)
 
 
-def measure_codes(record: ModelRecord, data: FashionMNISTData, subset: np.ndarray,
-                  seed: int) -> None:
+def measure_codes(
+    record: ModelRecord, data: FashionMNISTData, subset: np.ndarray, seed: int
+) -> None:
     """Set the record's codes, t-SNE map of the test codes `subset`, votes and code quality."""
     record.train_codes = encode(record.model, data.train_x).numpy()
     record.test_codes = encode(record.model, data.test_x).numpy()
     record.tsne = tsne_embed(record.test_codes[subset], seed)
     labels = data.test_y.numpy()
     record.votes = plane_neighbour_votes(record.tsne, labels[subset])
-    record.quality = code_quality(record.train_codes, data.train_y.numpy(), record.test_codes,
-                                  labels, subset, record.tsne)
+    record.quality = code_quality(
+        record.train_codes, data.train_y.numpy(), record.test_codes, labels, subset, record.tsne
+    )

@@ -20,8 +20,10 @@ from helpers import CODE_SIZE, Autoencoder, add_white_noise, reconstruct
 def load_model(path: str | Path, linear_code: bool = False) -> Autoencoder:
     """Return an Autoencoder with the weights saved at `path` by save_model, on the CPU; a
     missing or damaged file is one error that names it and how to make it again."""
-    remedy = (f"run `make report` (exercise9.ipynb saves it), or restore it with "
-              f"`git checkout -- {Path(path).as_posix()}`")
+    remedy = (
+        f"run `make report` (exercise9.ipynb saves it), or restore it with "
+        f"`git checkout -- {Path(path).as_posix()}`"
+    )
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path} is missing: {remedy}")
     model = Autoencoder(linear_code=linear_code)
@@ -29,8 +31,10 @@ def load_model(path: str | Path, linear_code: bool = False) -> Autoencoder:
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     except Exception as error:  # noqa: BLE001 (not a zip, a pickle, or these weights: one message)
         problem = (str(error).splitlines() or ["no details"])[0][:120]
-        raise ValueError(f"{path} does not hold the saved weights of this Autoencoder "
-                         f"({type(error).__name__}: {problem}): {remedy}") from None
+        raise ValueError(
+            f"{path} does not hold the saved weights of this Autoencoder "
+            f"({type(error).__name__}: {problem}): {remedy}"
+        ) from None
     return model.eval()
 
 
@@ -39,12 +43,10 @@ def fit_pca(train_x: torch.Tensor, n_components: int = CODE_SIZE) -> PCA:
     return PCA(n_components=n_components, random_state=0).fit(train_x.numpy())
 
 
-
 def pca_reconstruction_loss(pca: PCA, inputs: torch.Tensor, targets: torch.Tensor) -> float:
     """Return the MSE between the PCA reconstructions of `inputs` and `targets`."""
     restored = pca.inverse_transform(pca.transform(inputs.numpy()))
     return float(np.mean((restored - targets.numpy()) ** 2))
-
 
 
 def psnr(output: torch.Tensor, target: torch.Tensor, data_range: float = 2.0) -> float:
@@ -56,9 +58,9 @@ def psnr(output: torch.Tensor, target: torch.Tensor, data_range: float = 2.0) ->
     return math.inf if mse == 0 else 10 * math.log10(data_range**2 / mse)
 
 
-
-def psnr_by_noise(models: dict[str, nn.Module], clean: torch.Tensor, noise_stds: list[float],
-                  seed: int) -> dict[str, list[float]]:
+def psnr_by_noise(
+    models: dict[str, nn.Module], clean: torch.Tensor, noise_stds: list[float], seed: int
+) -> dict[str, list[float]]:
     """Return, per noise std, the PSNR (dB) against `clean` of the noisy input ("noisy input")
     and of each model's reconstruction of it; one noise draw per level, the same for all."""
     curves: dict[str, list[float]] = {"noisy input": [], **{name: [] for name in models}}

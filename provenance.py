@@ -40,9 +40,11 @@ def write_atomically(target: str | Path, write: Callable[[Path], None]) -> Path:
         try:
             os.replace(temp_name, target)
         except PermissionError:  # Windows: the file is open in a viewer
-            raise PermissionError(f"cannot replace {target}: it is open in another program "
-                                  f"(a PDF viewer?) or write-protected. Close it and run "
-                                  f"again; {target.name} was left as it was.") from None
+            raise PermissionError(
+                f"cannot replace {target}: it is open in another program "
+                f"(a PDF viewer?) or write-protected. Close it and run "
+                f"again; {target.name} was left as it was."
+            ) from None
     finally:
         if os.path.exists(temp_name):
             os.remove(temp_name)

@@ -18,12 +18,17 @@ def get_device() -> torch.device:
     CUDA, then Apple MPS, then the CPU."""
     wanted = os.environ.get(DEVICE_VARIABLE, "").strip().lower()
     if wanted:
-        available = {"cpu": True, "cuda": torch.cuda.is_available(),
-                     "mps": torch.backends.mps.is_available()}
+        available = {
+            "cpu": True,
+            "cuda": torch.cuda.is_available(),
+            "mps": torch.backends.mps.is_available(),
+        }
         if not available.get(wanted):
-            raise ValueError(f"{DEVICE_VARIABLE}={wanted!r} is not a device this machine has: "
-                             f"set it to one of {[name for name, ok in available.items() if ok]}"
-                             f" or unset it to choose automatically")
+            raise ValueError(
+                f"{DEVICE_VARIABLE}={wanted!r} is not a device this machine has: "
+                f"set it to one of {[name for name, ok in available.items() if ok]}"
+                f" or unset it to choose automatically"
+            )
         return torch.device(wanted)
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -32,12 +37,10 @@ def get_device() -> torch.device:
     return torch.device("cpu")
 
 
-
 def subnormals_are_slow() -> bool:
     """Return whether this CPU computes with subnormal floats far more slowly than with
     normal ones: x86 does (microcode assists); ARM, Apple silicon included, does not."""
     return platform.machine().lower() in {"x86_64", "amd64", "i386", "i686", "x86"}
-
 
 
 def flush_denormals() -> bool:

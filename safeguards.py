@@ -23,7 +23,8 @@ MAX_RESTARTS = 5
 SUBNORMAL_WARNING = (
     "Some of PyTorch's CPU threads do not flush subnormal floats to zero (they started before "
     "helpers was imported): late epochs can get several times slower on this CPU. Import "
-    "helpers before any other PyTorch work: restart the kernel and run the notebook from the top.")
+    "helpers before any other PyTorch work: restart the kernel and run the notebook from the top."
+)
 
 
 def check_images(x: torch.Tensor, what: str) -> None:
@@ -33,11 +34,15 @@ def check_images(x: torch.Tensor, what: str) -> None:
     if x.dtype != torch.float32:
         raise TypeError(f"{what} must be float32, got {x.dtype}: use x.float()")
     if x.ndim != 2 or x.shape[1] != helpers.IMAGE_SIZE:
-        raise ValueError(f"{what} must have shape [N, {helpers.IMAGE_SIZE}], got {list(x.shape)}: "
-                         f"flatten the images with x.reshape(len(x), {helpers.IMAGE_SIZE})")
+        raise ValueError(
+            f"{what} must have shape [N, {helpers.IMAGE_SIZE}], got {list(x.shape)}: "
+            f"flatten the images with x.reshape(len(x), {helpers.IMAGE_SIZE})"
+        )
     if bad := int((~torch.isfinite(x)).sum()):
-        raise ValueError(f"{what} holds {bad} NaN or infinite values of {x.numel()}: "
-                         "check how the images were made (a division by zero?)")
+        raise ValueError(
+            f"{what} holds {bad} NaN or infinite values of {x.numel()}: "
+            "check how the images were made (a division by zero?)"
+        )
 
 
 def check_training_args(data: helpers.FashionMNISTData, **numbers: float) -> None:
@@ -75,14 +80,21 @@ class Collapsed(Exception):
 
 def collapse_check(test_input: torch.Tensor):
     """Return an on_epoch callback that raises Collapsed in the first epochs of a dead model."""
+
     def check(epoch: int, model: helpers.Autoencoder) -> None:
         if epoch <= COLLAPSE_CHECK_EPOCHS and (reason := collapse_reason(model, test_input)):
             raise Collapsed(f"epoch {epoch}: {reason}")
+
     return check
 
 
-def train(model: helpers.Autoencoder, data: helpers.FashionMNISTData, *,
-          restart_on_collapse: bool = True, **settings) -> helpers.TrainingHistory:
+def train(
+    model: helpers.Autoencoder,
+    data: helpers.FashionMNISTData,
+    *,
+    restart_on_collapse: bool = True,
+    **settings,
+) -> helpers.TrainingHistory:
     """Check the arguments, then train with helpers.train_autoencoder; a model that collapses
     in its first epochs (fewer than MIN_LIVE_UNITS live code units, or one output for every
     input) restarts from restart_seed(seed, k), and history.restarts says why."""
@@ -90,12 +102,16 @@ def train(model: helpers.Autoencoder, data: helpers.FashionMNISTData, *,
     check_training_args(data, **full)
     if not flush_denormals() and subnormals_are_slow():
         warnings.warn(SUBNORMAL_WARNING, stacklevel=2)
-    test_input = helpers.fixed_test_noise(data.test_x.to(helpers.model_device(model)),
-                                          full["noise_std"], full["seed"])
+    test_input = helpers.fixed_test_noise(
+        data.test_x.to(helpers.model_device(model)), full["noise_std"], full["seed"]
+    )
     restarts: list[str] = []
     while True:
-        check = collapse_check(test_input) if (
-            restart_on_collapse and len(restarts) < MAX_RESTARTS) else None
+        check = (
+            collapse_check(test_input)
+            if (restart_on_collapse and len(restarts) < MAX_RESTARTS)
+            else None
+        )
         try:
             history = helpers.train_autoencoder(model, data, on_epoch=check, **settings)
         except Collapsed as collapse:

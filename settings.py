@@ -47,12 +47,15 @@ SHEET = Training()
 VARIANTS = {  # key in results.json and seed_study.json: the variant
     "autoencoder": Variant("plain", "sheet's autoencoder"),
     "denoising_autoencoder": Variant("denoising", "denoising autoencoder", noise_std=0.5),
-    "linear_code_autoencoder": Variant("linear", "linear-code autoencoder",
-                                       options=(("linear_code", True),)),
+    "linear_code_autoencoder": Variant(
+        "linear", "linear-code autoencoder", options=(("linear_code", True),)
+    ),
 }
 NOISE_STD = VARIANTS["denoising_autoencoder"].noise_std  # on the [-1, 1] scale of the inputs
-COMPARISONS = (("autoencoder", "denoising_autoencoder"),  # first minus second; the report's
-               ("autoencoder", "linear_code_autoencoder"))  # tables take the first by default
+COMPARISONS = (
+    ("autoencoder", "denoising_autoencoder"),  # first minus second; the report's
+    ("autoencoder", "linear_code_autoencoder"),
+)  # tables take the first by default
 
 SEED = 0  # the report's run: initialisation, shuffling and noise
 TSNE_POINTS = 500  # test images embedded with t-SNE
@@ -69,7 +72,7 @@ SCORING = {  # how the seed study scores a model (seed_study/scoring.py)
     "masked_fill": -1.0,
     "map_classes": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                     "Sneaker", "Bag", "Ankle boot"],  # the data's classes, in label order
-}
+}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- the parameters cells
@@ -84,71 +87,69 @@ def is_whole(value: object, low: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= low
 
 
-def is_number(value: object, low: float, open_low: bool) -> bool:
+def is_number(value: object, low: float, open_low: bool = False) -> bool:
     """Return whether a value is a finite real number above (or at) `low`."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value) and (value > low if open_low else value >= low))
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return False
+    return value > low if open_low else value >= low
 
 
-RULES = {  # parameter: (allowed, what is allowed); a name starting with * matches a suffix
-    "EPOCHS": (lambda v: is_whole(v, 1), "a whole number of at least 1"),
-    "*BATCH_SIZE": (lambda v: is_whole(v, 1), "a whole number of at least 1"),
-    "TEST_EVERY": (lambda v: is_whole(v, 1), "a whole number of at least 1"),
-    "TSNE_POINTS": (lambda v: is_whole(v, 10), "a whole number of at least 10"),
-    "SEED": (lambda v: is_whole(v, 0), "a whole number of at least 0"),
-    "TSNE_SEED": (lambda v: is_whole(v, 0), "a whole number of at least 0"),
-    "LR": (lambda v: is_number(v, 0, True), "a finite number above 0"),
-    "WEIGHT_DECAY": (lambda v: is_number(v, 0, False), "a finite number of at least 0"),
-    "NOISE_STD": (lambda v: is_number(v, 0, False), "a finite number of at least 0"),
-    "*_IMAGES": (lambda v: is_whole(v, 1), "a whole number of at least 1"),
-    "*_UPDATES_": (lambda v: is_whole(v, 1), "a whole number of at least 1"),
-    "*_LRS_": (lambda v: isinstance(v, list) and bool(v) and all(
-        is_number(item, 0, True) for item in v), "a list of finite numbers above 0"),
-    "*_NOISE_STDS": (lambda v: isinstance(v, list) and bool(v) and all(
-        is_number(item, 0, False) for item in v), "a list of finite numbers of at least 0"),
-    "*_DIR": (lambda v: isinstance(v, str) and bool(v), "a folder name"),
-    "*_FILE": (lambda v: isinstance(v, str) and bool(v), "a file name"),
+KINDS = {  # a kind of parameter: (what is allowed, the test)
+    "count": ("a whole number of at least 1", lambda v: is_whole(v, 1)),
+    "seed": ("a whole number of at least 0", lambda v: is_whole(v, 0)),
+    "points": ("a whole number of at least 10", lambda v: is_whole(v, 10)),
+    "rate": ("a finite number above 0", lambda v: is_number(v, 0, open_low=True)),
+    "level": ("a finite number of at least 0", lambda v: is_number(v, 0)),
+    "rates": ("a list of finite numbers above 0", lambda v: is_list(v, "rate")),
+    "levels": ("a list of finite numbers of at least 0", lambda v: is_list(v, "level")),
+    "path": ("a file or folder name", lambda v: isinstance(v, str) and bool(v)),
 }
 
 
-TRAINING_PARAMETERS = tuple(field.name.upper() for field in dataclasses.fields(Training))
-SUBMISSION_PARAMETERS = (*TRAINING_PARAMETERS, "NOISE_STD", "SEED", "TSNE_POINTS", "TSNE_SEED",
-                         "DATA_DIR", "FIGURES_DIR", "MODELS_DIR", "RESULTS_FILE",
-                         "SEED_STUDY_FILE")  # exercise9.ipynb's parameters cell, AUTHORS aside
-COMPANION_PARAMETERS = (
-    "DATA_DIR", "MODELS_DIR", "FIGURES_DIR", "RESULTS_FILE", "SEED_STUDY_FILE",
-    "COMPANION_RESULTS_FILE", "NOISE_STD", "SEED", "TSNE_POINTS", "TSNE_SEED", "SGD_TRAIN_IMAGES",
-    "SGD_EVAL_IMAGES", "SGD_BATCH_SIZE", "SGD_UPDATES_STOCHASTIC", "SGD_UPDATES_MINI_BATCH",
-    "SGD_UPDATES_FULL_BATCH", "SGD_LRS_STOCHASTIC", "SGD_LRS_MINI_BATCH", "SGD_LRS_FULL_BATCH",
-    "PSNR_NOISE_STDS")  # companion.ipynb's parameters cell
+def is_list(value: object, kind: str) -> bool:
+    """Return whether a value is a non-empty list of values of one kind."""
+    return isinstance(value, list) and bool(value) and all(KINDS[kind][1](v) for v in value)
 
 
-def rule_of(name: str) -> tuple | None:
-    """Return the rule for a parameter: its own, or one whose *pattern its name contains."""
-    return RULES.get(name) or next((rule for pattern, rule in RULES.items()
-                                    if pattern.startswith("*") and pattern[1:] in name), None)
+PATHS = ["DATA_DIR", "FIGURES_DIR", "MODELS_DIR", "RESULTS_FILE", "SEED_STUDY_FILE"]
+SUBMISSION_PARAMETERS = {  # exercise9.ipynb's parameters cell (AUTHORS aside): name: kind
+    "EPOCHS": "count", "BATCH_SIZE": "count", "LR": "rate", "WEIGHT_DECAY": "level",
+    "TEST_EVERY": "count", "NOISE_STD": "level", "SEED": "seed", "TSNE_POINTS": "points",
+    "TSNE_SEED": "seed", **dict.fromkeys(PATHS, "path"),
+}  # fmt: skip
+COMPANION_PARAMETERS = {  # companion.ipynb's parameters cell
+    **dict.fromkeys([*PATHS, "COMPANION_RESULTS_FILE"], "path"), "NOISE_STD": "level",
+    "SEED": "seed", "TSNE_POINTS": "points", "TSNE_SEED": "seed", "SGD_TRAIN_IMAGES": "count",
+    "SGD_EVAL_IMAGES": "count", "SGD_BATCH_SIZE": "count", "SGD_UPDATES_STOCHASTIC": "count",
+    "SGD_UPDATES_MINI_BATCH": "count", "SGD_UPDATES_FULL_BATCH": "count",
+    "SGD_LRS_STOCHASTIC": "rates", "SGD_LRS_MINI_BATCH": "rates", "SGD_LRS_FULL_BATCH": "rates",
+    "PSNR_NOISE_STDS": "levels",
+}  # fmt: skip
 
 
-def problem(name: str, value: object, known: tuple[str, ...]) -> str:
-    """Return what is wrong with one parameter ('' if nothing): unknown, or against its rule."""
-    rule = rule_of(name)
-    if name not in known or rule is None:
+def problem(name: str, value: object, known: dict[str, str]) -> str:
+    """Return what is wrong with one parameter ('' if nothing): unknown, or not of its kind."""
+    if name not in known:
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean {close[0]}?" if close else f"the settings are {', '.join(known)}"
         return f"{name} is not a setting of this notebook: {hint}"
-    return "" if rule[0](value) else f"{name} = {value!r}: must be {rule[1]}"
+    allowed, test = KINDS[known[name]]
+    return "" if test(value) else f"{name} = {value!r}: must be {allowed}"
 
 
-def check_parameters(config: dict, known: tuple[str, ...]) -> Training | None:
-    """Raise SettingsError naming every parameter of a notebook's config that is unknown (not
-    in `known`: SUBMISSION_PARAMETERS or COMPANION_PARAMETERS) or breaks its rule (RULES);
-    return the Training the config sets (a parameter is the capitalised name of the setting:
-    LR is Training.lr), or None if it sets none. The notebooks call it before any work."""
+def check_parameters(config: dict, known: dict[str, str]) -> Training | None:
+    """Raise SettingsError naming every parameter of a notebook's config that is unknown or
+    not of its kind (`known`: SUBMISSION_PARAMETERS or COMPANION_PARAMETERS); return the
+    Training it sets (a parameter is the setting's name in capitals: LR is Training.lr), or
+    None if it sets none. The notebooks call it before any work."""
     bad = [text for name, value in config.items() if (text := problem(name, value, known))]
     if bad:
-        raise SettingsError("not allowed in the parameters cell: " + "; ".join(bad)
-                            + ". Nothing was trained or written: change the value and run the "
-                            "notebook again (settings.py holds the sheet's values).")
-    if not all(name in config for name in TRAINING_PARAMETERS):
+        raise SettingsError(
+            f"not allowed in the parameters cell: {'; '.join(bad)}. Nothing was trained or "
+            "written: change the value and run the notebook again (settings.py holds the "
+            "sheet's values)."
+        )
+    names = [field.name for field in dataclasses.fields(Training)]
+    if not all(name.upper() in config for name in names):
         return None
-    return Training(**{name.lower(): config[name] for name in TRAINING_PARAMETERS})
+    return Training(**{name: config[name.upper()] for name in names})

@@ -1,6 +1,5 @@
-"""Noise: white Gaussian noise on the input scale, a new tensor, clear errors."""
+"""Noise: white Gaussian noise on the input scale, a new tensor, one fixed test draw."""
 
-import math
 
 import pytest
 import torch
@@ -33,12 +32,6 @@ def test_same_generator_seed_gives_the_same_noise():
     x = torch.zeros(2, 784)
     first, second = (helpers.add_white_noise(x, 0.3, torch.Generator().manual_seed(7)) for _ in range(2))
     assert torch.equal(first, second)
-
-
-@pytest.mark.parametrize("std", [-0.1, math.nan, math.inf])
-def test_negative_or_non_finite_std_is_a_value_error(std):
-    with pytest.raises(ValueError, match="noise std"):
-        helpers.add_white_noise(torch.zeros(1, 784), std)
 
 
 def accelerators() -> list:
