@@ -1,4 +1,4 @@
-"""Run the seed study: python -m seed_study [--seeds N] [--workers N] [--verify] (see study.main)."""
+"""Run the seed study: python -m seed_study [--seeds N] [--workers N] [--verify]."""
 
 from seed_study.study import main
 

@@ -1,9 +1,7 @@
 """The seed study's measures of one trained model, each taken as the report takes its own, and
-the check that a model scored now reproduces the study's records of its seed.
+the check that a model scored again reproduces the study's records of its seed.
 
-`settings` are the study's (seed_study.json's "settings"): test_noise_std, noise_stds_psnr,
-noise_stds_stability, embedded_test_images, masked_share, masked_fill and map_classes. Every
-noise draw, mask and image sample is fixed (seed 0), the same for every model and seed.
+`settings` are seed_study.json's; every noise draw, mask and image sample is fixed (seed 0).
 """
 
 from __future__ import annotations
@@ -24,13 +22,14 @@ from seed_study import training as seed_training
 from settings import VARIANTS
 
 
-def code_stability(model: helpers.Autoencoder, x: torch.Tensor, noise_std: float, seed: int) -> float:
-    """Return the share of the code's variance that input noise leaves intact,
-    1 - E||f(x + noise) - f(x)||^2 / E||f(x) - mean f(x)||^2 over the live code units
-    (noise: the draw of psnr_by_noise for `seed`); NaN if no unit is live."""
+def code_stability(
+    model: helpers.Autoencoder, x: torch.Tensor, noise_std: float, seed: int
+) -> float:
+    """Return the share of the code's variance over the live units that input noise leaves
+    intact, 1 - E||f(x + noise) - f(x)||^2 / E||f(x) - mean f(x)||^2 (NaN if none is live)."""
     clean = encode(model, x)
-    noisy = encode(model, add_white_noise(x, noise_std,
-                                          torch.Generator(x.device).manual_seed(seed)))
+    generator = torch.Generator(x.device).manual_seed(seed)
+    noisy = encode(model, add_white_noise(x, noise_std, generator))
     live = (clean != 0).any(0)
     if not live.any():
         return math.nan
@@ -40,9 +39,7 @@ def code_stability(model: helpers.Autoencoder, x: torch.Tensor, noise_std: float
 
 
 def linear_cka(first: np.ndarray, second: np.ndarray) -> float:
-    """Return the linear CKA of two codes of the same images (Kornblith et al., 2019):
-    ||A^T B||_F^2 / (||A^T A||_F ||B^T B||_F) of the centred codes, 1 for codes that differ
-    by a rotation or a scaling."""
+    """Return the linear CKA of two codes of the same images (Kornblith et al., 2019)."""
     a = np.asarray(first, dtype=np.float64) - np.mean(first, 0)
     b = np.asarray(second, dtype=np.float64) - np.mean(second, 0)
     return float(np.linalg.norm(a.T @ b) ** 2 / (np.linalg.norm(a.T @ a) * np.linalg.norm(b.T @ b)))
@@ -54,19 +51,17 @@ def nearest_neighbours(codes: np.ndarray, k: int = 10) -> np.ndarray:
 
 
 def neighbour_overlap(first: np.ndarray, second: np.ndarray) -> float:
-    """Return the mean share of each point's neighbours (rows of nearest_neighbours) in one
-    code that are also among its neighbours in the other."""
+    """Return the mean share of each point's neighbours in one code that it keeps in the other."""
     shared = (first[:, :, None] == second[:, None, :]).any(2).sum(1)
     return float(shared.mean() / first.shape[1])
 
 
-def masked_pixel_mse(model: helpers.Autoencoder, x: torch.Tensor, share: float, fill: float,
-                     seed: int) -> float:
-    """Return the MSE, over the hidden pixels only, between the clean images x and the
-    model's reconstructions of x with each pixel hidden (set to `fill`) with probability
-    `share`: one mask drawn from `seed`, the same for every model."""
-    hidden = torch.rand(x.shape, generator=torch.Generator().manual_seed(seed)) < share
-    output = helpers.reconstruct(model, x.masked_fill(hidden, fill))
+def masked_pixel_mse(model: helpers.Autoencoder, x: torch.Tensor, settings: dict) -> float:
+    """Return the MSE over the pixels of x hidden (set to masked_fill) by one fixed mask that hides
+    each with probability masked_share."""
+    mask = torch.Generator().manual_seed(0)
+    hidden = torch.rand(x.shape, generator=mask) < settings["masked_share"]
+    output = helpers.reconstruct(model, x.masked_fill(hidden, settings["masked_fill"]))
     return F.mse_loss(output[hidden], x[hidden]).item()
 
 
@@ -80,104 +75,71 @@ def map_class_shares(embedding: np.ndarray, labels: np.ndarray, classes: list[st
 def score(model: helpers.Autoencoder, data: helpers.FashionMNISTData, settings: dict) -> dict:
     """Return the study's measures of one trained model (seed_study.statistics.MEASURES)."""
     if data.classes != settings["map_classes"]:
-        raise ValueError(f"the data's classes {data.classes} are not the study's map_classes "
-                         f"{settings['map_classes']}: correct settings.SCORING")
-    test_x = data.test_x
-    noisy_test = helpers.fixed_test_noise(test_x, settings["test_noise_std"], 0)
+        raise ValueError("the data's classes are not the study's map_classes (settings.SCORING)")
+    test_x, test_y, train_y = data.test_x, data.test_y.numpy(), data.train_y.numpy()
     subset = helpers.sample_indices(len(test_x), settings["embedded_test_images"], 0).numpy()
-    train_codes = helpers.encode(model, data.train_x).numpy()
-    test_codes = helpers.encode(model, test_x).numpy()
+    train_codes, test_codes = encode(model, data.train_x).numpy(), encode(model, test_x).numpy()
     embedding = helpers.tsne_embed(test_codes[subset], 0)
-    quality = helpers.code_quality(train_codes, data.train_y.numpy(), test_codes,
-                                   data.test_y.numpy(), subset, embedding)
+    noisy_x = helpers.fixed_test_noise(test_x, settings["test_noise_std"], 0)
     psnr = measures.psnr_by_noise({"model": model}, test_x, settings["noise_stds_psnr"], seed=0)
+    stds = settings["noise_stds_stability"]
     return {
         "test_mse_clean": helpers.reconstruction_loss(model, test_x, test_x),
-        "test_mse_noisy": helpers.reconstruction_loss(model, noisy_test, test_x),
-        "test_mse_masked": masked_pixel_mse(model, test_x, settings["masked_share"],
-                                            settings["masked_fill"], 0),
+        "test_mse_noisy": helpers.reconstruction_loss(model, noisy_x, test_x),
+        "test_mse_masked": masked_pixel_mse(model, test_x, settings),
         "live_code_units": helpers.count_live_units(model, test_x),
-        **quality,
-        "map_class_share": map_class_shares(embedding, data.test_y.numpy()[subset],
-                                            settings["map_classes"]),
+        **helpers.code_quality(train_codes, train_y, test_codes, test_y, subset, embedding),
+        "map_class_share": map_class_shares(embedding, test_y[subset], settings["map_classes"]),
         "psnr_db": psnr["model"],
-        "code_stability": [code_stability(model, test_x, std, 0)
-                           for std in settings["noise_stds_stability"]],
+        "code_stability": [code_stability(model, test_x, std, 0) for std in stds],
     }
 
 
-def score_file(path: str | Path, job: seed_training.Job, spec: seed_training.DataSpec,
-               device: str, settings: dict) -> tuple[dict, dict, np.ndarray]:
+def score_file(
+    path: Path, job: seed_training.Job, spec: seed_training.DataSpec, device: str, settings: dict
+) -> tuple[dict, dict, np.ndarray]:
     """Return the measures of a job's saved model, its training history and its test codes."""
     model, history = seed_training.load_trained(path, job, spec, device)
     data = seed_training.load_data(spec)
-    return score(model, data, settings), history, helpers.encode(model, data.test_x).numpy()
+    return score(model, data, settings), history, encode(model, data.test_x).numpy()
 
 
-# ---------------------------------------------------------------------------- reproduction
-
-# How far a re-made value may differ from its record, and why (as tests/test_reproduction.py
-# allows a re-run of the notebooks): the study trains and scores in worker processes of one
-# thread, the notebook on all the machine's cores, and another CPU may differ, so sums are added
-# in another order and Adam carries the last bits through 50 epochs. Values agree within
-# RELATIVE (or ABSOLUTE near 0); an accuracy within PROBE_SHARE (20 of the 10,000 test images
-# may change sides, a 5-NN vote or the probe's boundary moved by those bits); a t-SNE map's
-# measures within MAP_SHARE (t-SNE amplifies those bits into a slightly different map); a count
-# exactly. Measured here (2 cores): the notebook's two models reproduce every record exactly.
-RELATIVE, ABSOLUTE, PROBE_SHARE, MAP_SHARE = 1e-3, 1e-6, 0.002, 0.05
-TOLERANCES = {  # measure: (relative, absolute); the others (RELATIVE, ABSOLUTE)
+# How far a re-made value may be from its record: worker processes of one thread and another CPU
+# change the last bits. Within 1e-3 (1e-6 near 0); an accuracy within 0.002 (20 test images may
+# change sides); the t-SNE map's measures within 0.05 (t-SNE amplifies those bits); a count exactly.
+TOLERANCES = {  # measure: (relative, absolute)
     "live_code_units": (0.0, 0.0),
-    "knn_accuracy": (0.0, PROBE_SHARE), "linear_probe_accuracy": (0.0, PROBE_SHARE),
-    "tsne_silhouette": (0.0, MAP_SHARE), "trustworthiness": (0.0, MAP_SHARE),
-    "map_class_share": (0.0, MAP_SHARE),
+    **dict.fromkeys(["knn_accuracy", "linear_probe_accuracy"], (0.0, 0.002)),
+    **dict.fromkeys(["tsne_silhouette", "trustworthiness", "map_class_share"], (0.0, 0.05)),
 }
-REMAKE = ("`make seeds` re-makes seed_study.json (after a change to the training, delete "
-          "build/seed_models/ first: the saved models are keyed by their settings, not the code)")
-
-
-def close(key: str, recorded: float | None, remade: float | None) -> bool:
-    """Return whether a re-made value of measure `key` reproduces the recorded one within
-    TOLERANCES (a recorded null is a NaN: JSON has none)."""
-    if recorded is None or remade is None or math.isnan(remade):
-        return recorded is None and remade is not None and math.isnan(remade)
-    relative, absolute = TOLERANCES.get(key, (RELATIVE, ABSOLUTE))
-    return math.isclose(recorded, remade, rel_tol=relative, abs_tol=absolute)
-
-
-def named_values(settings: dict, key: str, values: float | list) -> dict[str, float]:
-    """Return a measure's values by name: the measure, or per level of a curve (or class)
-    'measure at level'."""
-    levels = seed_statistics.MEASURES[key].levels
-    if not levels:
-        return {key: values}
-    return {f"{key} at {level}": value for level, value in zip(settings[levels], values)}
+REMAKE = "after a change to the training, delete build/seed_models/ and run `make seeds`"
 
 
 def record_problems(study: dict, model: str, seed: int, scores: dict) -> list[str]:
-    """Return one message per value that the study records for `model` and `seed` and that
-    `scores` (score's measures of that model, made again) does not reproduce."""
+    """Return a message per value recorded for `model` and `seed` that `scores` does not reproduce."""
     index, problems = study["seeds"].index(seed), []
     for key, summary in study[model].items():
-        remade = named_values(study["settings"], key, scores[key]) if key in scores else {}
-        for name, recorded in named_values(study["settings"], key,
-                                           summary["values"][index]).items():
-            if not close(key, recorded, remade.get(name)):
-                problems.append(f"{model} seed {seed} {name}: recorded {recorded!r}, re-made "
-                                f"{remade.get(name)!r}; {REMAKE}")
+        levels = seed_statistics.MEASURES[key].levels
+        names = [f"{key} at {level}" for level in study["settings"][levels]] if levels else [key]
+        recorded, remade = (np.ravel(values) for values in (summary["values"][index], scores[key]))
+        rtol, atol = TOLERANCES.get(key, (1e-3, 1e-6))
+        close = np.isclose(remade.astype(float), recorded.astype(float), rtol, atol, equal_nan=True)
+        problems += [
+            f"{model} seed {seed} {name}: recorded {old!r}, re-made {new!r}; {REMAKE}"
+            for name, old, new, ok in zip(names, recorded.tolist(), remade.tolist(), close)
+            if not ok
+        ]
     return problems
 
 
-def load_weights(path: str | Path, name: str) -> helpers.Autoencoder:
-    """Return the model of variant `name` with the weights helpers.save_model saved at `path`."""
-    model = helpers.build_model(VARIANTS[name])
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return model
-
-
-def seed0_problems(model_files: dict[str, Path], study: dict,
-                   spec: seed_training.DataSpec) -> list[str]:
-    """Return how the models saved by helpers.save_model at `model_files` (by variant key),
-    scored as the study scores its own, differ from the study's records of seed 0."""
-    data = seed_training.load_data(spec)
-    return [problem for name, path in model_files.items() for problem in record_problems(
-        study, name, 0, score(load_weights(path, name), data, study["settings"]))]
+def seed0_problems(
+    model_files: dict[str, Path], study: dict, spec: seed_training.DataSpec
+) -> list[str]:
+    """Return how the models that helpers.save_model saved (by variant key), scored as the study
+    scores its own, differ from the study's records of seed 0."""
+    data, problems = seed_training.load_data(spec), []
+    for name, path in model_files.items():
+        model = helpers.build_model(VARIANTS[name])
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        problems += record_problems(study, name, 0, score(model, data, study["settings"]))
+    return problems

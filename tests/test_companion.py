@@ -34,9 +34,11 @@ from seed_study import statistics as seed_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
 AE, DAE, LINEAR, PCA = "autoencoder", "denoising_autoencoder", "linear_code_autoencoder", "pca8"
-FACTS = {"confidence": 1 - seed_statistics.ALPHA,  # the simultaneous intervals' joint level
-         "margins": {key: measure.margin for key, measure in seed_statistics.MEASURES.items()},
-         "whiskers": matplotlib.rcParams["boxplot.whiskers"]}  # plot_code_units' boxes
+FACTS = {
+    "confidence": 1 - seed_statistics.ALPHA,  # the simultaneous intervals' joint level
+    "margins": {key: measure.margin for key, measure in seed_statistics.MEASURES.items()},
+    "whiskers": matplotlib.rcParams["boxplot.whiskers"],
+}  # plot_code_units' boxes
 
 
 def row(label: str):
@@ -58,109 +60,203 @@ STABILITY_AT_TRAINING = f"code stability at noise {settings.NOISE_STD:g}"
 def smallest_p(seeds: list[int]) -> float:
     """A path step: the smallest two-sided p of the exact sign-flip test over these seeds."""
     return 2 / 2 ** len(seeds)
+
+
 SGD = ("sgd_variants",)
 BUDGETS = ("sgd_variants", "equal_budgets", "losses")
 BOUND = [  # (fragment, [(source, path) for each {}]); sources: see the fixture `sources`
     # the data
     ("the denoising autoencoder (trained with noise std {})", [("setting", ("NOISE_STD",))]),
     # 1 the seed study
-    ("in every seed at every noise level tested: within the margin up to noise {}, beyond it at {}", [
-        ("study", ("settings", "noise_stds_stability", 2)),
-        ("study", ("settings", "noise_stds_stability", 4))]),
-    (("it reconstructs better, by {} dB of PSNR on average, with an interval ({} to {} dB) too "
-      "wide to say whether the gain exceeds the {} dB margin"), [
-        ("study", (*PLAIN_DENOISING_CURVES, "psnr_db", row(PSNR_AT_1), "mean")),
-        ("study", (*PLAIN_DENOISING_CURVES, "psnr_db", row(PSNR_AT_1), "interval", 1)),
-        ("study", (*PLAIN_DENOISING_CURVES, "psnr_db", row(PSNR_AT_1), "interval", 0)),
-        ("study", (*PLAIN_DENOISING_CURVES, "psnr_db", 0, "margin"))]),
+    (
+        "in every seed at every noise level tested: within the margin up to noise {}, beyond it at {}",
+        [
+            ("study", ("settings", "noise_stds_stability", 2)),
+            ("study", ("settings", "noise_stds_stability", 4)),
+        ],
+    ),
+    (
+        (
+            "it reconstructs better, by {} dB of PSNR on average, with an interval ({} to {} dB) too "
+            "wide to say whether the gain exceeds the {} dB margin"
+        ),
+        [
+            ("study", (*PLAIN_DENOISING_CURVES, "psnr_db", row(PSNR_AT_1), "mean")),
+            ("study", (*PLAIN_DENOISING_CURVES, "psnr_db", row(PSNR_AT_1), "interval", 1)),
+            ("study", (*PLAIN_DENOISING_CURVES, "psnr_db", row(PSNR_AT_1), "interval", 0)),
+            ("study", (*PLAIN_DENOISING_CURVES, "psnr_db", 0, "margin")),
+        ],
+    ),
     (r"At its own training noise ($\sigma = {}$)", [("study", ("settings", "test_noise_std"))]),
     ("and 10 seeds that agree give p = {}", [("study", ("seeds", smallest_p))]),
-    ("together in at least {} of repeated studies (each of Table C1's 10 at {}, each of a curve's 5 at {})", [
-        ("facts", ("confidence",)), ("study", (*PLAIN_DENOISING, 0, "interval_level")),
-        ("study", (*PLAIN_DENOISING_CURVES, "psnr_db", 0, "interval_level"))]),
-    (("{} of the plain model's mean MSE (about {} dB, the PSNR's margin), 1 live unit, {} of "
-      "accuracy (100 test images), {} of silhouette (a fortieth of its range), {} of "
-      "trustworthiness (near its ceiling of 1, a loose margin) and {} of code stability"), [
-        ("facts", ("margins", "test_mse_clean")), ("facts", ("margins", "psnr_db")),
-        ("facts", ("margins", "knn_accuracy")),
-        ("facts", ("margins", "code_silhouette")), ("facts", ("margins", "trustworthiness")),
-        ("facts", ("margins", "code_stability"))]),
-    ("the mean paired difference, its simultaneous {} interval, the margin", [
-        ("facts", ("confidence",))]),
-    ("The masked pixels: {} of the pixels of every test image", [
-        ("study", ("settings", "masked_share"))]),
-    (r"keeps more of its variance under noise, by {} at $\sigma = {}$", [
-        ("study", (*PLAIN_DENOISING, row(STABILITY_AT_TRAINING), "mean")),
-        ("study", ("settings", "test_noise_std"))]),
-    ("The trustworthiness of the two t-SNE maps is equivalent within ±{}", [
-        ("study", (*PLAIN_DENOISING, row("t-SNE trustworthiness"), "margin"))]),
-    ("lies between −{} and +{}, against a margin of ±{}", [
-        ("study", (*PLAIN_DENOISING, row("test MSE on noisy inputs"), "interval", 0)),
-        ("study", (*PLAIN_DENOISING, row("test MSE on noisy inputs"), "interval", 1)),
-        ("study", (*PLAIN_DENOISING, row("test MSE on noisy inputs"), "margin"))]),
-    ("The same-seed pairs are a little closer by CKA ({}; descriptive", [
-        ("study", ("similarity", "summary", "plain-denoising, same seed", "cka", "mean"))]),
+    (
+        "together in at least {} of repeated studies (each of Table C1's 10 at {}, each of a curve's 5 at {})",
+        [
+            ("facts", ("confidence",)),
+            ("study", (*PLAIN_DENOISING, 0, "interval_level")),
+            ("study", (*PLAIN_DENOISING_CURVES, "psnr_db", 0, "interval_level")),
+        ],
+    ),
+    (
+        (
+            "{} of the plain model's mean MSE (about {} dB, the PSNR's margin), 1 live unit, {} of "
+            "accuracy (100 test images), {} of silhouette (a fortieth of its range), {} of "
+            "trustworthiness (near its ceiling of 1, a loose margin) and {} of code stability"
+        ),
+        [
+            ("facts", ("margins", "test_mse_clean")),
+            ("facts", ("margins", "psnr_db")),
+            ("facts", ("margins", "knn_accuracy")),
+            ("facts", ("margins", "code_silhouette")),
+            ("facts", ("margins", "trustworthiness")),
+            ("facts", ("margins", "code_stability")),
+        ],
+    ),
+    (
+        "the mean paired difference, its simultaneous {} interval, the margin",
+        [("facts", ("confidence",))],
+    ),
+    (
+        "The masked pixels: {} of the pixels of every test image",
+        [("study", ("settings", "masked_share"))],
+    ),
+    (
+        r"keeps more of its variance under noise, by {} at $\sigma = {}$",
+        [
+            ("study", (*PLAIN_DENOISING, row(STABILITY_AT_TRAINING), "mean")),
+            ("study", ("settings", "test_noise_std")),
+        ],
+    ),
+    (
+        "The trustworthiness of the two t-SNE maps is equivalent within ±{}",
+        [("study", (*PLAIN_DENOISING, row("t-SNE trustworthiness"), "margin"))],
+    ),
+    (
+        "lies between −{} and +{}, against a margin of ±{}",
+        [
+            ("study", (*PLAIN_DENOISING, row("test MSE on noisy inputs"), "interval", 0)),
+            ("study", (*PLAIN_DENOISING, row("test MSE on noisy inputs"), "interval", 1)),
+            ("study", (*PLAIN_DENOISING, row("test MSE on noisy inputs"), "margin")),
+        ],
+    ),
+    (
+        "The same-seed pairs are a little closer by CKA ({}; descriptive",
+        [("study", ("similarity", "summary", "plain-denoising, same seed", "cka", "mean"))],
+    ),
     # 2 dead code units
     ("whiskers to {} times that range", [("facts", ("whiskers",))]),
-    ("(unit 1 of the plain model on {}, unit 3 of the denoising model on {})", [
-        ("companion", ("models", AE, "unit_activity", 0)),
-        ("companion", ("models", DAE, "unit_activity", 2))]),
-    ("So the one difference the test finds, {} more live units for the linear code", [
-        ("study", (*PLAIN_LINEAR, row("live code units"), "mean"))]),
-    ("(the sheet's model keeps {} of 8 on average,", [
-        ("study", (AE, "live_code_units", "mean"))]),
-    ("(the test MSE on clean inputs, for example, from −{} to +{})", [
-        ("study", (*PLAIN_LINEAR, row("test MSE on clean inputs"), "interval", 0)),
-        ("study", (*PLAIN_LINEAR, row("test MSE on clean inputs"), "interval", 1))]),
+    (
+        "(unit 1 of the plain model on {}, unit 3 of the denoising model on {})",
+        [
+            ("companion", ("models", AE, "unit_activity", 0)),
+            ("companion", ("models", DAE, "unit_activity", 2)),
+        ],
+    ),
+    (
+        "So the one difference the test finds, {} more live units for the linear code",
+        [("study", (*PLAIN_LINEAR, row("live code units"), "mean"))],
+    ),
+    ("(the sheet's model keeps {} of 8 on average,", [("study", (AE, "live_code_units", "mean"))]),
+    (
+        "(the test MSE on clean inputs, for example, from −{} to +{})",
+        [
+            ("study", (*PLAIN_LINEAR, row("test MSE on clean inputs"), "interval", 0)),
+            ("study", (*PLAIN_LINEAR, row("test MSE on clean inputs"), "interval", 1)),
+        ],
+    ),
     # 3 PCA-8
     (r"(one fixed draw, $\sigma = {}$)", [("setting", ("NOISE_STD",))]),
-    ("(test MSE {} and {} against {} on clean inputs)", [
-        ("companion", ("scores", AE, "test_mse_clean")),
-        ("companion", ("scores", DAE, "test_mse_clean")),
-        ("companion", ("scores", PCA, "test_mse_clean"))]),
-    ("its silhouettes are positive ({} in code space)", [
-        ("companion", ("scores", PCA, "code_silhouette"))]),
+    (
+        "(test MSE {} and {} against {} on clean inputs)",
+        [
+            ("companion", ("scores", AE, "test_mse_clean")),
+            ("companion", ("scores", DAE, "test_mse_clean")),
+            ("companion", ("scores", PCA, "test_mse_clean")),
+        ],
+    ),
+    (
+        "its silhouettes are positive ({} in code space)",
+        [("companion", ("scores", PCA, "code_silhouette"))],
+    ),
     # 4 gradient descent
-    ("after 1,280 examples stochastic GD is at {} and mini-batch GD (10 updates) at {}",
-     [("companion", (*SGD, "stochastic", "loss_at_compare")),
-      ("companion", (*SGD, "mini_batch", "loss_at_compare"))]),
-    ("after 50,000 examples mini-batch GD ({}, its 395th update)", [
-        ("companion", (*BUDGETS, "mini_batch", "examples", 1, 0))]),
-    ("far below batch GD after its 5 updates ({})", [
-        ("companion", (*BUDGETS, "batch", "examples", 1, 0))]),
-    ("mini-batch GD ends lowest of the three ({})", [
-        ("companion", (*SGD, "mini_batch", "final_loss"))]),
-    (("the loss rises at the second step ({} to {}) and ends at {}; with rate {} it falls at "
-      "every step but ends a little higher ({})"), [
-         ("companion", (*SGD, "batch", "loss_curves", "1", 1)),
-         ("companion", (*SGD, "batch", "loss_curves", "1", 2)),
-         ("companion", (*SGD, "batch", "final_loss")),
-         ("setting", ("SGD_LRS_FULL_BATCH", 0)),
-         ("companion", (*SGD, "batch", "learning_rates", "0.3"))]),
+    (
+        "after 1,280 examples stochastic GD is at {} and mini-batch GD (10 updates) at {}",
+        [
+            ("companion", (*SGD, "stochastic", "loss_at_compare")),
+            ("companion", (*SGD, "mini_batch", "loss_at_compare")),
+        ],
+    ),
+    (
+        "after 50,000 examples mini-batch GD ({}, its 395th update)",
+        [("companion", (*BUDGETS, "mini_batch", "examples", 1, 0))],
+    ),
+    (
+        "far below batch GD after its 5 updates ({})",
+        [("companion", (*BUDGETS, "batch", "examples", 1, 0))],
+    ),
+    (
+        "mini-batch GD ends lowest of the three ({})",
+        [("companion", (*SGD, "mini_batch", "final_loss"))],
+    ),
+    (
+        (
+            "the loss rises at the second step ({} to {}) and ends at {}; with rate {} it falls at "
+            "every step but ends a little higher ({})"
+        ),
+        [
+            ("companion", (*SGD, "batch", "loss_curves", "1", 1)),
+            ("companion", (*SGD, "batch", "loss_curves", "1", 2)),
+            ("companion", (*SGD, "batch", "final_loss")),
+            ("setting", ("SGD_LRS_FULL_BATCH", 0)),
+            ("companion", (*SGD, "batch", "learning_rates", "0.3")),
+        ],
+    ),
     # 5 PSNR
-    ("with simultaneous {} intervals over each family's 5 levels", [
-        ("facts", ("confidence",))]),
-    ("to noise 1 the plain model's falls by {} dB and the denoising model's by {} dB.", [
-        ("companion", ("denoising_psnr", fall("autoencoder_db"))),
-        ("companion", ("denoising_psnr", fall("denoising_autoencoder_db")))]),
-    (("Up to noise {} both reconstructions are below the noisy input ({} and {} against {} dB "
-      "at {})"), [("setting", ("PSNR_NOISE_STDS", 2)),
-                  ("companion", ("denoising_psnr", "autoencoder_db", 2)),
-                  ("companion", ("denoising_psnr", "denoising_autoencoder_db", 2)),
-                  ("companion", ("denoising_psnr", "noisy_input_db", 2)),
-                  ("setting", ("PSNR_NOISE_STDS", 2))]),
-    ("From noise {} on both are above it, by about 10 dB at noise 1 ({} and {} against {} dB)", [
-        ("setting", ("PSNR_NOISE_STDS", 3)),
-        ("companion", ("denoising_psnr", "autoencoder_db", -1)),
-        ("companion", ("denoising_psnr", "denoising_autoencoder_db", -1)),
-        ("companion", ("denoising_psnr", "noisy_input_db", -1))]),
-    ("does its interval exclude 0: {} dB on average in favour of the denoising model", [
-        ("study", (*PLAIN_DENOISING_CURVES, "psnr_db", row(PSNR_AT_1), "mean"))]),
-    ("No level's interval lies within the ±{} dB margin", [
-        ("study", (*PLAIN_DENOISING_CURVES, "psnr_db", 0, "margin"))]),
-    ("favours the denoising model at every level: within the margin up to noise {}, beyond it at {}", [
-        ("study", ("settings", "noise_stds_stability", 2)),
-        ("study", ("settings", "noise_stds_stability", 4))]),
+    ("with simultaneous {} intervals over each family's 5 levels", [("facts", ("confidence",))]),
+    (
+        "to noise 1 the plain model's falls by {} dB and the denoising model's by {} dB.",
+        [
+            ("companion", ("denoising_psnr", fall("autoencoder_db"))),
+            ("companion", ("denoising_psnr", fall("denoising_autoencoder_db"))),
+        ],
+    ),
+    (
+        (
+            "Up to noise {} both reconstructions are below the noisy input ({} and {} against {} dB "
+            "at {})"
+        ),
+        [
+            ("setting", ("PSNR_NOISE_STDS", 2)),
+            ("companion", ("denoising_psnr", "autoencoder_db", 2)),
+            ("companion", ("denoising_psnr", "denoising_autoencoder_db", 2)),
+            ("companion", ("denoising_psnr", "noisy_input_db", 2)),
+            ("setting", ("PSNR_NOISE_STDS", 2)),
+        ],
+    ),
+    (
+        "From noise {} on both are above it, by about 10 dB at noise 1 ({} and {} against {} dB)",
+        [
+            ("setting", ("PSNR_NOISE_STDS", 3)),
+            ("companion", ("denoising_psnr", "autoencoder_db", -1)),
+            ("companion", ("denoising_psnr", "denoising_autoencoder_db", -1)),
+            ("companion", ("denoising_psnr", "noisy_input_db", -1)),
+        ],
+    ),
+    (
+        "does its interval exclude 0: {} dB on average in favour of the denoising model",
+        [("study", (*PLAIN_DENOISING_CURVES, "psnr_db", row(PSNR_AT_1), "mean"))],
+    ),
+    (
+        "No level's interval lies within the ±{} dB margin",
+        [("study", (*PLAIN_DENOISING_CURVES, "psnr_db", 0, "margin"))],
+    ),
+    (
+        "favours the denoising model at every level: within the margin up to noise {}, beyond it at {}",
+        [
+            ("study", ("settings", "noise_stds_stability", 2)),
+            ("study", ("settings", "noise_stds_stability", 4)),
+        ],
+    ),
 ]
 
 
@@ -195,8 +291,13 @@ def results() -> dict:
 
 @pytest.fixture(scope="module")
 def sources(companion, study, results) -> dict[str, dict]:
-    return {"companion": companion, "study": study, "results": results,
-            "setting": companion["config"], "facts": FACTS}
+    return {
+        "companion": companion,
+        "study": study,
+        "results": results,
+        "setting": companion["config"],
+        "facts": FACTS,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -239,8 +340,7 @@ def test_one_parameters_cell_of_plain_assignments(code_cells):
 
 
 def test_companion_results_hold_the_run_of_the_parameters_cell(companion, code_cells):
-    assert {k: v for k, v in companion["config"].items() if k != "device"} == parameters(
-        code_cells)
+    assert {k: v for k, v in companion["config"].items() if k != "device"} == parameters(code_cells)
     assert companion["config"]["device"] == "cpu"
 
 
@@ -262,9 +362,11 @@ def test_the_models_reproduce_the_submissions_results(companion, results):
     """The model files and results.json come from one run of exercise9.ipynb."""
     for name in (AE, DAE):
         assert companion["scores"][name]["test_mse_clean"] == pytest.approx(
-            results[name]["test_mse_clean"], rel=1e-4)
+            results[name]["test_mse_clean"], rel=1e-4
+        )
         assert companion["scores"][name]["test_mse_noisy"] == pytest.approx(
-            results[name]["test_mse_noisy"], rel=1e-4)
+            results[name]["test_mse_noisy"], rel=1e-4
+        )
 
 
 def captions_under(notebook, kind: str, is_shown) -> list[int]:
@@ -280,10 +382,18 @@ def captions_under(notebook, kind: str, is_shown) -> list[int]:
 
 
 def test_every_figure_and_table_has_a_numbered_caption_right_under_it(notebook):
-    figures = captions_under(notebook, "Figure", lambda cell: any(
-        "image/png" in out.get("data", {}) for out in cell.outputs))
-    tables = captions_under(notebook, "Table", lambda cell: any(
-        out.get("data", {}).get("text/markdown", "").startswith("|") for out in cell.outputs))
+    figures = captions_under(
+        notebook,
+        "Figure",
+        lambda cell: any("image/png" in out.get("data", {}) for out in cell.outputs),
+    )
+    tables = captions_under(
+        notebook,
+        "Table",
+        lambda cell: any(
+            out.get("data", {}).get("text/markdown", "").startswith("|") for out in cell.outputs
+        ),
+    )
     assert figures == [1, 2, 3] and tables == [1, 2, 3, 4, 5, 6]
 
 
@@ -298,8 +408,9 @@ def test_the_explorer_is_left_out_of_the_pdf_and_its_saved_output_says_to_run_it
     explorer = [cell for cell in code_cells if "explorer.code_explorer(" in cell.source]
     assert len(explorer) == 1
     assert {"remove-cell", "nbval-ignore-output"} <= set(explorer[0].metadata.get("tags", []))
-    assert "run this cell in JupyterLab" in "".join(out.get("text", "")
-                                                    for out in explorer[0].outputs)
+    assert "run this cell in JupyterLab" in "".join(
+        out.get("text", "") for out in explorer[0].outputs
+    )
 
 
 def test_timings_and_the_notice_are_not_compared_by_nbval(code_cells):
@@ -309,8 +420,11 @@ def test_timings_and_the_notice_are_not_compared_by_nbval(code_cells):
 
 
 def test_code_lines_shown_in_the_pdf_fit_its_text_width(code_cells):
-    shown_cells = [cell for cell in code_cells
-                   if not {"remove-cell", "remove-input"} & set(cell.metadata.get("tags", []))]
+    shown_cells = [
+        cell
+        for cell in code_cells
+        if not {"remove-cell", "remove-input"} & set(cell.metadata.get("tags", []))
+    ]
     assert len(shown_cells) >= 5
     assert max(len(line) for cell in shown_cells for line in cell.source.splitlines()) <= 78
 
@@ -324,9 +438,17 @@ def test_companion_results_is_strict_json():
 
 
 def test_scores_table_has_a_row_per_measure_and_a_column_per_model():
-    scores = {"plain": {"test_mse_clean": 0.06912, "test_mse_noisy": 0.0749, "knn_accuracy": 0.79,
-                        "linear_probe_accuracy": 0.747, "code_silhouette": -0.068,
-                        "tsne_silhouette": 0.1, "trustworthiness": 0.997}}
+    scores = {
+        "plain": {
+            "test_mse_clean": 0.06912,
+            "test_mse_noisy": 0.0749,
+            "knn_accuracy": 0.79,
+            "linear_probe_accuracy": 0.747,
+            "code_silhouette": -0.068,
+            "tsne_silhouette": 0.1,
+            "trustworthiness": 0.997,
+        }
+    }
     scores["PCA-8"] = dict(scores["plain"], code_silhouette=0.076)
     lines = [" ".join(line.split()) for line in tables.scores_table(scores).splitlines()]
     assert lines[0] == "| measure | plain | PCA-8 |" and len(lines) == 2 + 7
@@ -348,10 +470,15 @@ def test_companion_results_name_the_models_their_units_and_every_run(tmp_path):
     run = gd_variants.SGDRun(1, 0.3)
     run.record(0, 0, 0.0, 1.0), run.record(2, 2, 0.5, 0.5)
     document = report.companion_results(
-        config={"PSNR_NOISE_STDS": [0.0, 1.0]}, device="cpu", model_files={"autoencoder": path},
-        codes={"autoencoder": codes}, scores={"PCA-8": {"knn_accuracy": 0.8}},
+        config={"PSNR_NOISE_STDS": [0.0, 1.0]},
+        device="cpu",
+        model_files={"autoencoder": path},
+        codes={"autoencoder": codes},
+        scores={"PCA-8": {"knn_accuracy": 0.8}},
         psnr_curves={"noisy input": [math.inf, 6.0]},
-        sgd_sweeps={"stochastic": {0.3: run}}, compare_at=2)
+        sgd_sweeps={"stochastic": {0.3: run}},
+        compare_at=2,
+    )
     units = document["models"][AE]
     assert units["live_code_units"] == 7 and units["unit_activity"][:2] == [0.0, 1.0]
     assert units["unit_quartiles"][1] == [1.5, 2.0, 2.5]
@@ -393,18 +520,24 @@ def test_s1_the_seed_study_compares_plain_and_denoising_then_plain_and_linear(st
     seeds 0 to 9'; the family 'holds every quantity once'; 'all 1,024 sign patterns'; 'all 10
     of a family'."""
     seeds = len(study["seeds"])
-    said("trains the plain, the denoising and the linear-code autoencoder (a later section) "
-         f"with seeds 0 to {seeds - 1}", text)
+    said(
+        "trains the plain, the denoising and the linear-code autoencoder (a later section) "
+        f"with seeds 0 to {seeds - 1}",
+        text,
+    )
     said(f"A comparison takes each measure's {seeds} differences seed by seed", text)
-    said(f"counts all {2 ** seeds:,} sign patterns", text)
+    said(f"counts all {2**seeds:,} sign patterns", text)
     assert study["seeds"] == list(range(seeds))
     assert [entry["models"] for entry in study["comparisons"]] == [[AE, DAE], [AE, LINEAR]]
     [measures] = {len(entry["rows"]) for entry in study["comparisons"]}
     said(f"(each of Table C1's {measures} at", text)
     said(f"the sign-flip p times the {measures} measures (Bonferroni)", text)
     said(f"their own family of {measures} measures", text)
-    said(f"with simultaneous 95% intervals over each family's {len(curves(study, 0, 'psnr_db'))} "
-         "levels", text)
+    said(
+        f"with simultaneous 95% intervals over each family's {len(curves(study, 0, 'psnr_db'))} "
+        "levels",
+        text,
+    )
     labels = [entry["label"] for entry in study["comparisons"][0]["rows"]]
     assert len(set(labels)) == measures and not any(label.startswith("PSNR") for label in labels)
 
@@ -415,12 +548,16 @@ def test_h1_the_headline_stability_everywhere_psnr_only_at_1_nothing_else(study,
     noise 1 ... a better reconstruction ... At its own training noise ... its reconstructions
     are not measurably better, and its codes separate the classes neither measurably better nor
     worse'."""
-    said("a code that noise in the input moves less, in every seed at every noise level tested",
-         text)
+    said(
+        "a code that noise in the input moves less, in every seed at every noise level tested", text
+    )
     said("too wide to say whether the gain exceeds the", text)
     said("At its own training noise", text)
-    said("its reconstructions are not measurably better, and its codes separate the classes "
-         "neither measurably better nor worse: those rows of Table C1 are inconclusive", text)
+    said(
+        "its reconstructions are not measurably better, and its codes separate the classes "
+        "neither measurably better nor worse: those rows of Table C1 are inconclusive",
+        text,
+    )
     stability = curves(study, 0, "code_stability")
     for entry in stability:
         assert entry["verdict"].startswith("denoising better") and entry["first_wins"] == 0
@@ -429,18 +566,28 @@ def test_h1_the_headline_stability_everywhere_psnr_only_at_1_nothing_else(study,
         if entry["noise_std"] >= 0.75:
             assert entry["interval"][1] < -entry["margin"], entry["label"]
     at_1 = curves(study, 0, "psnr_db")[-1]  # 'too wide to say whether the gain exceeds' it
-    assert at_1["noise_std"] == 1.0 and at_1["interval"][0] < -at_1["margin"] < at_1["interval"][1] < 0
+    assert (
+        at_1["noise_std"] == 1.0 and at_1["interval"][0] < -at_1["margin"] < at_1["interval"][1] < 0
+    )
     psnr_rows = curves(study, 0, "psnr_db")
     assert [e["noise_std"] for e in psnr_rows if e["verdict"] != "inconclusive"] == [1.0]
     assert psnr_rows[-1]["verdict"] == "denoising better"
     rows = comparison(study, 0)
-    for label in ("test MSE on clean inputs", "test MSE on noisy inputs",
-                  "test MSE on masked pixels", *SEPARATION):
+    for label in (
+        "test MSE on clean inputs",
+        "test MSE on noisy inputs",
+        "test MSE on masked pixels",
+        *SEPARATION,
+    ):
         assert rows[label]["verdict"] == "inconclusive", label
 
 
-SEPARATION = ("5-NN accuracy", "linear-probe accuracy", "silhouette in code space",
-              "silhouette in the t-SNE plane")
+SEPARATION = (
+    "5-NN accuracy",
+    "linear-probe accuracy",
+    "silhouette in code space",
+    "silhouette in the t-SNE plane",
+)
 
 
 def test_t1_one_measure_differs_trustworthiness_equivalent_the_rest_inconclusive(study, text):
@@ -464,8 +611,11 @@ def test_t1_one_measure_differs_trustworthiness_equivalent_the_rest_inconclusive
 def test_t2_codes_of_different_seeds_share_about_a_fifth_of_their_neighbours(study, text):
     """'Two codes of one kind of model from different seeds are far from identical: they share
     about a fifth of each image's 10 nearest neighbours.'"""
-    said("Two codes of one kind of model from different seeds are far from identical: they share"
-         " about a fifth of each image's 10 nearest neighbours", text)
+    said(
+        "Two codes of one kind of model from different seeds are far from identical: they share"
+        " about a fifth of each image's 10 nearest neighbours",
+        text,
+    )
     summary = study["similarity"]["summary"]
     assert study["settings"]["neighbours"] == 10
     for group in ("plain-plain", "denoising-denoising"):
@@ -476,13 +626,19 @@ def test_t2_codes_of_different_seeds_share_about_a_fifth_of_their_neighbours(stu
 def test_t2_across_the_models_as_similar_as_within_and_same_seed_pairs_closer(study, text):
     """'A plain and a denoising code are about as similar as two codes of one model, by both
     measures. ... The same-seed pairs are a little closer by CKA'; the caption's pair counts."""
-    said("A plain and a denoising code are about as similar as two codes of one model, by both "
-         "measures", text)
+    said(
+        "A plain and a denoising code are about as similar as two codes of one model, by both "
+        "measures",
+        text,
+    )
     said("The same-seed pairs are a little closer by CKA", text)
     summary = study["similarity"]["summary"]
     across, same = summary["plain-denoising"], summary["plain-denoising, same seed"]
-    said(f"({summary['plain-plain']['pairs']} within a model, {across['pairs']} across the two) "
-         f"and over the {same['pairs']} pairs across the two with the same seed", text)
+    said(
+        f"({summary['plain-plain']['pairs']} within a model, {across['pairs']} across the two) "
+        f"and over the {same['pairs']} pairs across the two with the same seed",
+        text,
+    )
     for measure in ("cka", "knn_overlap"):
         for group in ("plain-plain", "denoising-denoising"):
             within = summary[group][measure]
@@ -515,8 +671,7 @@ def test_f1_some_units_fire_on_part_of_the_images_and_unit_4_is_largest(companio
         assert quartiles.argmax(0).tolist() == [3, 3, 3], name
 
 
-def test_t3_no_dead_units_by_construction_the_one_difference_the_rest_inconclusive(study,
-                                                                                 text):
+def test_t3_no_dead_units_by_construction_the_one_difference_the_rest_inconclusive(study, text):
     """'A linear code has no dead units by construction ... the one measurable difference, ...
     more live units for the linear code ... every such row is inconclusive, its interval
     reaching beyond the margin'."""
@@ -532,7 +687,8 @@ def test_t3_no_dead_units_by_construction_the_one_difference_the_rest_inconclusi
             assert entry["verdict"] == "inconclusive", label
             assert low < -entry["margin"] or high > entry["margin"], label
     assert [label for label, entry in rows.items() if entry["verdict"].endswith("better")] == [
-        "live code units"]
+        "live code units"
+    ]
 
 
 # ---------------------------------------------------------------------------- 3 PCA-8
@@ -540,10 +696,15 @@ def test_t3_no_dead_units_by_construction_the_one_difference_the_rest_inconclusi
 
 def test_t4_the_autoencoders_reconstruct_far_better_than_pca(companion, study, text):
     """'Both autoencoders reconstruct far better than PCA-8, from clean and from noisy inputs'."""
-    said("Both autoencoders reconstruct far better than PCA-8, from clean and from noisy inputs",
-         text)
-    said("and every one of the 20 plain and denoising models of the seed study has a lower clean "
-         "test MSE than PCA-8", text)
+    said(
+        "Both autoencoders reconstruct far better than PCA-8, from clean and from noisy inputs",
+        text,
+    )
+    said(
+        "and every one of the 20 plain and denoising models of the seed study has a lower clean "
+        "test MSE than PCA-8",
+        text,
+    )
     scores = companion["scores"]
     seeds = study[AE]["test_mse_clean"]["values"] + study[DAE]["test_mse_clean"]["values"]
     assert len(seeds) == 20 and max(seeds) < scores[PCA]["test_mse_clean"]
@@ -555,22 +716,28 @@ def test_t4_the_autoencoders_reconstruct_far_better_than_pca(companion, study, t
 def test_t4_knn_on_either_side_of_pca_probes_a_little_above(companion, text):
     """'their 5-NN accuracies lie on either side of PCA-8's and their linear probes a little
     above it'."""
-    said("their 5-NN accuracies lie on either side of PCA-8's and their linear probes a little "
-         "above it", text)
+    said(
+        "their 5-NN accuracies lie on either side of PCA-8's and their linear probes a little "
+        "above it",
+        text,
+    )
     scores = companion["scores"]
     knn = sorted(scores[name]["knn_accuracy"] for name in (AE, DAE))
     assert knn[0] < scores[PCA]["knn_accuracy"] < knn[1]
     for name in (AE, DAE):
-        assert 0 < scores[name]["linear_probe_accuracy"] - scores[PCA]["linear_probe_accuracy"] \
-            < 0.03
+        assert (
+            0 < scores[name]["linear_probe_accuracy"] - scores[PCA]["linear_probe_accuracy"] < 0.03
+        )
 
 
-def test_t4_pca_silhouettes_positive_above_the_seed_means_not_every_seed(
-        companion, study, text):
+def test_t4_pca_silhouettes_positive_above_the_seed_means_not_every_seed(companion, study, text):
     """'its silhouettes are positive ..., those of the submission's two models negative. This
     holds for the seed study's means too (Table C2), but not for every seed'."""
-    said("those of the submission's two models negative. PCA-8's silhouettes also exceed the "
-         "seed study's means (Table C2), but not every seed's", text)
+    said(
+        "those of the submission's two models negative. PCA-8's silhouettes also exceed the "
+        "seed study's means (Table C2), but not every seed's",
+        text,
+    )
     said("All silhouettes are taken on the raw codes", text)
     scores = companion["scores"]
     for measure in ("code_silhouette", "tsne_silhouette"):
@@ -592,8 +759,10 @@ def test_t4_tsne_keeps_the_neighbourhoods_of_every_code_about_equally_well(compa
 
 def psnr(companion: dict) -> dict[str, np.ndarray]:
     curves = companion["denoising_psnr"]
-    return {name: np.array([math.inf if v is None else v for v in values], dtype=float)
-            for name, values in curves.items()}
+    return {
+        name: np.array([math.inf if v is None else v for v in values], dtype=float)
+        for name, values in curves.items()
+    }
 
 
 def test_f3_below_the_noisy_input_up_to_02_above_from_03_by_about_10_db_at_1(companion, text):
@@ -617,13 +786,15 @@ def test_f3_both_change_little_in_this_run(companion, text):
         assert np.ptp(curves_[name]) < 0.1 * np.ptp(curves_["noisy_input_db"][1:])
 
 
-def test_f3_over_the_seeds_the_gap_grows_only_noise_1_excludes_0_no_level_equivalent(study,
-                                                                                   text):
+def test_f3_over_the_seeds_the_gap_grows_only_noise_1_excludes_0_no_level_equivalent(study, text):
     """'Over the seeds (bottom left) the PSNR gap grows with the noise, and only at noise 1 does
     its interval exclude 0 ... At every level its interval reaches beyond the ±0.2 dB margin,
     so no level shows equivalence either.'"""
-    said("the mean PSNR gap moves toward the denoising model as the noise grows (no trend is "
-         "tested), and only at noise 1 does its interval exclude 0", text)
+    said(
+        "the mean PSNR gap moves toward the denoising model as the noise grows (no trend is "
+        "tested), and only at noise 1 does its interval exclude 0",
+        text,
+    )
     said("No level's interval lies within the", text)
     said("so no level shows equivalence either", text)
     rows = curves(study, 0, "psnr_db")
@@ -641,8 +812,11 @@ def test_f3_over_the_seeds_the_gap_grows_only_noise_1_excludes_0_no_level_equiva
 def test_s4_three_rates_a_factor_of_three_apart_the_lowest_final_loss_kept(companion, text):
     """'Each variant tries three learning rates about a factor of three apart and keeps the one
     with the lowest final loss'."""
-    said("Each variant tries three learning rates about a factor of three apart and keeps the one "
-         "with the lowest final loss", text)
+    said(
+        "Each variant tries three learning rates about a factor of three apart and keeps the one "
+        "with the lowest final loss",
+        text,
+    )
     for name in ("stochastic", "mini_batch", "batch"):
         variant = companion["sgd_variants"][name]
         rates = sorted(float(lr) for lr in variant["learning_rates"])
@@ -658,51 +832,50 @@ def test_t5_at_equal_examples_more_updates_lower_loss(companion, text):
     said("the more updates, the lower the loss", text)
     said("as single-example steps make 128 times as many updates", text)
     said("(1,280, where stochastic GD ends, and 50,000, where batch GD ends)", text)
-    said("No example budget is common to all three (stochastic GD ends before batch GD's first "
-         "update)", text)
+    said(
+        "No example budget is common to all three (stochastic GD ends before batch GD's first "
+        "update)",
+        text,
+    )
     sgd, config = companion["sgd_variants"], companion["config"]
     budgets = sgd["equal_budgets"]
-    assert budgets["examples"] == [1280, 50000] == [sgd["stochastic"]["examples"],
-                                                    sgd["batch"]["examples"]]
+    assert (
+        budgets["examples"]
+        == [1280, 50000]
+        == [sgd["stochastic"]["examples"], sgd["batch"]["examples"]]
+    )
     assert sgd["compare_at_examples"] == 1280 == config["SGD_UPDATES_STOCHASTIC"]
     assert config["SGD_BATCH_SIZE"] == 128 and 1280 // 128 == 10
     assert sgd["stochastic"]["loss_at_compare"] < sgd["mini_batch"]["loss_at_compare"]
     losses = budgets["losses"]
-    curve = dict(zip(sgd["mini_batch"]["examples_curves"]["1"], sgd["mini_batch"]["loss_curves"]["1"]))
+    curve = dict(
+        zip(sgd["mini_batch"]["examples_curves"]["1"], sgd["mini_batch"]["loss_curves"]["1"])
+    )
     assert losses["mini_batch"]["examples"][1] == [curve[50000], 50000]
     assert sgd["mini_batch"]["examples_curves"]["1"].index(50000) == (
-        sgd["mini_batch"]["loss_curves"]["1"].index(curve[50000]))
+        sgd["mini_batch"]["loss_curves"]["1"].index(curve[50000])
+    )
     assert losses["mini_batch"]["examples"][1][0] < 0.5 * losses["batch"]["examples"][1][0]
     assert losses["stochastic"]["examples"][1] is None and losses["batch"]["examples"][0] is None
 
 
-def test_t5_at_equal_time_stochastic_and_mini_batch_close_batch_far_behind(companion, text):
-    """'At equal time ... stochastic and mini-batch GD are close ...: mini-batch GD learns less
-    per example but processes many times as many examples per second (Table C5) ...; batch GD
-    is far behind both'."""
-    said("stochastic and mini-batch GD are close", text)
-    said("mini-batch GD learns less per example but processes many times as many examples per "
-         "second (Table C5)", text)
-    said("batch GD is far behind both", text)
-    sgd = companion["sgd_variants"]
-    timed = {name: entry["seconds"][0] for name, entry in sgd["equal_budgets"]["losses"].items()}
-    gap_per_example = abs(math.log(sgd["mini_batch"]["loss_at_compare"]
-                                   / sgd["stochastic"]["loss_at_compare"]))
-    assert abs(math.log(timed["mini_batch"] / timed["stochastic"])) < 0.2 * gap_per_example
-    assert timed["batch"] > 2 * max(timed["mini_batch"], timed["stochastic"])
-    speed = sgd["mini_batch"]["examples_per_second"] / sgd["stochastic"]["examples_per_second"]
-    assert speed > 10
+def test_t5_ranks_no_variant_by_time(text):
+    """Timings depend on the machine and its load (a rerun reversed them): the text says so
+    and ranks no variant by a time or a speed."""
+    said("the order depends on the machine and on what else runs on it", text)
+    said("so that column ranks no variant", text)
+    for ranking in ("are close", "far behind both", "most examples per second"):
+        assert ranking not in text
 
 
-def test_t5_mini_batch_ends_lowest_batch_gd_the_most_examples_per_second(companion, text):
+def test_t5_mini_batch_ends_lowest_batch_gd_makes_few_updates(companion, text):
     """'With its whole budget of 50,640 examples mini-batch GD ends lowest of the three ...
-    Batch GD processes the most examples per second but makes few updates'."""
+    Batch GD makes few updates (5 in all)'."""
     said("With its whole budget of 50,640 examples mini-batch GD ends lowest of the three", text)
-    said("Batch GD processes the most examples per second but makes few updates", text)
+    said("Batch GD makes few updates (5 in all)", text)
     sgd = {name: companion["sgd_variants"][name] for name in ("stochastic", "mini_batch", "batch")}
     assert sgd["mini_batch"]["examples"] == 50640
     assert min(sgd, key=lambda name: sgd[name]["final_loss"]) == "mini_batch"
-    assert max(sgd, key=lambda name: sgd[name]["examples_per_second"]) == "batch"
     assert sgd["batch"]["updates"] < 0.05 * sgd["mini_batch"]["updates"]
 
 

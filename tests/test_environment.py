@@ -19,9 +19,21 @@ def pins(path: Path) -> dict[str, str]:
 def test_every_pinned_package_is_in_both_files_with_the_same_version():
     requirements, environment = pins(ROOT / "requirements.txt"), pins(ROOT / "environment.yml")
     assert requirements == environment
-    for package in ("torch", "torchvision", "matplotlib", "scikit-learn", "scipy", "numpy",
-                    "jupyter", "ipywidgets", "nbconvert", "nbval", "tqdm", "pytest",
-                    "pytest-xdist"):
+    for package in (
+        "torch",
+        "torchvision",
+        "matplotlib",
+        "scikit-learn",
+        "scipy",
+        "numpy",
+        "jupyter",
+        "ipywidgets",
+        "nbconvert",
+        "nbval",
+        "tqdm",
+        "pytest",
+        "pytest-xdist",
+    ):
         assert package in requirements, package
 
 

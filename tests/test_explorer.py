@@ -18,7 +18,7 @@ def test_explorer_decodes_exactly_the_code_the_sliders_hold(models, tiny_data):
     for name, model in models.items():
         app.model.value = name
         index = app.test_index()
-        image = tiny_data.test_x[index:index + 1]
+        image = tiny_data.test_x[index : index + 1]
         assert torch.equal(app.code(), helpers.encode(model, image))
         for unit, slider in enumerate(app.units):
             slider.value = slider.min + (unit + 1) / 9 * (slider.max - slider.min)
@@ -52,7 +52,7 @@ def test_noise_view_psnr_is_helpers_psnr_of_the_same_draw(models, tiny_data):
     app = explorer.CodeExplorer(models, tiny_data, noise_seed=7)
     app.garment.value, app.noise.value = 2, 0.3
     index = app.test_index()
-    clean = tiny_data.test_x[index:index + 1]
+    clean = tiny_data.test_x[index : index + 1]
     noisy = helpers.add_white_noise(clean, 0.3, torch.Generator().manual_seed(7 + index))
     view = app.noise_view()
     assert torch.equal(view["noisy input"][0], noisy[0])
@@ -76,11 +76,10 @@ def test_code_explorer_returns_one_ipywidgets_layout(models, tiny_data):
         shown.append(widget)
         for child in getattr(widget, "children", ()):
             walk(child)
+
     walk(layout)
     assert sum(isinstance(w, ipywidgets.FloatSlider) for w in shown) == 8 + 1
     assert sum(isinstance(w, ipywidgets.Image) for w in shown) == 3 + len(models)
-
-
 
 
 def test_in_colab_the_widget_manager_is_turned_on_and_elsewhere_nothing_happens(monkeypatch):

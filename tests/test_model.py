@@ -14,16 +14,38 @@ import safeguards
 
 
 def layer_spec(sequential: nn.Sequential) -> list:
-    return [(m.in_features, m.out_features) if isinstance(m, nn.Linear) else type(m).__name__
-            for m in sequential]
+    return [
+        (m.in_features, m.out_features) if isinstance(m, nn.Linear) else type(m).__name__
+        for m in sequential
+    ]
 
 
 def test_encoder_and_decoder_have_the_sheets_layers_and_activations():
     model = helpers.Autoencoder(seed=0)
     assert layer_spec(model.encoder) == [
-        (784, 128), "ReLU", (128, 64), "ReLU", (64, 32), "ReLU", (32, 16), "ReLU", (16, 8), "ReLU"]
+        (784, 128),
+        "ReLU",
+        (128, 64),
+        "ReLU",
+        (64, 32),
+        "ReLU",
+        (32, 16),
+        "ReLU",
+        (16, 8),
+        "ReLU",
+    ]
     assert layer_spec(model.decoder) == [
-        (8, 8), "ReLU", (8, 32), "ReLU", (32, 64), "ReLU", (64, 128), "ReLU", (128, 784), "Tanh"]
+        (8, 8),
+        "ReLU",
+        (8, 32),
+        "ReLU",
+        (32, 64),
+        "ReLU",
+        (64, 128),
+        "ReLU",
+        (128, 784),
+        "Tanh",
+    ]
 
 
 def test_parameter_count_is_223408():
@@ -47,20 +69,24 @@ def test_relu_layers_start_with_a_small_positive_bias_and_tanh_layer_with_zero()
     assert torch.all(model.decoder[8].bias == 0.0)
 
 
-@pytest.mark.parametrize("bad, error, words", [
-    (torch.randn(4, 28, 28), ValueError, "shape \\[N, 784\\]"),
-    (torch.randn(784), ValueError, "shape \\[N, 784\\]"),
-    (torch.randn(4, 784, dtype=torch.float64), TypeError, "float32"),
-    (torch.zeros(4, 784, dtype=torch.uint8), TypeError, "float32"),
-    ([[0.0] * 784], TypeError, "torch.Tensor"),
-])
+@pytest.mark.parametrize(
+    "bad, error, words",
+    [
+        (torch.randn(4, 28, 28), ValueError, "shape \\[N, 784\\]"),
+        (torch.randn(784), ValueError, "shape \\[N, 784\\]"),
+        (torch.randn(4, 784, dtype=torch.float64), TypeError, "float32"),
+        (torch.zeros(4, 784, dtype=torch.uint8), TypeError, "float32"),
+        ([[0.0] * 784], TypeError, "torch.Tensor"),
+    ],
+)
 def test_wrong_images_give_one_clear_error(bad, error, words):
     with pytest.raises(error, match=words):
         safeguards.check_images(bad, "images")
 
 
-@pytest.mark.parametrize("cuda, mps, expected", [
-    (True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")])
+@pytest.mark.parametrize(
+    "cuda, mps, expected", [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")]
+)
 def test_get_device_prefers_cuda_then_mps_then_the_cpu(monkeypatch, cuda, mps, expected):
     monkeypatch.delenv(runtime.DEVICE_VARIABLE, raising=False)  # conftest sets "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
@@ -75,20 +101,31 @@ def test_the_device_variable_overrides_the_choice_and_a_missing_device_is_named(
     assert runtime.get_device() == torch.device("cpu")
     for wanted in ("mps", "gpu"):
         monkeypatch.setenv(runtime.DEVICE_VARIABLE, wanted)
-        with pytest.raises(ValueError, match=f"EXERCISE9_DEVICE='{wanted}' is not a device this "
-                                             r"machine has: set it to one of \['cpu', 'cuda'\]"):
+        with pytest.raises(
+            ValueError,
+            match=f"EXERCISE9_DEVICE='{wanted}' is not a device this "
+            r"machine has: set it to one of \['cpu', 'cuda'\]",
+        ):
             runtime.get_device()
 
 
 def test_every_function_of_helpers_calls_only_what_stands_above_it():
     """The module docstring's promise: data flows down the file."""
     tree = ast.parse(Path(helpers.__file__).read_text(encoding="utf-8"))
-    defined = {node.name: node.lineno for node in tree.body
-               if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-    downward = sorted({(node.name, sub.id) for node in tree.body
-                       if isinstance(node, (ast.FunctionDef, ast.ClassDef))
-                       for sub in ast.walk(node) if isinstance(sub, ast.Name)
-                       and defined.get(sub.id, 0) > node.lineno})
+    defined = {
+        node.name: node.lineno
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+    }
+    downward = sorted(
+        {
+            (node.name, sub.id)
+            for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+            for sub in ast.walk(node)
+            if isinstance(sub, ast.Name) and defined.get(sub.id, 0) > node.lineno
+        }
+    )
     assert not downward, f"calls to functions defined further down: {downward}"
 
 
@@ -116,8 +153,11 @@ def test_a_saved_model_loads_with_the_same_weights_and_outputs(tmp_path):
 def test_a_damaged_model_file_is_one_message_naming_it_and_make_report(tmp_path, content):
     path = tmp_path / "autoencoder.pt"
     path.write_bytes(content)
-    with pytest.raises(ValueError, match=r"autoencoder.pt does not hold the saved weights .*"
-                                         r"`make report`.*git checkout"):
+    with pytest.raises(
+        ValueError,
+        match=r"autoencoder.pt does not hold the saved weights .*"
+        r"`make report`.*git checkout",
+    ):
         measures.load_model(path)
 
 

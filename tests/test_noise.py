@@ -1,6 +1,5 @@
 """Noise: white Gaussian noise on the input scale, a new tensor, one fixed test draw."""
 
-
 import pytest
 import torch
 
@@ -30,16 +29,26 @@ def test_zero_std_returns_an_equal_copy():
 
 def test_same_generator_seed_gives_the_same_noise():
     x = torch.zeros(2, 784)
-    first, second = (helpers.add_white_noise(x, 0.3, torch.Generator().manual_seed(7)) for _ in range(2))
+    first, second = (
+        helpers.add_white_noise(x, 0.3, torch.Generator().manual_seed(7)) for _ in range(2)
+    )
     assert torch.equal(first, second)
 
 
 def accelerators() -> list:
     """CUDA and MPS, each skipped where this machine lacks it."""
-    return [pytest.param("cuda", marks=pytest.mark.skipif(
-                not torch.cuda.is_available(), reason="no CUDA device here")),
-            pytest.param("mps", marks=pytest.mark.skipif(
-                not torch.backends.mps.is_available(), reason="no Apple MPS device here"))]
+    return [
+        pytest.param(
+            "cuda",
+            marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here"),
+        ),
+        pytest.param(
+            "mps",
+            marks=pytest.mark.skipif(
+                not torch.backends.mps.is_available(), reason="no Apple MPS device here"
+            ),
+        ),
+    ]
 
 
 def test_the_fixed_test_noise_is_drawn_on_the_cpu_and_stays_on_the_input_device():

@@ -86,30 +86,47 @@ def test_every_rendering_cell_hides_its_input(code_cells):
 
 def test_training_and_evaluation_cells_stay_visible(code_cells):
     visible = [c.source for c in code_cells if not {"remove-input", "remove-cell"} & set(tags(c))]
-    for call in ("safeguards.train(", "helpers.add_white_noise(",
-                 "helpers.measure_codes(", "helpers.measure_errors(", "runtime.get_device(",
-                 "helpers.fixed_test_noise(", "helpers.sample_indices("):
+    for call in (
+        "safeguards.train(",
+        "helpers.add_white_noise(",
+        "helpers.measure_codes(",
+        "helpers.measure_errors(",
+        "runtime.get_device(",
+        "helpers.fixed_test_noise(",
+        "helpers.sample_indices(",
+    ):
         assert any(call in source for source in visible), call
 
 
 def python_of(cell) -> ast.Module:
     """Return a code cell's syntax tree (IPython's % lines left out)."""
-    return ast.parse("\n".join(line for line in cell.source.splitlines()
-                               if not line.startswith("%")))
+    return ast.parse(
+        "\n".join(line for line in cell.source.splitlines() if not line.startswith("%"))
+    )
 
 
 def assigned(tree: ast.AST) -> set[str]:
     """Return the names a piece of code binds (assignments, loops, imports, comprehensions)."""
-    names = {node.id for node in ast.walk(tree)
-             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
-    return names | {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
-                    if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    names = {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    }
+    return names | {
+        (alias.asname or alias.name).split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
 
 
 def loaded(tree: ast.AST) -> set[str]:
     """Return the names a piece of code reads."""
-    return {node.id for node in ast.walk(tree)
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    return {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
 
 
 def test_no_hidden_cell_computes_what_a_visible_cell_uses(code_cells):
@@ -119,11 +136,18 @@ def test_no_hidden_cell_computes_what_a_visible_cell_uses(code_cells):
     hidden = [c for c in code_cells if {"remove-input", "remove-cell"} & set(tags(c))]
     visible = [c for c in code_cells if c not in hidden]
     shown = set().union(*(assigned(python_of(c)) for c in visible))
-    imports = {alias.asname or alias.name for node in ast.walk(python_of(code_cells[0]))
-               if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    imports = {
+        alias.asname or alias.name
+        for node in ast.walk(python_of(code_cells[0]))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
     for cell in visible:
-        unknown = {name for name in loaded(python_of(cell)) - shown - imports
-                   if not name.isupper() and name not in dir(builtins)}
+        unknown = {
+            name
+            for name in loaded(python_of(cell)) - shown - imports
+            if not name.isupper() and name not in dir(builtins)
+        }
         assert not unknown, f"{cell.source[:50]!r} reads {sorted(unknown)} from hidden cells"
     for cell in hidden:
         if "remove-input" in tags(cell):
@@ -136,33 +160,52 @@ def test_no_hidden_cell_computes_what_a_visible_cell_uses(code_cells):
 
 def test_the_sheets_code_is_listed_from_the_source(code_cells):
     listed = " ".join(c.source for c in code_cells if "report.listing(" in c.source)
-    for name in ("helpers.Autoencoder", "helpers.train_step", "helpers.train_epoch",
-                 "helpers.add_white_noise", "helpers.make_optimizer",
-                 "helpers.Recorder", "helpers.tsne_embed", "report.plot_recorded",
-                 "report.plot_losses", "report.plot_embedding", "helpers.load_fashion_mnist",
-                 "helpers.scale_images", "helpers.train_autoencoder",
-                 "helpers.reconstruction_loss", "helpers.fixed_test_noise", "helpers.encode",
-                 "helpers.plane_neighbour_votes"):
+    for name in (
+        "helpers.Autoencoder",
+        "helpers.train_step",
+        "helpers.train_epoch",
+        "helpers.add_white_noise",
+        "helpers.make_optimizer",
+        "helpers.Recorder",
+        "helpers.tsne_embed",
+        "report.plot_recorded",
+        "report.plot_losses",
+        "report.plot_embedding",
+        "helpers.load_fashion_mnist",
+        "helpers.scale_images",
+        "helpers.train_autoencoder",
+        "helpers.reconstruction_loss",
+        "helpers.fixed_test_noise",
+        "helpers.encode",
+        "helpers.plane_neighbour_votes",
+    ):
         assert name in listed, name
     assert "stacked_training" not in listed and "explorer" not in listed
 
 
 # helpers that the listed code calls only to check its inputs or keep its records: in the ZIP
-UNLISTED_HELPERS = {"check_split", "model_device", "evaluating", "TrainingHistory",
-                    "FashionMNISTData"}
+UNLISTED_HELPERS = {"model_device", "evaluating", "TrainingHistory", "FashionMNISTData"}
 
 
 def listed_names(code_cells) -> set[str]:
     """Return the dotted names ('helpers.fit') that the notebook's cells pass to report.listing."""
-    return {ast.unparse(argument) for cell in code_cells for node in ast.walk(python_of(cell))
-            if isinstance(node, ast.Call) and ast.unparse(node.func) == "report.listing"
-            for argument in node.args}
+    return {
+        ast.unparse(argument)
+        for cell in code_cells
+        for node in ast.walk(python_of(cell))
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "report.listing"
+        for argument in node.args
+    }
 
 
 def called_names(cells) -> set[str]:
     """Return the dotted names of what the cells call ('helpers.encode', 'report.plot_losses')."""
-    return {ast.unparse(node.func) for cell in cells for node in ast.walk(python_of(cell))
-            if isinstance(node, ast.Call)}
+    return {
+        ast.unparse(node.func)
+        for cell in cells
+        for node in ast.walk(python_of(cell))
+        if isinstance(node, ast.Call)
+    }
 
 
 def test_the_pdf_lists_every_function_the_answers_call(code_cells):
@@ -170,18 +213,25 @@ def test_the_pdf_lists_every_function_the_answers_call(code_cells):
     listed helpers call are all in the written code, but for checks and records."""
     listed = listed_names(code_cells)
     visible = [c for c in code_cells if not {"remove-input", "remove-cell"} & set(tags(c))]
-    needed = {name for name in called_names(visible) if re.fullmatch(r"helpers\.\w+", name)
-              and name.removeprefix("helpers.") not in UNLISTED_HELPERS}
+    needed = {
+        name
+        for name in called_names(visible)
+        if re.fullmatch(r"helpers\.\w+", name)
+        and name.removeprefix("helpers.") not in UNLISTED_HELPERS
+    }
     needed |= {name for name in called_names(code_cells) if name.startswith("report.plot_")}
     assert needed <= listed, sorted(needed - listed)
     module = ast.parse((ROOT / "helpers.py").read_text(encoding="utf-8"))
-    defined = {node.name: node for node in module.body
-               if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-    for name in (name.removeprefix("helpers.") for name in listed
-                 if name.startswith("helpers.")):
+    defined = {
+        node.name: node for node in module.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+    }
+    for name in (name.removeprefix("helpers.") for name in listed if name.startswith("helpers.")):
         calls = {node.id for node in ast.walk(defined[name]) if isinstance(node, ast.Name)}
-        unlisted = (calls & defined.keys()) - UNLISTED_HELPERS - {
-            listed_name.removeprefix("helpers.") for listed_name in listed}
+        unlisted = (
+            (calls & defined.keys())
+            - UNLISTED_HELPERS
+            - {listed_name.removeprefix("helpers.") for listed_name in listed}
+        )
         assert not unlisted, f"helpers.{name} calls {sorted(unlisted)}, not listed"
 
 
@@ -196,20 +246,29 @@ def test_a_run_with_other_settings_opens_with_a_notice_and_writes_elsewhere(code
     assert len(shown) == 1 and {"remove-input", IGNORE} <= set(tags(shown[0]))
     assert code_cells.index(shown[0]) <= 4  # at the top, under the title
     assert not shown[0].outputs  # the committed run needs none
-    writes = [c.source for c in code_cells if "save_figure(" in c.source
-              or "write_results(" in c.source]
+    writes = [
+        c.source for c in code_cells if "save_figure(" in c.source or "write_results(" in c.source
+    ]
     assert len(writes) >= 8 and all("output / " in source for source in writes)
 
 
 def test_progress_bars_are_saved_as_finished_text_without_widget_state(notebook, code_cells):
     assert "widgets" not in notebook.metadata
-    bars = [out["text"] for cell in code_cells for out in cell.outputs
-            if out.output_type == "stream" and "%|" in out.get("text", "")]
+    bars = [
+        out["text"]
+        for cell in code_cells
+        for out in cell.outputs
+        if out.output_type == "stream" and "%|" in out.get("text", "")
+    ]
     assert len(bars) >= 2
     for bar in bars:  # tqdm's text: frames joined by carriage returns, the last one finished
-        assert re.match(r"100%\|█+\| (\d+)/\1 ", bar.rstrip().split("\r")[-1]), bar
-    assert not [out for cell in code_cells for out in cell.outputs
-                if "application/vnd.jupyter.widget-view+json" in out.get("data", {})]
+        assert re.match(r"100%\|█+\| (\d+)/\1 ", bar), bar
+    assert not [
+        out
+        for cell in code_cells
+        for out in cell.outputs
+        if "application/vnd.jupyter.widget-view+json" in out.get("data", {})
+    ]
 
 
 def test_kernelspec_matches_the_installed_ipykernel(notebook):
@@ -222,8 +281,12 @@ def test_kernelspec_matches_the_installed_ipykernel(notebook):
 
 
 def figure_cells(notebook):
-    return [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"
-            and any("image/png" in out.get("data", {}) for out in cell.outputs)]
+    return [
+        i
+        for i, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code"
+        and any("image/png" in out.get("data", {}) for out in cell.outputs)
+    ]
 
 
 def caption_of(cell) -> str:
@@ -271,9 +334,12 @@ def test_results_match_the_parameters_cell(results, code_cells):
     tagged = next(c for c in code_cells if "parameters" in c.metadata.get("tags", []))
     namespace: dict = {"settings": settings}
     exec(tagged.source.replace("print(", "str("), namespace)  # noqa: S102 (settings.py's values)
-    assert results["config"] == {**{k: v for k, v in namespace.items()
-                                    if k.isupper() and k != "AUTHORS"},  # names: no setting
-                                 "device": "cpu"}
+    assert results["config"] == {
+        **{
+            k: v for k, v in namespace.items() if k.isupper() and k != "AUTHORS"
+        },  # names: no setting
+        "device": "cpu",
+    }
     assert results["config"]["EPOCHS"] == settings.SHEET.epochs
 
 
@@ -284,8 +350,9 @@ def numbers_in(value) -> list:
     """Return the leaves of a dict/list of results (None stands for an infinite PSNR); the
     class names of a map's "taken_for" are labels, not numbers."""
     if isinstance(value, dict):
-        return [leaf for key, item in value.items() if key != "taken_for"
-                for leaf in numbers_in(item)]
+        return [
+            leaf for key, item in value.items() if key != "taken_for" for leaf in numbers_in(item)
+        ]
     if isinstance(value, list):
         return [leaf for item in value for leaf in numbers_in(item)]
     return [value]
@@ -294,8 +361,9 @@ def numbers_in(value) -> list:
 def test_results_json_holds_every_measured_answer_as_named_numbers(results):
     for key in BEYOND_THE_SHEET:
         assert isinstance(results[key], dict) and results[key], key
-        assert all(leaf is None or isinstance(leaf, (int, float))
-                   for leaf in numbers_in(results[key])), key
+        assert all(
+            leaf is None or isinstance(leaf, (int, float)) for leaf in numbers_in(results[key])
+        ), key
 
 
 def test_measured_answers_are_consistent_with_each_other(results):

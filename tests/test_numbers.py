@@ -57,95 +57,170 @@ CLASS = {name: index for index, name in enumerate(settings.SCORING["map_classes"
 
 BOUND = [  # (fragment, [(source, path) for each {}])
     # Answers at a glance
-    (r"learning rate {}, weight decay {} for the sheet's", [
-        ("setting", ("LR",)), ("setting", ("WEIGHT_DECAY",))]),
-    ("{} epochs; training loss every epoch, test loss every ten. Final test MSE {}.", [
-        ("setting", ("EPOCHS",)), ("results", (AE, "test_mse_clean"))]),
+    (
+        r"learning rate {}, weight decay {} for the sheet's",
+        [("setting", ("LR",)), ("setting", ("WEIGHT_DECAY",))],
+    ),
+    (
+        "{} epochs; training loss every epoch, test loss every ten. Final test MSE {}.",
+        [("setting", ("EPOCHS",)), ("results", (AE, "test_mse_clean"))],
+    ),
     (r"The starter code's noise, $\mathcal{N}(0, {}^2)$", [("setting", ("NOISE_STD",))]),
-    (("Final test MSE on the noisy test images {} (the plain autoencoder on the same images: "
-      "{}; the noisy images themselves: {})."), [
-         ("results", (DAE, "test_mse_noisy")), ("results", (AE, "test_mse_noisy")),
-         ("results", (DAE, "noisy_input_mse"))]),
+    (
+        (
+            "Final test MSE on the noisy test images {} (the plain autoencoder on the same images: "
+            "{}; the noisy images themselves: {})."
+        ),
+        [
+            ("results", (DAE, "test_mse_noisy")),
+            ("results", (AE, "test_mse_noisy")),
+            ("results", (DAE, "noisy_input_mse")),
+        ],
+    ),
     # Question 2
     ("and a constant bias of {} before every ReLU", [("fact", "relu_bias")]),
-    ("predicting the mean test image for every test image gives an MSE of {}.", [
-        ("results", ("references", "predict_the_mean_mse"))]),
+    (
+        "predicting the mean test image for every test image gives an MSE of {}.",
+        [("results", ("references", "predict_the_mean_mse"))],
+    ),
     ("**Answer.** Adam with learning rate {}, batch size 128", [("setting", ("LR",))]),
     ('The sheet\'s "momentum of {}"', [("setting", ("WEIGHT_DECAY",))]),
     ("so it is used here as weight decay {}, an L2 penalty", [("setting", ("WEIGHT_DECAY",))]),
     (r"coefficient $\beta_1$ to {} and all but switch off", [("setting", ("WEIGHT_DECAY",))]),
-    (r"$\beta_1 = {}$ and $\beta_2 = {}$ keep their defaults", [
-        ("fact", "beta_1"), ("fact", "beta_2")]),
-    ("The training loss falls from {} after the first epoch to {} after the fiftieth", [
-        ("results", (AE, "train_loss", 0)), ("results", (AE, "train_loss", -1))]),
-    ("The test loss falls at every test, to {} after epoch 50", [
-        ("results", (AE, "test_loss", "50"))]),
-    ("the training loss of the same epoch, by at most {}:", [
-        ("results", (AE, "train_test_gap", maximum))]),
-    ("its codes put the footwear apart from the clothes ({} of the footwear's points", [
-        ("results", ("tsne_map", AE, "group_recall", "footwear"))]),
-    ("pullovers, dresses, coats and shirts overlap, none with more than {} of its points", [
-        ("results", ("tsne_map", AE, "class_recall",
-                     largest_of("Pullover", "Dress", "Coat", "Shirt")))]),
-    ("apart from the clothes: {} of its points have mostly footwear neighbours", [
-        ("results", ("tsne_map", AE, "group_recall", "footwear"))]),
-    ("and gather at its right end ({})", [
-        ("results", ("tsne_map", AE, "class_recall", "Ankle boot"))]),
-    ("Most bags have mostly bag neighbours ({})", [
-        ("results", ("tsne_map", AE, "class_recall", "Bag"))]),
-    ("the T-shirts form a long strand on the left ({})", [
-        ("results", ("tsne_map", AE, "class_recall", "T-shirt/top"))]),
-    ("second, smaller strand among the dresses ({} for the two together)", [
-        ("results", ("tsne_map", AE, "class_recall", "Trouser"))]),
-    ("the shirts, the most mixed class ({}), lie mostly", [
-        ("results", ("tsne_map", AE, "class_recall", "Shirt"))]),
+    (
+        r"$\beta_1 = {}$ and $\beta_2 = {}$ keep their defaults",
+        [("fact", "beta_1"), ("fact", "beta_2")],
+    ),
+    (
+        "The training loss falls from {} after the first epoch to {} after the fiftieth",
+        [("results", (AE, "train_loss", 0)), ("results", (AE, "train_loss", -1))],
+    ),
+    (
+        "The test loss falls at every test, to {} after epoch 50",
+        [("results", (AE, "test_loss", "50"))],
+    ),
+    (
+        "the training loss of the same epoch, by at most {}:",
+        [("results", (AE, "train_test_gap", maximum))],
+    ),
+    (
+        "its codes put the footwear apart from the clothes ({} of the footwear's points",
+        [("results", ("tsne_map", AE, "group_recall", "footwear"))],
+    ),
+    (
+        "pullovers, dresses, coats and shirts overlap, none with more than {} of its points",
+        [
+            (
+                "results",
+                ("tsne_map", AE, "class_recall", largest_of("Pullover", "Dress", "Coat", "Shirt")),
+            )
+        ],
+    ),
+    (
+        "apart from the clothes: {} of its points have mostly footwear neighbours",
+        [("results", ("tsne_map", AE, "group_recall", "footwear"))],
+    ),
+    (
+        "and gather at its right end ({})",
+        [("results", ("tsne_map", AE, "class_recall", "Ankle boot"))],
+    ),
+    (
+        "Most bags have mostly bag neighbours ({})",
+        [("results", ("tsne_map", AE, "class_recall", "Bag"))],
+    ),
+    (
+        "the T-shirts form a long strand on the left ({})",
+        [("results", ("tsne_map", AE, "class_recall", "T-shirt/top"))],
+    ),
+    (
+        "second, smaller strand among the dresses ({} for the two together)",
+        [("results", ("tsne_map", AE, "class_recall", "Trouser"))],
+    ),
+    (
+        "the shirts, the most mixed class ({}), lie mostly",
+        [("results", ("tsne_map", AE, "class_recall", "Shirt"))],
+    ),
     # Question 3
-    (r"on the network's input scale $[-1, 1]$, here with $\sigma = {}$", [
-        ("setting", ("NOISE_STD",))]),
-    (r"which is Gaussian noise of standard deviation {}: $\sigma = {}$ is the starter's default",
-     [("setting", ("NOISE_STD",)), ("setting", ("NOISE_STD",))]),
+    (
+        r"on the network's input scale $[-1, 1]$, here with $\sigma = {}$",
+        [("setting", ("NOISE_STD",))],
+    ),
+    (
+        r"which is Gaussian noise of standard deviation {}: $\sigma = {}$ is the starter's default",
+        [("setting", ("NOISE_STD",)), ("setting", ("NOISE_STD",))],
+    ),
     (r"$\sigma = {}$ is the training noise", [("setting", ("NOISE_STD",))]),
-    (r"with clean inputs and with the fixed noisy inputs ($\sigma = {}$)", [
-        ("setting", ("NOISE_STD",))]),
-    ("Its final test MSE on the noisy test images is {}, against {} for the noisy images", [
-        ("results", (DAE, "test_mse_noisy")), ("results", (DAE, "noisy_input_mse"))]),
-    ("fed the same noisy images it reaches {}, against {} on clean images", [
-        ("results", (AE, "test_mse_noisy")), ("results", (AE, "test_mse_clean"))]),
-    ("The denoising model loses little on clean images ({})", [
-        ("results", (DAE, "test_mse_clean"))]),
-    ("region of its own ({} of its points in the\ndenoising map, {} in the plain one)", [
-        ("results", ("tsne_map", DAE, "group_recall", "footwear")),
-        ("results", ("tsne_map", AE, "group_recall", "footwear"))]),
-    (("keeps the dresses ({} against {}), the sneakers ({} against {}) and the trousers ({} "
-      "against {}) more to themselves and the bags ({} against {}) and the coats ({} against {}) "
-      "less"), [
-         ("results", ("tsne_map", DAE, "class_recall", "Dress")),
-         ("results", ("tsne_map", AE, "class_recall", "Dress")),
-         ("results", ("tsne_map", DAE, "class_recall", "Sneaker")),
-         ("results", ("tsne_map", AE, "class_recall", "Sneaker")),
-         ("results", ("tsne_map", DAE, "class_recall", "Trouser")),
-         ("results", ("tsne_map", AE, "class_recall", "Trouser")),
-         ("results", ("tsne_map", DAE, "class_recall", "Bag")),
-         ("results", ("tsne_map", AE, "class_recall", "Bag")),
-         ("results", ("tsne_map", DAE, "class_recall", "Coat")),
-         ("results", ("tsne_map", AE, "class_recall", "Coat"))]),
-    ("the dresses and the sneakers least to themselves ({} and {}, against seed means of {} and {})",
-     [("results", ("tsne_map", AE, "class_recall", "Dress")),
-      ("results", ("tsne_map", AE, "class_recall", "Sneaker")),
-      ("study", (AE, "map_class_share", mean_at(CLASS["Dress"]))),
-      ("study", (AE, "map_class_share", mean_at(CLASS["Sneaker"])))]),
+    (
+        r"with clean inputs and with the fixed noisy inputs ($\sigma = {}$)",
+        [("setting", ("NOISE_STD",))],
+    ),
+    (
+        "Its final test MSE on the noisy test images is {}, against {} for the noisy images",
+        [("results", (DAE, "test_mse_noisy")), ("results", (DAE, "noisy_input_mse"))],
+    ),
+    (
+        "fed the same noisy images it reaches {}, against {} on clean images",
+        [("results", (AE, "test_mse_noisy")), ("results", (AE, "test_mse_clean"))],
+    ),
+    (
+        "The denoising model loses little on clean images ({})",
+        [("results", (DAE, "test_mse_clean"))],
+    ),
+    (
+        "region of its own ({} of its points in the\ndenoising map, {} in the plain one)",
+        [
+            ("results", ("tsne_map", DAE, "group_recall", "footwear")),
+            ("results", ("tsne_map", AE, "group_recall", "footwear")),
+        ],
+    ),
+    (
+        (
+            "keeps the dresses ({} against {}), the sneakers ({} against {}) and the trousers ({} "
+            "against {}) more to themselves and the bags ({} against {}) and the coats ({} against {}) "
+            "less"
+        ),
+        [
+            ("results", ("tsne_map", DAE, "class_recall", "Dress")),
+            ("results", ("tsne_map", AE, "class_recall", "Dress")),
+            ("results", ("tsne_map", DAE, "class_recall", "Sneaker")),
+            ("results", ("tsne_map", AE, "class_recall", "Sneaker")),
+            ("results", ("tsne_map", DAE, "class_recall", "Trouser")),
+            ("results", ("tsne_map", AE, "class_recall", "Trouser")),
+            ("results", ("tsne_map", DAE, "class_recall", "Bag")),
+            ("results", ("tsne_map", AE, "class_recall", "Bag")),
+            ("results", ("tsne_map", DAE, "class_recall", "Coat")),
+            ("results", ("tsne_map", AE, "class_recall", "Coat")),
+        ],
+    ),
+    (
+        "the dresses and the sneakers least to themselves ({} and {}, against seed means of {} and {})",
+        [
+            ("results", ("tsne_map", AE, "class_recall", "Dress")),
+            ("results", ("tsne_map", AE, "class_recall", "Sneaker")),
+            ("study", (AE, "map_class_share", mean_at(CLASS["Dress"]))),
+            ("study", (AE, "map_class_share", mean_at(CLASS["Sneaker"]))),
+        ],
+    ),
     ("sign-flip test over the 10 classes, with simultaneous {}", [("fact", "confidence")]),
-    ("with intervals that hold for all 10 measures of the comparison together, at {})", [
-        ("fact", "confidence")]),
+    (
+        "with intervals that hold for all 10 measures of the comparison together, at {})",
+        [("fact", "confidence")],
+    ),
     ("sign-flip test with simultaneous {} intervals over its 10", [("fact", "confidence")]),
     # The written code
     ("taken at level $1 - {}/m$ in a family of $m$ measures", [("fact", "alpha")]),
-    ("each pixel set to black with probability {}, the MSE over those", [
-        ("study", ("settings", "masked_share"))]),
-    ("noise leaves intact, is {} for the denoising code and {} for the plain one at noise {}", [
-        ("study", (DAE, "code_stability", mean_at(STABILITY_AT_05))),
-        ("study", (AE, "code_stability", mean_at(STABILITY_AT_05))),
-        ("study", ("settings", "noise_stds_stability", STABILITY_AT_05))]),
+    (
+        "each pixel set to black with probability {}, the MSE over those",
+        [("study", ("settings", "masked_share"))],
+    ),
+    (
+        "noise leaves intact, is {} for the denoising code and {} for the plain one at noise {}",
+        [
+            ("study", (DAE, "code_stability", mean_at(STABILITY_AT_05))),
+            ("study", (AE, "code_stability", mean_at(STABILITY_AT_05))),
+            ("study", ("settings", "noise_stds_stability", STABILITY_AT_05)),
+        ],
+    ),
 ]
 
 
@@ -170,10 +245,10 @@ def shown(value: float, token: str) -> str:
     """Return `value` written the way `token` is: the same kind and number of decimals."""
     if "e-" in token:
         exponent = int(token.split("e-")[1])
-        return f"{value * 10 ** exponent:.0f}e-{exponent}"
+        return f"{value * 10**exponent:.0f}e-{exponent}"
     number = token.rstrip("% ")
     places = len(number.split(".")[1]) if "." in number else 0
-    return f"{abs(value) * (100 if '%' in token else 1):.{places}f}" + token[len(number):]
+    return f"{abs(value) * (100 if '%' in token else 1):.{places}f}" + token[len(number) :]
 
 
 def is_checked(token: str) -> bool:
@@ -184,15 +259,19 @@ def is_checked(token: str) -> bool:
 def pattern(fragment: str) -> re.Pattern:
     """Return a fragment's regular expression: its text literally, any white space as any
     white space (Markdown breaks lines anywhere), each {} as a number."""
-    pieces = [r"\s+".join(re.escape(word) for word in piece.split(" ")) for piece in
-              fragment.split("{}")]
+    pieces = [
+        r"\s+".join(re.escape(word) for word in piece.split(" ")) for piece in fragment.split("{}")
+    ]
     return re.compile(SLOT.join(pieces))
 
 
 def prose(notebook) -> str:
     """Return the Markdown cells without their code spans, as one text."""
-    return "\n\n".join(re.sub(r"`[^`]*`", lambda m: " " * len(m[0]), cell.source)
-                       for cell in notebook.cells if cell.cell_type == "markdown")
+    return "\n\n".join(
+        re.sub(r"`[^`]*`", lambda m: " " * len(m[0]), cell.source)
+        for cell in notebook.cells
+        if cell.cell_type == "markdown"
+    )
 
 
 def binding_errors(text: str, bound: list, sources: dict[str, dict]) -> list[str]:
@@ -212,8 +291,10 @@ def binding_errors(text: str, bound: list, sources: dict[str, dict]) -> list[str
                 errors.append(f"{token} should be {expected} ({source} {path}) in {fragment!r}")
     for match in NUMBER.finditer(text):
         if is_checked(match[0]) and match.start() not in covered:
-            errors.append(f"unbound number {match[0]!r} in "
-                          f"'...{text[max(0, match.start() - 50):match.end() + 20]}...'")
+            errors.append(
+                f"unbound number {match[0]!r} in "
+                f"'...{text[max(0, match.start() - 50) : match.end() + 20]}...'"
+            )
     return errors
 
 
@@ -236,7 +317,11 @@ def test_the_binding_finds_the_reports_kinds_of_numbers():
     """The check is not vacuous: decimals, percentages and 1e-n are checked, integers not."""
     sample = "MSE 0.0691, 85% own, 1e-5, 79.1 % and Figure 3, 500 images"
     assert [m[0] for m in NUMBER.finditer(sample) if is_checked(m[0])] == [
-        "0.0691", "85%", "1e-5", "79.1 %"]
+        "0.0691",
+        "85%",
+        "1e-5",
+        "79.1 %",
+    ]
     assert shown(0.0691221, "0.0691") == "0.0691" and shown(0.85106, "85%") == "85%"
     assert shown(1e-5, "1e-5") == "1e-5" and shown(0.7906, "79.1%") == "79.1%"
 
@@ -247,12 +332,16 @@ def leaves(value) -> list[float]:
         return [leaf for item in value.values() for leaf in leaves(item)]
     if isinstance(value, list):
         return [leaf for item in value for leaf in leaves(item)]
-    return [float(value)] if isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and math.isfinite(value) else []
+    return (
+        [float(value)]
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        else []
+    )
 
 
-def missed_substitutions(text: str, bound: list, sources: dict, values: list[float],
-                         matches: list) -> list[str]:
+def missed_substitutions(
+    text: str, bound: list, sources: dict, values: list[float], matches: list
+) -> list[str]:
     """Return each number of `matches` that, replaced by another of `values` written in the
     same form, the binding check does not catch (seeded, so the same draws every run)."""
     rng, missed = random.Random(0), []
@@ -260,7 +349,7 @@ def missed_substitutions(text: str, bound: list, sources: dict, values: list[flo
         replacement = match[0]
         while replacement == match[0]:
             replacement = shown(rng.choice(values), match[0])
-        changed = text[:match.start()] + replacement + text[match.end():]
+        changed = text[: match.start()] + replacement + text[match.end() :]
         if not binding_errors(changed, bound, sources):
             missed.append(f"{match[0]} -> {replacement}")
     return missed

@@ -32,8 +32,12 @@ def test_a_target_that_cannot_be_replaced_is_named_and_kept(tmp_path, monkeypatc
         raise PermissionError(13, "Access is denied", str(destination))
 
     monkeypatch.setattr(provenance.os, "replace", locked)
-    with pytest.raises(PermissionError, match=r"cannot replace .*exercise9\.pdf: it is open in "
-                                              r"another program .* Close it and run again"):
+    with pytest.raises(
+        PermissionError,
+        match=r"cannot replace .*exercise9\.pdf: it is open in "
+        r"another program .* Close it and run again",
+    ):
         provenance.write_text_atomically(target, "new")
     assert target.read_text() == "previous" and [p.name for p in tmp_path.iterdir()] == [
-        "exercise9.pdf"]
+        "exercise9.pdf"
+    ]

@@ -26,16 +26,20 @@ CLASSES = [f"class {i}" for i in range(10)]
 
 @pytest.fixture
 def history():
-    return helpers.TrainingHistory(train_loss=[0.2 - 0.01 * i for i in range(12)],
-                                   test_loss={10: 0.11, 12: 0.1})
+    return helpers.TrainingHistory(
+        train_loss=[0.2 - 0.01 * i for i in range(12)], test_loss={10: 0.11, 12: 0.1}
+    )
 
 
 def shown_ticks(ax) -> list[float]:
     """Return the labelled y ticks inside the axes' view, as numbers."""
     ax.figure.canvas.draw()
     low, high = ax.get_ylim()
-    return [float(label.get_text()) for label in ax.get_yticklabels()
-            if label.get_text() and low <= label.get_position()[1] <= high]
+    return [
+        float(label.get_text())
+        for label in ax.get_yticklabels()
+        if label.get_text() and low <= label.get_position()[1] <= high
+    ]
 
 
 def fonts(fig) -> list[float]:
@@ -44,13 +48,19 @@ def fonts(fig) -> list[float]:
 
 
 def test_image_rows_have_row_labels_and_class_titles_at_8_points_or_more():
-    fig = report.show_image_rows({"input": torch.zeros(10, 784), "output": torch.ones(10, 784)},
-                                 CLASSES, "title")
+    fig = report.show_image_rows(
+        {"input": torch.zeros(10, 784), "output": torch.ones(10, 784)}, CLASSES, "title"
+    )
     axes = fig.axes
     assert len(axes) == 20 and fig.get_size_inches()[0] <= report.FIGURE_WIDTH
     assert axes[0].get_ylabel() == "input" and axes[10].get_ylabel() == "output"
-    assert [ax.get_title() for ax in axes[:10]] == [report.wrapped(name) for name in CLASSES]
+    assert [ax.get_title() for ax in axes[:10]] == [f"class\n{i}" for i in range(10)]
     assert min(fonts(fig)) >= 8
+
+
+def test_image_rows_break_class_names_at_a_space_or_after_a_slash():
+    fig = report.show_image_rows({"input": torch.zeros(2, 784)}, ["T-shirt/top", "Ankle boot"], "t")
+    assert [ax.get_title() for ax in fig.axes] == ["T-shirt/\ntop", "Ankle\nboot"]
 
 
 def test_plot_recorded_draws_inputs_every_recorded_epoch_and_the_originals():
@@ -61,15 +71,20 @@ def test_plot_recorded_draws_inputs_every_recorded_epoch_and_the_originals():
     recorder(20, model)
     fig = report.plot_recorded(recorder, CLASSES, "t")
     assert [fig.axes[i].get_ylabel() for i in (0, 10, 20, 30)] == [
-        "noisy\ninput", "epoch\n10", "epoch\n20", "original"]
+        "noisy\ninput",
+        "epoch\n10",
+        "epoch\n20",
+        "original",
+    ]
     plain = report.plot_recorded(helpers.Recorder(clean), CLASSES, "t")
     assert len(plain.axes) == 10 and plain.axes[0].get_ylabel() == "input"
 
 
 def test_image_rows_leave_no_gap_between_the_title_and_the_first_row():
     """The column titles and the figure title take about half an inch above the images."""
-    fig = report.show_image_rows({f"row {i}": torch.zeros(10, 784) for i in range(6)},
-                                 CLASSES, "title")
+    fig = report.show_image_rows(
+        {f"row {i}": torch.zeros(10, 784) for i in range(6)}, CLASSES, "title"
+    )
     height = fig.get_size_inches()[1]
     top_of_images = fig.axes[0].get_position().y1
     assert (1 - top_of_images) * height < 0.6
@@ -80,7 +95,9 @@ def test_loss_plot_has_labels_legend_log_axis_and_readable_ticks(history):
     ax = fig.axes[0]
     assert ax.get_xlabel() == "epoch" and "MSE" in ax.get_ylabel() and ax.get_yscale() == "log"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "autoencoder: training loss", "autoencoder: test loss"]
+        "autoencoder: training loss",
+        "autoencoder: test loss",
+    ]
     assert len(shown_ticks(ax)) >= 3 and min(fonts(fig)) >= 8
 
 
@@ -88,13 +105,16 @@ def test_loss_plot_says_a_denoising_models_test_loss_is_on_noisy_inputs(history)
     noisy = dataclasses.replace(history, noise_std=0.5)
     fig = report.plot_losses({"autoencoder": history, "denoising autoencoder": noisy})
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()][1:4:2] == [
-        "autoencoder: test loss", "denoising autoencoder: test loss, noisy inputs"]
+        "autoencoder: test loss",
+        "denoising autoencoder: test loss, noisy inputs",
+    ]
 
 
 def test_loss_plot_draws_every_model_in_its_own_colour_up_to_ten():
-    histories = {f"model {i}": helpers.TrainingHistory(train_loss=[1.0, 0.5 + i / 100],
-                                                       test_loss={2: 0.5})
-                 for i in range(12)}
+    histories = {
+        f"model {i}": helpers.TrainingHistory(train_loss=[1.0, 0.5 + i / 100], test_loss={2: 0.5})
+        for i in range(12)
+    }
     ax = report.plot_losses(histories).axes[0]
     lines = ax.get_lines()
     assert len(lines) == 2 * 12 and lines[4].get_label() == "model 2: training loss"
@@ -113,10 +133,14 @@ def test_log_ticks_label_the_range_of_the_data_in_plain_numbers(low, high):
     """At least three plain labels, the outermost within a tick step of the data's ends (the
     ranges of Figure 1 and of the gradient-descent figure, and a wider one)."""
     losses = np.geomspace(high, low, 20).tolist()
-    ticks = shown_ticks(report.plot_losses({"x": helpers.TrainingHistory(train_loss=losses)}).axes[0])
+    ticks = shown_ticks(
+        report.plot_losses({"x": helpers.TrainingHistory(train_loss=losses)}).axes[0]
+    )
     assert len(ticks) >= 3 and ticks == sorted(ticks)
-    assert all(mantissa in report.LOG_SUBS for mantissa in (
-        round(tick / 10 ** math.floor(math.log10(tick)), 6) for tick in ticks))
+    assert all(
+        mantissa in report.LOG_SUBS
+        for mantissa in (round(tick / 10 ** math.floor(math.log10(tick)), 6) for tick in ticks)
+    )
     assert low <= ticks[0] <= low * 1.5 and high / 1.5 <= ticks[-1] <= high
 
 
@@ -140,22 +164,24 @@ def test_save_figure_writes_a_png_into_the_folder_given(tmp_path):
 
 
 def test_only_make_run_writes_into_the_project_and_every_other_run_writes_elsewhere(
-        monkeypatch, tmp_path):
+    monkeypatch, tmp_path
+):
     """A run in JupyterLab or with papermill, whatever its settings, leaves the tracked files
     alone (other-run/); `make run` ($EXERCISE9_RECORD) writes the committed run; the tests
     write into their own folder."""
     monkeypatch.delenv(report.OUTPUT_VARIABLE, raising=False)
     monkeypatch.delenv(provenance.RECORD_VARIABLE, raising=False)
-    assert report.destination() == Path(report.OTHER_RUN_FOLDER)
+    monkeypatch.chdir(tmp_path)  # output_folder empties the folder it returns
+    assert report.output_folder() == Path(report.OTHER_RUN_FOLDER) / report.UNFINISHED
     monkeypatch.setenv(provenance.RECORD_VARIABLE, "1")
-    assert report.destination() == Path(".")
-    monkeypatch.setenv(report.OUTPUT_VARIABLE, str(tmp_path))
-    assert report.destination() == tmp_path
-    assert report.output_folder() == tmp_path / report.UNFINISHED
+    assert report.output_folder() == Path(report.UNFINISHED)
+    monkeypatch.setenv(report.OUTPUT_VARIABLE, str(tmp_path / "tests"))
+    assert report.output_folder() == tmp_path / "tests" / report.UNFINISHED
 
 
 def test_a_run_writes_into_its_unfinished_folder_until_publish_moves_it_whole(
-        monkeypatch, tmp_path):
+    monkeypatch, tmp_path
+):
     monkeypatch.setenv(report.OUTPUT_VARIABLE, str(tmp_path))
     (tmp_path / "figures").mkdir()
     (tmp_path / "figures" / "fig01.png").write_bytes(b"the last complete run")
@@ -166,8 +192,11 @@ def test_a_run_writes_into_its_unfinished_folder_until_publish_moves_it_whole(
     (left / "fig01.png").write_bytes(b"a run that was cut off")
     staging = report.output_folder()
     assert not staging.exists()  # what the cut-off run left is gone
-    report.save_figure(report.plot_losses({"x": helpers.TrainingHistory(train_loss=[1.0])}),
-                       staging / "figures", "fig01")
+    report.save_figure(
+        report.plot_losses({"x": helpers.TrainingHistory(train_loss=[1.0])}),
+        staging / "figures",
+        "fig01",
+    )
     report.write_results(staging / "results.json", {"a": 1})
     assert (tmp_path / "results.json").read_text() == "{}"  # nothing published yet
     moved, replace = [], os.replace
@@ -203,10 +232,12 @@ def sgd_run(batch_size, lr, losses, seconds):
 
 
 def test_equal_budgets_compare_at_the_same_examples_and_the_shortest_time():
-    runs = {"stochastic": sgd_run(1, 0.3, [0.9, 0.5, 0.4, 0.3], [0, 1.0, 2.0, 3.0]),
-            "short": sgd_run(1, 0.3, [0.9, 0.5], [0, 2.5]),
-            "mini-batch": sgd_run(2, 1.0, [0.9, 0.6, 0.45, 0.35], [0, 0.5, 1.0, 1.5]),
-            "batch": sgd_run(4, 1.0, [0.9, 0.7], [0, 0.8])}
+    runs = {
+        "stochastic": sgd_run(1, 0.3, [0.9, 0.5, 0.4, 0.3], [0, 1.0, 2.0, 3.0]),
+        "short": sgd_run(1, 0.3, [0.9, 0.5], [0, 2.5]),
+        "mini-batch": sgd_run(2, 1.0, [0.9, 0.6, 0.45, 0.35], [0, 0.5, 1.0, 1.5]),
+        "batch": sgd_run(4, 1.0, [0.9, 0.7], [0, 0.8]),
+    }
     budgets = gd_variants.equal_budgets(runs, compare_at=2)
     assert budgets == {"examples": [2, 3], "seconds": 0.8}  # the fewest examples beyond 2
     losses = gd_variants.budget_losses(runs, budgets)
@@ -225,8 +256,11 @@ def test_sgd_plot_has_examples_and_measured_time_panels_with_a_legend():
 
 
 def test_best_run_is_the_lowest_final_loss_and_a_diverged_run_never_is():
-    runs = {0.1: sgd_run(1, 0.1, [0.6, 0.5], [0, 1]), 0.3: sgd_run(1, 0.3, [0.6, 0.4], [0, 2]),
-            1.0: sgd_run(1, 1.0, [0.6, math.nan], [0, 1])}
+    runs = {
+        0.1: sgd_run(1, 0.1, [0.6, 0.5], [0, 1]),
+        0.3: sgd_run(1, 0.3, [0.6, 0.4], [0, 2]),
+        1.0: sgd_run(1, 1.0, [0.6, math.nan], [0, 1]),
+    }
     assert gd_variants.best_run(runs).lr == 0.3
 
 
@@ -283,11 +317,18 @@ def test_a_missing_seed_study_is_file_not_found_and_a_damaged_one_a_value_error(
         report.read_seed_study(tmp_path / "seed_study.json")
 
 
-@pytest.mark.parametrize(("content", "problem"), [
-    (None, "is missing"), ("{not json", "is not valid JSON"), ("[1, 2]", "lacks 'config'"),
-    ('{"config": {}}', "lacks 'autoencoder'")])
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "is missing"),
+        ("{not json", "is not valid JSON"),
+        ("[1, 2]", "lacks 'config'"),
+        ('{"config": {}}', "lacks 'autoencoder'"),
+    ],
+)
 def test_a_damaged_submission_results_file_is_one_message_naming_make_run(
-        tmp_path, content, problem):
+    tmp_path, content, problem
+):
     path = tmp_path / "results.json"
     if content is not None:
         path.write_text(content)
@@ -305,7 +346,9 @@ def test_the_notice_names_every_changed_setting_and_is_empty_for_the_committed_r
     committed = {"EPOCHS": 50, "NOISE_STD": 0.5, "SEED": 0, "device": "cpu"}
     assert notice(dict(committed), "cpu", committed) == ""
     changed = notice({**committed, "EPOCHS": 10, "NOISE_STD": 0.3}, "cpu", committed)
-    assert "`EPOCHS = 10` instead of 50" in changed and "`NOISE_STD = 0.3` instead of 0.5" in changed
+    assert (
+        "`EPOCHS = 10` instead of 50" in changed and "`NOISE_STD = 0.3` instead of 0.5" in changed
+    )
     assert "SEED" not in changed and "the tables and figures are this run's" in changed
     assert "`device = 'cuda'` instead of 'cpu'" in notice(committed, "cuda", committed)
 
@@ -339,29 +382,54 @@ def test_listing_renders_the_real_source():
 
 def study_of(plain: list[float], denoising: list[float]) -> dict:
     """A seed study with two measures, one noise level each, and code similarities."""
+
     def model(values):
         return {key: {"values": values} for key in ("test_mse_clean", "knn_accuracy")} | {
             "code_stability": {"values": [[v, v - 0.01 * (v > 0.075)] for v in values]},
-            "psnr_db": {"values": [[30.0, v, v - 0.5 * (v > 0.075)] for v in values]}}
-    labels = {"autoencoder": "plain", "denoising_autoencoder": "denoising",
-              "linear_code_autoencoder": "linear"}
-    study = {"seeds": list(range(len(plain))),
-             "settings": {"noise_stds_psnr": [0.0, 0.5, 1.0], "noise_stds_stability": [0.5, 1.0],
-                          "test_noise_std": 0.5,
-                          "models": {name: {"label": label} for name, label in labels.items()}},
-             "autoencoder": model(plain), "denoising_autoencoder": model(denoising),
-             "linear_code_autoencoder": model(plain)}
-    pairs = [{"models": list(models), "seeds": list(seeds), "cka": 0.9 - 0.1 * index,
-              "knn_overlap": 0.4 - 0.05 * index}
-             for index, (models, seeds) in enumerate([
-                 (("autoencoder", "autoencoder"), (0, 1)),
-                 (("denoising_autoencoder", "denoising_autoencoder"), (0, 1)),
-                 (("autoencoder", "denoising_autoencoder"), (0, 1)),
-                 (("autoencoder", "denoising_autoencoder"), (0, 0))])]
-    study["comparisons"] = [seed_statistics.compare(study, "autoencoder", other)
-                            for other in ("denoising_autoencoder", "linear_code_autoencoder")]
-    study["similarity"] = {"pairs": pairs,
-                           "summary": seed_statistics.similarity_summary(pairs, labels)}
+            "psnr_db": {"values": [[30.0, v, v - 0.5 * (v > 0.075)] for v in values]},
+        }
+
+    labels = {
+        "autoencoder": "plain",
+        "denoising_autoencoder": "denoising",
+        "linear_code_autoencoder": "linear",
+    }
+    study = {
+        "seeds": list(range(len(plain))),
+        "settings": {
+            "noise_stds_psnr": [0.0, 0.5, 1.0],
+            "noise_stds_stability": [0.5, 1.0],
+            "test_noise_std": 0.5,
+            "models": {name: {"label": label} for name, label in labels.items()},
+        },
+        "autoencoder": model(plain),
+        "denoising_autoencoder": model(denoising),
+        "linear_code_autoencoder": model(plain),
+    }
+    pairs = [
+        {
+            "models": list(models),
+            "seeds": list(seeds),
+            "cka": 0.9 - 0.1 * index,
+            "knn_overlap": 0.4 - 0.05 * index,
+        }
+        for index, (models, seeds) in enumerate(
+            [
+                (("autoencoder", "autoencoder"), (0, 1)),
+                (("denoising_autoencoder", "denoising_autoencoder"), (0, 1)),
+                (("autoencoder", "denoising_autoencoder"), (0, 1)),
+                (("autoencoder", "denoising_autoencoder"), (0, 0)),
+            ]
+        )
+    ]
+    study["comparisons"] = [
+        seed_statistics.compare(study, "autoencoder", other)
+        for other in ("denoising_autoencoder", "linear_code_autoencoder")
+    ]
+    study["similarity"] = {
+        "pairs": pairs,
+        "summary": seed_statistics.similarity_summary(pairs, labels),
+    }
     return study
 
 
@@ -375,7 +443,7 @@ TEN_DENOISING = [0.080, 0.079, 0.081, 0.080, 0.082, 0.080, 0.079, 0.081, 0.080, 
 def test_most_taken_for_names_the_other_class_a_class_is_voted_most_or_none():
     labels = np.array([0] * 10 + [1] * 10 + [2] * 10)
     votes = np.array([0] * 10 + [1] * 5 + [2] * 5 + [2] * 8 + [1] * 2)
-    assert helpers.most_taken_for(labels, votes, ["a", "b", "c"]) == ["-", "c", "b"]
+    assert report.most_taken_for(labels, votes, ["a", "b", "c"]) == ["-", "c", "b"]
 
 
 def test_recorded_numbers_are_the_shown_images_errors_and_brightness():
@@ -385,18 +453,22 @@ def test_recorded_numbers_are_the_shown_images_errors_and_brightness():
     numbers = report.recorded_numbers(recorder, CLASSES)
     assert numbers["mse"]["10"]["class 3"] == pytest.approx(0.25)
     assert numbers["mean_pixel"]["10"]["class 0"] == pytest.approx(0.5)
-    assert numbers["input_mean_pixel"]["class 9"] == 1.0 and numbers["clean_mean_pixel"]["class 9"] == 0.0
-    assert numbers["light_share"]["10"]["class 1"] == 1.0 and numbers["clean_light_share"]["class 1"] == 0.0
+    assert (
+        numbers["input_mean_pixel"]["class 9"] == 1.0
+        and numbers["clean_mean_pixel"]["class 9"] == 0.0
+    )
+    assert (
+        numbers["light_share"]["10"]["class 1"] == 1.0
+        and numbers["clean_light_share"]["class 1"] == 0.0
+    )
 
 
 def test_vote_counts_give_each_class_its_votes_by_class():
     labels, votes = np.array([0, 0, 0, 1, 1]), np.array([0, 1, 1, 1, 1])
-    assert helpers.vote_counts(labels, votes, ["a", "b"]) == {"a": {"a": 1, "b": 2},
-                                                              "b": {"b": 2}}
+    assert report.vote_counts(labels, votes, ["a", "b"]) == {"a": {"a": 1, "b": 2}, "b": {"b": 2}}
 
 
-def test_a_run_that_make_report_records_has_no_committed_run_to_differ_from(tmp_path,
-                                                                           monkeypatch):
+def test_a_run_that_make_report_records_has_no_committed_run_to_differ_from(tmp_path, monkeypatch):
     (tmp_path / "results.json").write_text('{"config": {"EPOCHS": 50, "device": "cuda"}}')
     monkeypatch.setenv(provenance.RECORD_VARIABLE, "1")
     assert report.read_committed_run(tmp_path / "results.json") is None

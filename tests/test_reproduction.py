@@ -37,8 +37,14 @@ PROBE_KEYS = ("linear_probe_accuracy",)
 ABSOLUTE = 1e-6
 MAP_SHARE = 0.05
 MAP_KEYS = ("tsne_map", "tsne_silhouette", "trustworthiness")
-TIMING_KEYS = ("epoch_seconds", "seconds", "updates_per_second", "examples_per_second",
-               "seconds_curves", "sha256")
+TIMING_KEYS = (
+    "epoch_seconds",
+    "seconds",
+    "updates_per_second",
+    "examples_per_second",
+    "seconds_curves",
+    "sha256",
+)
 
 
 def is_map_value(path: tuple) -> bool:
@@ -60,14 +66,23 @@ def differences(committed, produced, path: tuple = ()) -> list[str]:
     where = "/".join(map(str, path)) or "the document"
     if isinstance(committed, dict) and isinstance(produced, dict):
         keys = committed.keys() | produced.keys()
-        return [problem for key in sorted(keys, key=str) for problem in (
-            differences(committed[key], produced[key], (*path, key))
-            if key in committed and key in produced else [only_in(committed, (*path, key))])]
+        return [
+            problem
+            for key in sorted(keys, key=str)
+            for problem in (
+                differences(committed[key], produced[key], (*path, key))
+                if key in committed and key in produced
+                else [only_in(committed, (*path, key))]
+            )
+        ]
     if isinstance(committed, list) and isinstance(produced, list):
         if len(committed) != len(produced):
             return [f"{where}: {len(committed)} values != {len(produced)}"]
-        return [problem for index, (one, other) in enumerate(zip(committed, produced))
-                for problem in differences(one, other, (*path, index))]
+        return [
+            problem
+            for index, (one, other) in enumerate(zip(committed, produced))
+            for problem in differences(one, other, (*path, index))
+        ]
     if isinstance(committed, bool) or isinstance(committed, int) and isinstance(produced, int):
         return [] if committed == produced else [f"{where}: {committed} != {produced}"]
     if isinstance(committed, (int, float)) and isinstance(produced, (int, float)):
@@ -86,15 +101,19 @@ def reproduction_problems(committed: Path, produced: Path) -> list[str]:
     does)."""
     if not produced.is_file():
         return [f"the re-run wrote no {produced.name} into {produced.parent}"]
-    return differences(json.loads(committed.read_text(encoding="utf-8")),
-                       json.loads(produced.read_text(encoding="utf-8")))
+    return differences(
+        json.loads(committed.read_text(encoding="utf-8")),
+        json.loads(produced.read_text(encoding="utf-8")),
+    )
 
 
 # ---------------------------------------------------------------------------- the comparison
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMITTED = {name: json.loads((ROOT / name).read_text(encoding="utf-8"))
-             for name in ("results.json", "companion_results.json")}
+COMMITTED = {
+    name: json.loads((ROOT / name).read_text(encoding="utf-8"))
+    for name in ("results.json", "companion_results.json")
+}
 
 
 def changed(document: dict, path: tuple, change) -> dict:
@@ -112,20 +131,24 @@ def test_a_run_reproduces_itself(name):
     assert differences(COMMITTED[name], json.loads(json.dumps(COMMITTED[name]))) == []
 
 
-@pytest.mark.parametrize(("path", "change", "caught"), [
-    (("autoencoder", "test_mse_clean"), lambda v: v * 1.002, True),  # another noise draw, say
-    (("autoencoder", "test_mse_clean"), lambda v: v * (1 + RELATIVE_SEEN), False),
-    (("autoencoder", "train_loss", 49), lambda v: v * 1.01, True),
-    (("denoising_autoencoder", "live_code_units"), lambda v: v - 1, True),
-    (("tsne_map", "autoencoder", "class_recall", "Shirt"), lambda v: v + 0.04, False),
-    (("code_quality", "autoencoder", "linear_probe_accuracy"), lambda v: v + 0.0005, False),
-    (("code_quality", "autoencoder", "linear_probe_accuracy"), lambda v: v + 0.003, True),
-    (("tsne_map", "autoencoder", "class_recall", "Shirt"), lambda v: v + 0.06, True),
-    (("config", "EPOCHS"), lambda v: v + 1, True),
-])
+@pytest.mark.parametrize(
+    ("path", "change", "caught"),
+    [
+        (("autoencoder", "test_mse_clean"), lambda v: v * 1.002, True),  # another noise draw, say
+        (("autoencoder", "test_mse_clean"), lambda v: v * (1 + RELATIVE_SEEN), False),
+        (("autoencoder", "train_loss", 49), lambda v: v * 1.01, True),
+        (("denoising_autoencoder", "live_code_units"), lambda v: v - 1, True),
+        (("tsne_map", "autoencoder", "class_recall", "Shirt"), lambda v: v + 0.04, False),
+        (("code_quality", "autoencoder", "linear_probe_accuracy"), lambda v: v + 0.0005, False),
+        (("code_quality", "autoencoder", "linear_probe_accuracy"), lambda v: v + 0.003, True),
+        (("tsne_map", "autoencoder", "class_recall", "Shirt"), lambda v: v + 0.06, True),
+        (("config", "EPOCHS"), lambda v: v + 1, True),
+    ],
+)
 def test_a_change_beyond_the_tolerance_is_caught(path, change, caught):
-    problems = differences(COMMITTED["results.json"], changed(COMMITTED["results.json"], path,
-                                                              change))
+    problems = differences(
+        COMMITTED["results.json"], changed(COMMITTED["results.json"], path, change)
+    )
     assert bool(problems) == caught, problems
 
 
@@ -134,7 +157,8 @@ def test_a_missing_or_extra_value_is_caught():
     assert differences(COMMITTED["results.json"], extra) == ["new_block: only in the new run"]
     shorter = changed(COMMITTED["results.json"], ("autoencoder", "train_loss"), lambda v: v[:-1])
     assert differences(COMMITTED["results.json"], shorter) == [
-        "autoencoder/train_loss: 50 values != 49"]
+        "autoencoder/train_loss: 50 values != 49"
+    ]
 
 
 def test_the_companion_s_timings_are_left_out_and_its_losses_are_not():
@@ -148,4 +172,5 @@ def test_the_companion_s_timings_are_left_out_and_its_losses_are_not():
 
 def test_a_missing_results_file_is_reported(tmp_path):
     assert reproduction_problems(ROOT / "results.json", tmp_path / "results.json") == [
-        f"the re-run wrote no results.json into {tmp_path}"]
+        f"the re-run wrote no results.json into {tmp_path}"
+    ]

@@ -19,8 +19,18 @@ import report
 
 ROOT = Path(__file__).resolve().parents[1]
 SLOW = pytest.mark.slow  # a kernel, the data and a few epochs: about 40 s
-LEFT_OUT = {".git", ".venv", "data", "build", "dist", "other-run", "__pycache__",
-            ".pytest_cache", ".ipynb_checkpoints", report.UNFINISHED}
+LEFT_OUT = {
+    ".git",
+    ".venv",
+    "data",
+    "build",
+    "dist",
+    "other-run",
+    "__pycache__",
+    ".pytest_cache",
+    ".ipynb_checkpoints",
+    report.UNFINISHED,
+}
 
 
 def project_copy(folder: Path) -> Path:
@@ -32,8 +42,11 @@ def project_copy(folder: Path) -> Path:
 
 def hashes(folder: Path) -> dict[str, str]:
     """Return the SHA-256 of every file under a folder, by relative path."""
-    return {path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 def client_for(copy: Path, parameters: str) -> tuple[NotebookClient, nbformat.NotebookNode]:
@@ -42,22 +55,24 @@ def client_for(copy: Path, parameters: str) -> tuple[NotebookClient, nbformat.No
     notebook = nbformat.read(copy / "exercise9.ipynb", as_version=4)
     cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
     cell.source += f"\nDATA_DIR = {str(ROOT / 'data')!r}\n{parameters}"
-    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(copy)}})
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(copy)}}
+    )
     return client, notebook
 
 
 def kernel_environment() -> dict[str, str]:
     """The tests' environment without $EXERCISE9_OUTPUT: the run decides where it writes."""
-    return {name: value for name, value in os.environ.items()
-            if name != report.OUTPUT_VARIABLE}
+    return {name: value for name, value in os.environ.items() if name != report.OUTPUT_VARIABLE}
 
 
 def interrupt_after(client: NotebookClient, seconds: float) -> None:
     """Interrupt the client's kernel after `seconds`, from another thread, as JupyterLab's
     stop button does (the client's kernel manager is asynchronous)."""
+
     def interrupt() -> None:
         asyncio.run(client.km.interrupt_kernel())
+
     threading.Timer(seconds, interrupt).start()
 
 
@@ -70,10 +85,13 @@ def test_a_run_cut_off_in_training_leaves_every_earlier_file_whole(tmp_path):
     (earlier / "figures" / "fig01_ae_loss_curves.png").write_bytes(b"an earlier run's figure")
     before = hashes(copy)
     client, notebook = client_for(copy, "EPOCHS = 12")
-    training = [index for index, cell in enumerate(notebook.cells)
-                if "helpers.train_autoencoder(" in cell.source]
+    training = [
+        index
+        for index, cell in enumerate(notebook.cells)
+        if "helpers.train_autoencoder(" in cell.source
+    ]
     with client.setup_kernel(env=kernel_environment()):
-        for index, cell in enumerate(notebook.cells[:training[1] + 1]):
+        for index, cell in enumerate(notebook.cells[: training[1] + 1]):
             if index == training[1]:  # the denoising model: the first's figures are written
                 interrupt_after(client, 3.0)  # the stop button, 3 s into training
                 with pytest.raises(CellExecutionError, match="KeyboardInterrupt"):
@@ -82,8 +100,9 @@ def test_a_run_cut_off_in_training_leaves_every_earlier_file_whole(tmp_path):
                 client.execute_cell(cell, index)
     after = hashes(copy)
     unfinished = f"{report.OTHER_RUN_FOLDER}/{report.UNFINISHED}/"
-    assert {name: value for name, value in after.items()
-            if not name.startswith(unfinished)} == before
+    assert {
+        name: value for name, value in after.items() if not name.startswith(unfinished)
+    } == before
     assert f"{unfinished}figures/fig01_ae_loss_curves.png" in after  # written, not published
 
 

@@ -21,8 +21,9 @@ def train(data, **settings):
 
 
 def test_the_safeguards_change_no_number_of_a_model_that_trains_normally(small_data):
-    plain = helpers.train_autoencoder(helpers.Autoencoder(seed=3), small_data, epochs=2,
-                                      noise_std=0.5, seed=3, progress=False)
+    plain = helpers.train_autoencoder(
+        helpers.Autoencoder(seed=3), small_data, epochs=2, noise_std=0.5, seed=3, progress=False
+    )
     guarded = train(small_data, seed=3, noise_std=0.5)
     assert guarded.train_loss == plain.train_loss and guarded.test_loss == plain.test_loss
     assert guarded.restarts == []
@@ -61,8 +62,9 @@ def test_a_collapsed_model_is_detected_restarted_and_reported(small_data, capsys
 
 def test_restarts_can_be_turned_off(small_data):
     model = kill_the_code(helpers.Autoencoder(seed=0))
-    history = safeguards.train(model, small_data, epochs=1, progress=False,
-                                        restart_on_collapse=False)
+    history = safeguards.train(
+        model, small_data, epochs=1, progress=False, restart_on_collapse=False
+    )
     assert history.restarts == [] and history.live_code_units == 0
 
 
@@ -72,8 +74,9 @@ def test_seed_0_does_not_collapse_on_the_full_data(data, noise_std):
     """Seed 0 of the denoising model collapsed with PyTorch's default initialisation.
 
     The seed study records every restart of seeds 0 to 9 (seed_study.json, "restarts")."""
-    history = safeguards.train(helpers.Autoencoder(seed=0), data, epochs=2,
-                                        noise_std=noise_std, progress=False)
+    history = safeguards.train(
+        helpers.Autoencoder(seed=0), data, epochs=2, noise_std=noise_std, progress=False
+    )
     assert list(history.test_loss.values())[-1] < 0.8 * helpers.mean_image_loss(data.test_x)
     assert history.live_code_units >= 3
 
@@ -81,23 +84,33 @@ def test_seed_0_does_not_collapse_on_the_full_data(data, noise_std):
 def run_with_two_threads(script: str) -> str:
     """Return what a fresh Python prints, with two PyTorch worker threads."""
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1], env=env, check=True).stdout
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        check=True,
+    ).stdout
 
 
 @pytest.mark.slow
 def test_every_cpu_thread_flushes_subnormal_floats():
     """Importing helpers first makes every worker thread flush: products that would be
     subnormal (1e-20 x 1e-20 = 1e-40), computed across both threads, come out as 0."""
-    script = ("import helpers, runtime, torch; "
-              "products = torch.full((1 << 22,), 1e-20) * 1e-20; "
-              "print(torch.get_num_threads(), products.count_nonzero().item(), "
-              "runtime.flush_denormals())")
+    script = (
+        "import helpers, runtime, torch; "
+        "products = torch.full((1 << 22,), 1e-20) * 1e-20; "
+        "print(torch.get_num_threads(), products.count_nonzero().item(), "
+        "runtime.flush_denormals())"
+    )
     assert run_with_two_threads(script).split() == ["2", "0", "True"]
 
 
-GNU_OPENMP = ("from pathlib import Path; maps = Path('/proc/self/maps'); "
-              "print(maps.is_file() and 'libgomp' in maps.read_text())")
+GNU_OPENMP = (
+    "from pathlib import Path; maps = Path('/proc/self/maps'); "
+    "print(maps.is_file() and 'libgomp' in maps.read_text())"
+)
 
 
 @pytest.mark.slow
@@ -106,8 +119,10 @@ def test_threads_started_before_helpers_are_detected():
     that train_autoencoder runs must see it. Only GNU OpenMP (libgomp, Linux wheels) keeps
     the old setting in running threads; LLVM's and Intel's runtimes (macOS, Windows, conda)
     pass it on, and ARM has no slow subnormals to warn about."""
-    script = ("import torch; torch.ones(1 << 22).sum(); import helpers, runtime; "
-              f"print(runtime.flush_denormals()); {GNU_OPENMP}")
+    script = (
+        "import torch; torch.ones(1 << 22).sum(); import helpers, runtime; "
+        f"print(runtime.flush_denormals()); {GNU_OPENMP}"
+    )
     flushes, gnu_openmp = run_with_two_threads(script).split()
     if gnu_openmp != "True" or not runtime.subnormals_are_slow():
         pytest.skip("the threads inherit the flush setting here (not GNU OpenMP on x86)")
@@ -115,9 +130,6 @@ def test_threads_started_before_helpers_are_detected():
 
 
 def test_the_slow_subnormal_warning_is_only_for_x86(monkeypatch):
-    for machine, slow in [("x86_64", True), ("AMD64", True), ("arm64", False),
-                          ("aarch64", False)]:
+    for machine, slow in [("x86_64", True), ("AMD64", True), ("arm64", False), ("aarch64", False)]:
         monkeypatch.setattr(runtime.platform, "machine", lambda machine=machine: machine)
         assert runtime.subnormals_are_slow() == slow
-
-

@@ -18,9 +18,15 @@ from seed_study import training as seed_training
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = seed_training.DataSpec(str(ROOT / "data"), train_images=1000, test_images=300)
 AGREEING = {  # seed_study.json's "settings" key: the parameter of the notebooks' config
-    "epochs": "EPOCHS", "batch_size": "BATCH_SIZE", "lr": "LR",
-    "weight_decay": "WEIGHT_DECAY", "test_every": "TEST_EVERY", "test_noise_std": "NOISE_STD",
-    "embedded_test_images": "TSNE_POINTS", "device": "device"}
+    "epochs": "EPOCHS",
+    "batch_size": "BATCH_SIZE",
+    "lr": "LR",
+    "weight_decay": "WEIGHT_DECAY",
+    "test_every": "TEST_EVERY",
+    "test_noise_std": "NOISE_STD",
+    "embedded_test_images": "TSNE_POINTS",
+    "device": "device",
+}
 
 
 class SparseAutoencoder(helpers.Autoencoder):
@@ -36,15 +42,19 @@ class SparseAutoencoder(helpers.Autoencoder):
         return F.mse_loss(self.decoder(codes), targets) + self.l1 * codes.abs().mean()
 
 
-SPARSE = settings.Variant("sparse", "sparse autoencoder", model="test_settings.SparseAutoencoder",
-                          options=(("l1", 0.5),))
+SPARSE = settings.Variant(
+    "sparse", "sparse autoencoder", model="test_settings.SparseAutoencoder", options=(("l1", 0.5),)
+)
 
 
 def disagreements(study: dict, config: dict) -> list[str]:
     """Return each setting on which a seed study and a notebook run's config differ."""
     recorded = study["settings"]
-    found = [f"{key}: {recorded[key]!r} != {name} {config[name]!r}"
-             for key, name in AGREEING.items() if name in config and recorded[key] != config[name]]
+    found = [
+        f"{key}: {recorded[key]!r} != {name} {config[name]!r}"
+        for key, name in AGREEING.items()
+        if name in config and recorded[key] != config[name]
+    ]
     noise = recorded["models"]["denoising_autoencoder"]["noise_std"]
     if "NOISE_STD" in config and noise != config["NOISE_STD"]:
         found.append(f"the denoising model's noise_std {noise!r} != NOISE_STD")
@@ -53,8 +63,10 @@ def disagreements(study: dict, config: dict) -> list[str]:
 
 @pytest.fixture(scope="module")
 def committed() -> dict[str, dict]:
-    return {name: json.loads((ROOT / name).read_text(encoding="utf-8"))
-            for name in ("seed_study.json", "results.json", "companion_results.json")}
+    return {
+        name: json.loads((ROOT / name).read_text(encoding="utf-8"))
+        for name in ("seed_study.json", "results.json", "companion_results.json")
+    }
 
 
 def test_the_seed_study_and_both_notebook_runs_agree_on_their_settings(committed):
@@ -72,12 +84,21 @@ def test_the_committed_runs_use_the_settings_of_settings_py(committed):
     study = committed["seed_study.json"]
     expected = study_module.default_settings(settings.STUDY_SEEDS)
     assert {key: study[key] for key in ("seeds", "settings")} == {
-        key: expected[key] for key in ("seeds", "settings")}
+        key: expected[key] for key in ("seeds", "settings")
+    }
     config = committed["results.json"]["config"]
-    assert (config["EPOCHS"], config["BATCH_SIZE"], config["LR"],
-            config["WEIGHT_DECAY"], config["TEST_EVERY"]) == dataclasses.astuple(settings.SHEET)
-    assert config["NOISE_STD"] == settings.NOISE_STD == committed[
-        "companion_results.json"]["config"]["NOISE_STD"]
+    assert (
+        config["EPOCHS"],
+        config["BATCH_SIZE"],
+        config["LR"],
+        config["WEIGHT_DECAY"],
+        config["TEST_EVERY"],
+    ) == dataclasses.astuple(settings.SHEET)
+    assert (
+        config["NOISE_STD"]
+        == settings.NOISE_STD
+        == committed["companion_results.json"]["config"]["NOISE_STD"]
+    )
 
 
 def test_a_variant_s_own_loss_term_is_what_the_training_step_minimises(small_data):
@@ -89,7 +110,8 @@ def test_a_variant_s_own_loss_term_is_what_the_training_step_minimises(small_dat
         expected = F.mse_loss(model.decoder(codes), batch) + 0.5 * codes.abs().mean()
     optimizer = helpers.make_optimizer(model, lr=1e-3, weight_decay=0.0)
     assert helpers.train_step(model, optimizer, batch, batch).item() == pytest.approx(
-        expected.item(), rel=1e-6)
+        expected.item(), rel=1e-6
+    )
 
 
 def test_the_penalty_shrinks_the_code_under_the_unchanged_training_loop(small_data):
@@ -108,11 +130,23 @@ def test_a_sparse_variant_goes_through_training_scoring_and_the_statistics(tmp_p
     variants = {"autoencoder": settings.VARIANTS["autoencoder"], "sparse": SPARSE}
     training = dataclasses.replace(settings.SHEET, epochs=2)
     scoring = {**settings.SCORING, "embedded_test_images": 100}
-    study = study_module.run_study(variants, [("autoencoder", "sparse")], [0, 1, 2], training,
-                                   scoring, SMALL, tmp_path, 0, lambda line: None)
+    study = study_module.run_study(
+        variants,
+        [("autoencoder", "sparse")],
+        [0, 1, 2],
+        training,
+        scoring,
+        SMALL,
+        tmp_path,
+        0,
+        lambda line: None,
+    )
     assert study["settings"]["models"]["sparse"] == {
-        "label": "sparse", "noise_std": 0.0, "l1": 0.5,
-        "model": "test_settings.SparseAutoencoder"}
+        "label": "sparse",
+        "noise_std": 0.0,
+        "l1": 0.5,
+        "model": "test_settings.SparseAutoencoder",
+    }
     [comparison] = study["comparisons"]
     assert comparison["labels"] == ["plain", "sparse"] and len(comparison["rows"]) > 9
     assert len(study["sparse"]["test_mse_clean"]["values"]) == 3
@@ -123,30 +157,41 @@ def test_a_sparse_variant_goes_through_training_scoring_and_the_statistics(tmp_p
 
 SUBMISSION_CONFIG = {  # the parameters cell of exercise9.ipynb, as settings.py gives it
     **{name.upper(): value for name, value in dataclasses.asdict(settings.SHEET).items()},
-    "NOISE_STD": settings.NOISE_STD, "SEED": settings.SEED, "TSNE_POINTS": settings.TSNE_POINTS,
-    "TSNE_SEED": settings.TSNE_SEED, "DATA_DIR": "data", "FIGURES_DIR": "figures",
-    "MODELS_DIR": "models", "RESULTS_FILE": "results.json", "SEED_STUDY_FILE": "seed_study.json"}
+    "NOISE_STD": settings.NOISE_STD,
+    "SEED": settings.SEED,
+    "TSNE_POINTS": settings.TSNE_POINTS,
+    "TSNE_SEED": settings.TSNE_SEED,
+    "DATA_DIR": "data",
+    "FIGURES_DIR": "figures",
+    "MODELS_DIR": "models",
+    "RESULTS_FILE": "results.json",
+    "SEED_STUDY_FILE": "seed_study.json",
+}
 
 
-@pytest.mark.parametrize(("name", "value", "allowed"), [
-    ("EPOCHS", 0, "a whole number of at least 1"),
-    ("EPOCHS", -5, "a whole number of at least 1"),
-    ("EPOCHS", 2.5, "a whole number of at least 1"),
-    ("EPOCHS", "50", "a whole number of at least 1"),
-    ("EPOCHS", True, "a whole number of at least 1"),
-    ("BATCH_SIZE", 0, "a whole number of at least 1"),
-    ("NOISE_STD", -0.5, "a finite number of at least 0"),
-    ("NOISE_STD", float("nan"), "a finite number of at least 0"),
-    ("NOISE_STD", float("inf"), "a finite number of at least 0"),
-    ("LR", 0, "a finite number above 0"),
-    ("LR", -1e-3, "a finite number above 0"),
-    ("TEST_EVERY", 0, "a whole number of at least 1"),
-    ("TSNE_POINTS", 5, "a whole number of at least 10"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [
+        ("EPOCHS", 0, "a whole number of at least 1"),
+        ("EPOCHS", -5, "a whole number of at least 1"),
+        ("EPOCHS", 2.5, "a whole number of at least 1"),
+        ("EPOCHS", "50", "a whole number of at least 1"),
+        ("EPOCHS", True, "a whole number of at least 1"),
+        ("BATCH_SIZE", 0, "a whole number of at least 1"),
+        ("NOISE_STD", -0.5, "a finite number of at least 0"),
+        ("NOISE_STD", float("nan"), "a finite number of at least 0"),
+        ("NOISE_STD", float("inf"), "a finite number of at least 0"),
+        ("LR", 0, "a finite number above 0"),
+        ("LR", -1e-3, "a finite number above 0"),
+        ("TEST_EVERY", 0, "a whole number of at least 1"),
+        ("TSNE_POINTS", 5, "a whole number of at least 10"),
+    ],
+)
 def test_a_bad_parameter_is_named_with_its_value_and_what_is_allowed(name, value, allowed):
     with pytest.raises(settings.SettingsError) as error:
-        settings.check_parameters({**SUBMISSION_CONFIG, name: value},
-                                  settings.SUBMISSION_PARAMETERS)
+        settings.check_parameters(
+            {**SUBMISSION_CONFIG, name: value}, settings.SUBMISSION_PARAMETERS
+        )
     message = str(error.value)
     assert f"{name} = {value!r}: must be {allowed}" in message
     assert "Nothing was trained or written" in message and message.count("must be") == 1
@@ -154,24 +199,33 @@ def test_a_bad_parameter_is_named_with_its_value_and_what_is_allowed(name, value
 
 def test_the_committed_parameters_pass_and_every_bad_one_is_named_at_once():
     assert settings.check_parameters(SUBMISSION_CONFIG, settings.SUBMISSION_PARAMETERS) == (
-        settings.SHEET)
+        settings.SHEET
+    )
     companion = json.loads((ROOT / "companion_results.json").read_text(encoding="utf-8"))
     config = {name: value for name, value in companion["config"].items() if name != "device"}
     assert settings.check_parameters(config, settings.COMPANION_PARAMETERS) is None
     with pytest.raises(settings.SettingsError) as error:
-        settings.check_parameters({**config, "SGD_LRS_MINI_BATCH": [0.3, -1.0],
-                                   "SGD_UPDATES_FULL_BATCH": 0}, settings.COMPANION_PARAMETERS)
+        settings.check_parameters(
+            {**config, "SGD_LRS_MINI_BATCH": [0.3, -1.0], "SGD_UPDATES_FULL_BATCH": 0},
+            settings.COMPANION_PARAMETERS,
+        )
     assert str(error.value).count("must be") == 2
 
 
-@pytest.mark.parametrize(("name", "words"), [
-    ("EPOCH", "EPOCH is not a setting of this notebook: did you mean EPOCHS?"),
-    ("LEARNING_RATE", "LEARNING_RATE is not a setting of this notebook"),
-    ("SGD_LRS_MINIBATCH", "did you mean SGD_LRS_MINI_BATCH?"),
-])
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("EPOCH", "EPOCH is not a setting of this notebook: did you mean EPOCHS?"),
+        ("LEARNING_RATE", "LEARNING_RATE is not a setting of this notebook"),
+        ("SGD_LRS_MINIBATCH", "did you mean SGD_LRS_MINI_BATCH?"),
+    ],
+)
 def test_an_unknown_parameter_is_an_error_that_names_the_closest_setting(name, words):
-    known = (settings.SUBMISSION_PARAMETERS if name.isupper() and "SGD" not in name
-             else settings.COMPANION_PARAMETERS)
+    known = (
+        settings.SUBMISSION_PARAMETERS
+        if name.isupper() and "SGD" not in name
+        else settings.COMPANION_PARAMETERS
+    )
     with pytest.raises(settings.SettingsError, match=words):
         settings.check_parameters({**SUBMISSION_CONFIG, name: 1}, known)
 
@@ -179,10 +233,15 @@ def test_an_unknown_parameter_is_an_error_that_names_the_closest_setting(name, w
 def test_each_parameters_cell_sets_exactly_the_names_settings_py_knows():
     import nbformat
 
-    for notebook, known in (("exercise9.ipynb", settings.SUBMISSION_PARAMETERS),
-                            ("companion.ipynb", settings.COMPANION_PARAMETERS)):
-        cell = next(cell for cell in nbformat.read(ROOT / notebook, as_version=4).cells
-                    if "parameters" in cell.metadata.get("tags", []))
+    for notebook, known in (
+        ("exercise9.ipynb", settings.SUBMISSION_PARAMETERS),
+        ("companion.ipynb", settings.COMPANION_PARAMETERS),
+    ):
+        cell = next(
+            cell
+            for cell in nbformat.read(ROOT / notebook, as_version=4).cells
+            if "parameters" in cell.metadata.get("tags", [])
+        )
         names = {line.split(" = ")[0] for line in cell.source.splitlines() if " = " in line}
         assert names - {"AUTHORS"} == set(known), notebook
         assert set(known.values()) <= set(settings.KINDS), notebook

