@@ -1,12 +1,7 @@
-"""The test session, loaded by every pytest run here (`pytest exercise9.ipynb` alone included):
-one PyTorch thread on the CPU, where the committed run was made (the notebook's kernel inherits
-both); an output folder per process ($EXERCISE9_OUTPUT) for the notebooks' figures, models and
-results; a ReproductionCheck after each notebook's last cell; and, in the process that starts
-the run (the controller under pytest-xdist), a failed run if a tracked file changed.
-"""
+"""Every pytest run here: one thread on the CPU, an output folder per process, a ReproductionCheck
+after each notebook's last cell, and a failed run if a tracked file changed."""
 
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -14,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ["EXERCISE9_DEVICE"] = "cpu"  # helpers.DEVICE_VARIABLE: nbval checks the CPU run
+os.environ["EXERCISE9_DEVICE"] = "cpu"  # runtime.DEVICE_VARIABLE: nbval checks the CPU run
 
 import pytest
 import torch
@@ -27,7 +22,6 @@ from provenance import file_sha256
 
 ROOT = Path(__file__).resolve().parent
 RESULTS_FILES = {"exercise9.ipynb": "results.json", "companion.ipynb": "companion_results.json"}
-OUTPUT = pytest.StashKey[str]()
 TRACKED = pytest.StashKey[dict | None]()
 
 
@@ -50,8 +44,7 @@ def changed_files(before: dict, after: dict) -> list[str]:
 def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "dist", "no") in ("load", "worksteal"):  # `-n 2` alone gives load
         config.option.dist = "loadscope"  # all cells of a notebook on one worker (one kernel)
-    output = tempfile.mkdtemp(prefix="exercise9-test-output-")
-    os.environ[report.OUTPUT_VARIABLE] = config.stash[OUTPUT] = output  # this process's own
+    os.environ[report.OUTPUT_VARIABLE] = tempfile.mkdtemp(prefix="exercise9-test-output-")
     config.stash[TRACKED] = None if hasattr(config, "workerinput") else tracked_changes()
 
 
@@ -59,15 +52,14 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Fail the run if it changed a tracked file (not in an xdist worker: the controller checks)."""
     before = session.config.stash.get(TRACKED, None)
-    changed = [] if before is None else changed_files(before, tracked_changes() or {})
-    if changed:  # the terminal prints shouldfail in red above the final counts
-        session.shouldfail = f"the test run changed tracked files: {', '.join(changed)}"
+    if before is not None and (changed := changed_files(before, tracked_changes() or {})):
+        session.shouldfail = f"the test run changed tracked files: {', '.join(changed)}"  # in red
         if session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    shutil.rmtree(config.stash.get(OUTPUT, ""), ignore_errors=True)
+    shutil.rmtree(os.environ[report.OUTPUT_VARIABLE], ignore_errors=True)  # this process's own
 
 
 class ReproductionCheck(pytest.Item):
@@ -77,26 +69,18 @@ class ReproductionCheck(pytest.Item):
         output = Path(os.environ[report.OUTPUT_VARIABLE])
         results_file = RESULTS_FILES[self.path.name]
         problems = reproduction_problems(ROOT / results_file, output / results_file)
-        if problems:
-            raise AssertionError(
-                f"the re-run does not reproduce {results_file} ({len(problems)} "
-                f"values): {'; '.join(problems[:12])}. If the change is meant, "
-                "`make run` re-makes the file."
-            )
-        if results_file == "results.json":  # the seed study's seed 0 is this very run
+        what = f"{results_file} (if the change is meant, `make run` re-makes it)"
+        if not problems and results_file == "results.json":  # this run trains the study's seed 0
             from seed_study import scoring, training
+            from seed_study.study import NOTEBOOK_MODELS
 
             study = json.loads((ROOT / "seed_study.json").read_text(encoding="utf-8"))
-            models = {
-                name: output / "models" / f"{name}.pt"
-                for name in ("autoencoder", "denoising_autoencoder")
-            }
+            models = {name: output / "models" / f"{name}.pt" for name in NOTEBOOK_MODELS}
             problems = scoring.seed0_problems(models, study, training.DataSpec(str(ROOT / "data")))
-            if problems:
-                raise AssertionError(
-                    f"the re-run's models do not reproduce seed_study.json's "
-                    f"seed-0 records ({len(problems)} values): " + "; ".join(problems[:12])
-                )
+            what = "seed_study.json's records of seed 0"
+        if problems:
+            listed = f"{len(problems)} values: {'; '.join(problems[:12])}"
+            raise AssertionError(f"the re-run differs from {what} in {listed}")
 
     def repr_failure(self, excinfo, style=None) -> str:
         return str(excinfo.value)
@@ -112,10 +96,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         cells = [index for index, item in enumerate(items) if item.path.name == notebook]
         book = json.loads((ROOT / notebook).read_text(encoding="utf-8"))
         if cells and len(cells) == sum(cell["cell_type"] == "code" for cell in book["cells"]):
-            check = ReproductionCheck.from_parent(
-                items[cells[-1]].parent, name=f"the re-run reproduces {results_file}"
-            )
-            items.insert(cells[-1] + 1, check)
+            parent, name = items[cells[-1]].parent, f"the re-run reproduces {results_file}"
+            items.insert(cells[-1] + 1, ReproductionCheck.from_parent(parent, name=name))
     if hasattr(config, "workerinput"):
         items.sort(key=lambda item: item.path.suffix != ".ipynb")
 
@@ -153,8 +135,7 @@ def models():
     """Two untrained models; code unit 4 of "plain" is dead (-1 before its ReLU, always)."""
     plain = helpers.Autoencoder(seed=0)
     with torch.no_grad():
-        plain.encoder[-2].weight[4] = 0.0
-        plain.encoder[-2].bias[4] = -1.0
+        plain.encoder[-2].weight[4], plain.encoder[-2].bias[4] = 0.0, -1.0
     return {"plain": plain, "noisy": helpers.Autoencoder(seed=1)}
 
 
@@ -165,5 +146,5 @@ BAD_TRAINING_SETTINGS = [  # (setting, words of the error): both trainers reject
     ({"batch_size": -128}, "batch_size must be a positive integer"),
     ({"test_every": 0}, "test_every must be a positive integer"),
     ({"noise_std": -0.5}, "noise_std must be a finite number"),
-    ({"lr": math.nan}, "lr must be a finite number"),
+    ({"lr": float("nan")}, "lr must be a finite number"),
 ]

@@ -1,9 +1,5 @@
-"""An interactive explorer of the 8-number codes, for JupyterLab (ipywidgets).
-
-Pick a test image by class and index; its code sets one slider per code unit, and the image
-decoded from the sliders follows them. A noise slider shows the noisy input and every model's
-reconstruction with its PSNR. The notebook opens it with explorer.code_explorer(models, data).
-"""
+"""An interactive explorer of the 8-number codes for JupyterLab (ipywidgets): the companion
+opens it with explorer.code_explorer(models, data)."""
 
 from __future__ import annotations
 
@@ -39,21 +35,10 @@ def png(image: torch.Tensor, scale: int = EXPLORER_SCALE) -> bytes:
     return buffer.getvalue()
 
 
-def psnr_label(value: float) -> str:
-    """Return a PSNR for the screen: dB, or 'identical' for a perfect copy."""
-    return f"{value:.1f} dB" if math.isfinite(value) else "identical"
-
-
 class CodeExplorer:
-    """An explorer of the 8-number codes for JupyterLab (code_explorer shows it).
-
-    Pick a test image by class and index; its code sets one slider per code unit (range: the
-    unit's 1st to 99th percentile over the test codes, widened to hold the image's value; a
-    dead unit's slider is fixed at 0), and the image decoded from the sliders follows them.
-    A noise slider adds white noise (one fixed draw per image, scaled) and shows the noisy
-    input and every model's reconstruction with its PSNR. The update functions (decoded,
-    noise_view) are plain methods, so tests drive them without a browser.
-    """
+    """Pick a test image by class and index: its code sets one slider per code unit (the
+    unit's 1st to 99th percentile; a dead unit's is fixed), the image decoded from the sliders
+    follows them, and a noise slider shows every model's reconstruction of a noisy input."""
 
     def __init__(
         self,
@@ -184,7 +169,8 @@ class CodeExplorer:
         """Draw the noisy input and each model's reconstruction with its PSNR."""
         for key, (image, value) in self.noise_view().items():
             self.images[key].value = png(image)
-            self.captions[key].value = f"<b>{key}</b><br>PSNR {psnr_label(value)}"
+            shown = f"{value:.1f} dB" if math.isfinite(value) else "identical"
+            self.captions[key].value = f"<b>{key}</b><br>PSNR {shown}"
 
     @contextlib.contextmanager
     def hold(self):
@@ -197,8 +183,7 @@ class CodeExplorer:
 
 
 def enable_colab_widgets() -> bool:
-    """In Google Colab, turn on the widget manager that ipywidgets 8 needs there; return
-    whether this is Colab (JupyterLab and Jupyter Notebook need nothing)."""
+    """In Google Colab, turn on the widget manager ipywidgets 8 needs; return whether it is."""
     if "google.colab" not in sys.modules:
         return False
     from google.colab import output

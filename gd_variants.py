@@ -1,7 +1,5 @@
-"""The gradient-descent variants of the companion's Q1 experiment: plain SGD (no momentum, no
-decay) for a fixed number of updates at batch size 1 (stochastic), a mini-batch or the whole
-sample (batch gradient descent), with the loss on fixed images and the measured time.
-"""
+"""The companion's Q1 experiment: plain SGD for a fixed number of updates at batch size 1
+(stochastic), a mini-batch or the whole sample (batch), with the loss on fixed images."""
 
 from __future__ import annotations
 
@@ -36,11 +34,6 @@ class SGDRun:
         return self.loss[-1] if math.isfinite(self.loss[-1]) else math.inf
 
     @property
-    def updates_per_second(self) -> float:
-        """Return the parameter updates per second of measured training time."""
-        return self.updates[-1] / self.seconds[-1]
-
-    @property
     def examples_per_second(self) -> float:
         """Return the training examples processed per second of measured training time."""
         return self.examples[-1] / self.seconds[-1]
@@ -52,10 +45,16 @@ class SGDRun:
 
     def to_dict(self) -> dict:
         """Return the run's settings and summary as JSON-ready numbers."""
-        return {"batch_size": self.batch_size, "lr": self.lr, "updates": self.updates[-1],
-                "examples": self.examples[-1], "final_loss": self.final_loss,
-                "seconds": self.seconds[-1], "updates_per_second": self.updates_per_second,
-                "examples_per_second": self.examples_per_second}  # fmt: skip
+        return {
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "updates": self.updates[-1],
+            "examples": self.examples[-1],
+            "final_loss": self.final_loss,
+            "seconds": self.seconds[-1],
+            "updates_per_second": self.updates[-1] / self.seconds[-1],
+            "examples_per_second": self.examples_per_second,
+        }
 
 
 def loss_at(run: SGDRun, axis: str, budget: float) -> tuple[float, float] | None:
@@ -82,14 +81,6 @@ def shuffled_batches(
         yield from torch.randperm(size, generator=generator, device=device).split(batch_size)
 
 
-def synchronize(device: torch.device) -> None:
-    """Wait until the queued GPU work is done, so that a clock measures it (no-op on the CPU)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
 def train_for_updates(
     model: nn.Module,
     train_x: torch.Tensor,
@@ -102,13 +93,8 @@ def train_for_updates(
     evaluations: int = 25,
     evaluate_at: tuple[int, ...] = (),
 ) -> SGDRun:
-    """Train with plain SGD (no momentum, no decay) for a fixed number of updates.
-
-    The MSE of eval_x is measured at the start, after about `evaluations` update counts
-    (log-spaced, the last one included) and after each count in `evaluate_at`; the clock runs
-    only during the updates. batch_size=1 is stochastic, len(train_x) is batch gradient
-    descent. A diverging run stops early.
-    """
+    """Train with plain SGD for `updates` updates (stopping early if it diverges); measure the
+    MSE of eval_x at the start, at about `evaluations` log-spaced updates and at `evaluate_at`."""
     device = model_device(model)
     train_x, eval_x = train_x.to(device), eval_x.to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
@@ -121,7 +107,8 @@ def train_for_updates(
         start = time.perf_counter()
         target = train_x.index_select(0, batch)
         train_step(model, optimizer, target, target)
-        synchronize(device)
+        if device.type != "cpu":
+            torch.accelerator.synchronize()  # so that the clock measures the GPU's work
         elapsed += time.perf_counter() - start
         done, examples = done + 1, examples + len(batch)
         if done in checkpoints:

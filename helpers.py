@@ -7,6 +7,7 @@ function calls only what stands above it and takes everything it needs as argume
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import math
 import time
@@ -218,14 +219,10 @@ class TrainingHistory:
     restarts: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """Return the history as JSON-ready data (test-loss keys as strings)."""
-        return {
-            "train_loss": self.train_loss,
-            "test_loss": {str(epoch): loss for epoch, loss in self.test_loss.items()},
-            "live_code_units": self.live_code_units,
-            "restarts": self.restarts,
-            "noise_std": self.noise_std,
-        }
+        """Return the history as JSON-ready data (test-loss keys as strings, no timings)."""
+        tests = {str(epoch): loss for epoch, loss in self.test_loss.items()}
+        data = dataclasses.asdict(self) | {"test_loss": tests}
+        return {key: value for key, value in data.items() if key != "epoch_seconds"}
 
 
 def make_optimizer(

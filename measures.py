@@ -1,7 +1,5 @@
-"""Measures beyond the sheet, for the companion and the seed study: the PSNR of
-reconstructions against noise, the best linear code of the same size (PCA), and load_model
-for the models the submission saves.
-"""
+"""Measures beyond the sheet, for the companion and the seed study: the PSNR against noise,
+the best linear code of the same size (PCA-8), and load_model for the submission's models."""
 
 from __future__ import annotations
 
@@ -21,7 +19,7 @@ def load_model(path: str | Path, linear_code: bool = False) -> Autoencoder:
     """Return an Autoencoder with the weights saved at `path` by save_model, on the CPU; a
     missing or damaged file is one error that names it and how to make it again."""
     remedy = (
-        f"run `make report` (exercise9.ipynb saves it), or restore it with "
+        f"run `make run` (exercise9.ipynb saves it), or restore it with "
         f"`git checkout -- {Path(path).as_posix()}`"
     )
     if not Path(path).is_file():
@@ -50,10 +48,7 @@ def pca_reconstruction_loss(pca: PCA, inputs: torch.Tensor, targets: torch.Tenso
 
 
 def psnr(output: torch.Tensor, target: torch.Tensor, data_range: float = 2.0) -> float:
-    """Return the peak signal-to-noise ratio in dB, 10 log10(range^2 / MSE) over all pixels.
-
-    data_range is the span of the pixel scale (2 for [-1, 1]); identical images give inf.
-    """
+    """Return the PSNR in dB, 10 log10(data_range^2 / MSE) over all pixels (inf if identical)."""
     mse = F.mse_loss(output, target).item()
     return math.inf if mse == 0 else 10 * math.log10(data_range**2 / mse)
 

@@ -1,7 +1,4 @@
-"""Files: one atomic write for every file the project makes, and strict JSON. Whether a result
-file is what the current code makes is proven by re-making it in the tests (conftest.py), not
-by this module.
-"""
+"""Files: one atomic write for every file the project makes, and strict JSON."""
 
 from __future__ import annotations
 
@@ -13,8 +10,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-RECORD_VARIABLE = "EXERCISE9_RECORD"  # set by `make report`: its run becomes the committed one
+RECORD_VARIABLE = "EXERCISE9_RECORD"  # set by `make run`: its run becomes the committed one
 
 
 def current_umask() -> int:
@@ -25,11 +21,8 @@ def current_umask() -> int:
 
 
 def write_atomically(target: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call write(temporary_path) in target's folder, then move the file onto `target`.
-
-    If write raises, or `target` cannot be replaced (on Windows, a file that is open in a
-    viewer), the temporary file is removed and `target` is left as it was.
-    """
+    """Call write(temporary_path) in target's folder, then move the file onto `target`; if
+    either fails, the temporary file is removed and `target` is left as it was."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
@@ -40,10 +33,10 @@ def write_atomically(target: str | Path, write: Callable[[Path], None]) -> Path:
         try:
             os.replace(temp_name, target)
         except PermissionError:  # Windows: the file is open in a viewer
+            message = f"cannot replace {target}: it is open in another program (a PDF viewer?)"
             raise PermissionError(
-                f"cannot replace {target}: it is open in another program "
-                f"(a PDF viewer?) or write-protected. Close it and run "
-                f"again; {target.name} was left as it was."
+                f"{message} or write-protected. Close it and run again; "
+                f"{target.name} was left as it was."
             ) from None
     finally:
         if os.path.exists(temp_name):
@@ -58,11 +51,7 @@ def write_text_atomically(target: str | Path, text: str) -> Path:
 
 def file_sha256(path: Path) -> str:
     """Return the hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def finite_or_none(value):

@@ -2,15 +2,16 @@
 
 import inspect
 import json
-import math
 import os
 import shutil
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib import ticker
+from sklearn.metrics import confusion_matrix
 
 import gd_variants
 import helpers
@@ -82,40 +83,22 @@ def read_json(path: str | Path, remake: str = "", required: tuple = ()) -> dict:
 
 def read_seed_study(path: str | Path) -> dict:
     """Return the committed seed study, or raise a clear error naming `make seeds`."""
-    remake = (
-        "`make seeds` to make it again (about 30 minutes on 2 cores; minutes when "
-        "build/seed_models/ holds its trained models)"
-    )
+    remake = "`make seeds` (about 30 minutes on 2 cores; minutes with build/seed_models/)"
     keys = ("seeds", "settings", "comparisons", "similarity", "restarts", *settings.VARIANTS)
     return read_json(path, remake, keys)
 
 
-def read_submission_run(path: str | Path) -> dict:
-    """Return the submission's results file, or raise a clear error naming `make run`."""
-    models = ("autoencoder", "denoising_autoencoder")
-    keys = ("config", *models, "references", "code_quality", "tsne_map")
-    return read_json(path, "`make run` (exercise9.ipynb writes it)", keys)
-
-
-def read_committed_run(path: str | Path) -> dict | None:
-    """Return the described run's settings and device, or None where this run becomes it."""
-    if os.environ.get(provenance.RECORD_VARIABLE) or not Path(path).is_file():
-        return None
-    return read_json(path)["config"]
-
-
-def changed_settings(config: dict, device: str, committed: dict | None) -> list[str]:
-    """Return 'NAME = value instead of committed' for each setting differing from `committed`."""
-    current = {**config, "device": device}
-    return [
+def run_notice(config: dict, device: str, results_file: str | Path) -> str:
+    """Return a notice naming each setting (and the device) that differs from the committed
+    run's in `results_file`, or '' (none differs, none is committed, or `make run` makes it)."""
+    if os.environ.get(provenance.RECORD_VARIABLE) or not Path(results_file).is_file():
+        return ""
+    current, committed = {**config, "device": device}, read_json(results_file)["config"]
+    changes = [
         f"`{name} = {current.get(name)!r}` instead of {value!r}"
-        for name, value in (committed or {}).items()
+        for name, value in committed.items()
         if current.get(name) != value
     ]
-
-
-def run_notice(changes: list[str]) -> str:
-    """Return a notice naming the settings that differ from the committed run, or ''."""
     differs = f"**Not the committed run.** This run differs from it in {'; '.join(changes)}."
     described = "The prose describes the committed run; the tables and figures are this run's"
     return f"{differs} {described}, saved in `{OTHER_RUN_FOLDER}/`." if changes else ""
@@ -217,21 +200,20 @@ def plot_sgd_runs(runs: dict[str, gd_variants.SGDRun]):
 
 def plot_paired_curve(ax, comparison: dict, measure: str, title: str) -> None:
     """Draw a curve's mean paired differences with 95% intervals, margin band and 0 line."""
+    curve = comparison["curves"][measure]
     family = [row for row in comparison["rows"] if row["measure"] == measure]  # training noise
-    every = sorted(comparison["curves"][measure] + family, key=lambda row: row["noise_std"])
-    stds, margins = (np.array([row[key] for row in every]) for key in ("noise_std", "margin"))
+    every = sorted(curve + family, key=lambda row: row["noise_std"])
+    stds, margins = (np.array([row[name] for row in every]) for name in ("noise_std", "margin"))
     ax.fill_between(stds, -margins, margins, color="0.85", linewidth=0, label="margin")
     ax.axhline(0, color="gray", linewidth=0.8)
     faces = {"mean, 95% interval": "black", "training noise (Table C1)": "white"}
     bars = {"fmt": "o", "markersize": 3.5, "capsize": 2, "color": "black"}
-    for rows, (label, face) in zip((comparison["curves"][measure], family), faces.items()):
+    for rows, (label, face) in zip((curve, family), faces.items()):
         if rows:
-            means = np.array([row["mean"] for row in rows])
+            levels, means = ([row[name] for row in rows] for name in ("noise_std", "mean"))
             ends = np.array([row["interval"] for row in rows], dtype=float)
-            yerr = [means - ends[:, 0], ends[:, 1] - means]
-            ax.errorbar(
-                [row["noise_std"] for row in rows], means, yerr, mfc=face, label=label, **bars
-            )
+            yerr = np.abs(ends.T - means)  # from the mean down and up to the interval's ends
+            ax.errorbar(levels, means, yerr, mfc=face, label=label, **bars)
     ax.set(title=title, xlabel="noise std", ylabel=" − ".join(comparison["labels"]))
     ax.grid(alpha=0.3)
 
@@ -261,9 +243,8 @@ def plot_code_units(codes: dict[str, np.ndarray]):
     """Return a figure with one row per model: each code unit's values (box) and active share."""
     fig, axes = panels(len(codes), 1, 1.05 * len(codes) + 0.55, sharex=True)
     for ax, (name, values) in zip(axes[:, 0], codes.items()):
-        units = range(1, values.shape[1] + 1)
-        ax.boxplot(list(values.T), positions=list(units), widths=0.5, showfliers=False)
-        for unit, share in zip(units, helpers.unit_activity(values)):
+        ax.boxplot(list(values.T), widths=0.5, showfliers=False)  # units 1, 2, ... on the x axis
+        for unit, share in enumerate(helpers.unit_activity(values), 1):
             text, color = (f"{share:.0%}", "black") if share else ("dead", "tab:red")
             ax.annotate(text, (unit, 1.0), ha="center", va="bottom", color=color, **ABOVE)
         ax.axhline(0, color="gray", linewidth=0.5)
@@ -285,8 +266,7 @@ def source_lines(obj, first: str, last: str) -> str:
     lines = inspect.getsource(obj).splitlines()
     start = next(i for i, line in enumerate(lines) if first in line)
     end = next(i for i, line in enumerate(lines[start:], start) if last in line)
-    indent = min(len(line) - len(line.lstrip()) for line in lines[start : end + 1] if line.strip())
-    return "```python\n" + "\n".join(line[indent:] for line in lines[start : end + 1]) + "\n```"
+    return "```python\n" + textwrap.dedent("\n".join(lines[start : end + 1])) + "\n```"
 
 
 # ---------------------------------------------------------------------------- results files
@@ -316,23 +296,18 @@ def recorded_numbers(recorder: helpers.Recorder, classes: list[str]) -> dict:
 
 def vote_counts(labels: np.ndarray, votes: np.ndarray, classes: list[str]) -> dict:
     """Return per class how many of its points the 5-neighbour vote gives to each class."""
+    counts = confusion_matrix(labels, votes, labels=range(len(classes)))
     return {
-        name: {
-            other: int(np.sum((labels == index) & (votes == voted)))
-            for voted, other in enumerate(classes)
-            if np.any((labels == index) & (votes == voted))
-        }
-        for index, name in enumerate(classes)
+        name: {other: int(count) for other, count in zip(classes, row) if count}
+        for name, row in zip(classes, counts)
     }
 
 
 def most_taken_for(labels: np.ndarray, votes: np.ndarray, classes: list[str]) -> list[str]:
     """Return per class the other class its points' votes name most often ('-' if none)."""
-    result = []
-    for index in range(len(classes)):
-        others = np.bincount(votes[(labels == index) & (votes != index)], minlength=len(classes))
-        result.append(classes[int(others.argmax())] if others.any() else "-")
-    return result
+    counts = confusion_matrix(labels, votes, labels=range(len(classes)))
+    np.fill_diagonal(counts, 0)  # the votes that keep a point in its class
+    return [classes[row.argmax()] if row.any() else "-" for row in counts]
 
 
 def results_document(
@@ -365,18 +340,6 @@ def results_document(
     }
 
 
-def check_submission_models(records: dict[str, helpers.ModelRecord], results: dict) -> None:
-    """Raise ValueError unless each model's clean test MSE is the one `results` records."""
-    for name, record in records.items():
-        recorded = results.get(key(name), {}).get("test_mse_clean", math.nan)
-        if not math.isclose(record.mse_clean, recorded, rel_tol=1e-4):
-            raise ValueError(
-                f"the saved {name} has test MSE {record.mse_clean:.6f}, the submission's results "
-                f"file records {recorded}: the models and results.json come from different runs."
-                f" Run `make report` (exercise9.ipynb writes both), or restore both with git."
-            )
-
-
 def sgd_results(sweeps: dict[str, dict[float, gd_variants.SGDRun]], compare_at: int) -> dict:
     """Return the gradient-descent experiment (every rate's curves, the kept runs) as JSON."""
     kept = {name: gd_variants.best_run(runs) for name, runs in sweeps.items()}
@@ -385,10 +348,9 @@ def sgd_results(sweeps: dict[str, dict[float, gd_variants.SGDRun]], compare_at: 
     document = {"compare_at_examples": compare_at, "equal_budgets": {**budgets, "losses": losses}}
     for name, run in kept.items():
         rates = {f"{lr:g}": tried for lr, tried in sweeps[name].items()}
-        at = run.examples.index(compare_at) if compare_at in run.examples else None
         document[key(name)] = {
             **run.to_dict(),
-            "loss_at_compare": None if at is None else run.loss[at],
+            "loss_at_compare": dict(zip(run.examples, run.loss)).get(compare_at),
             "learning_rates": {lr: tried.final_loss for lr, tried in rates.items()},
             "loss_curves": {lr: tried.loss for lr, tried in rates.items()},
             "examples_curves": {lr: tried.examples for lr, tried in rates.items()},

@@ -1,7 +1,5 @@
-"""Where the code runs: the device it trains on (get_device, which $EXERCISE9_DEVICE can
-override) and the CPU's handling of subnormal floats, which importing this module (and so
-helpers) sets to flush to zero before PyTorch starts its worker threads.
-"""
+"""Where the code runs: the device (get_device, $EXERCISE9_DEVICE) and subnormal floats, which
+importing this module flushes to zero before PyTorch starts its worker threads."""
 
 from __future__ import annotations
 
@@ -18,16 +16,16 @@ def get_device() -> torch.device:
     CUDA, then Apple MPS, then the CPU."""
     wanted = os.environ.get(DEVICE_VARIABLE, "").strip().lower()
     if wanted:
-        available = {
+        have = {
             "cpu": True,
             "cuda": torch.cuda.is_available(),
             "mps": torch.backends.mps.is_available(),
         }
-        if not available.get(wanted):
+        if not have.get(wanted):
+            names = [name for name, ok in have.items() if ok]
             raise ValueError(
                 f"{DEVICE_VARIABLE}={wanted!r} is not a device this machine has: "
-                f"set it to one of {[name for name, ok in available.items() if ok]}"
-                f" or unset it to choose automatically"
+                f"set it to one of {names} or unset it to choose automatically"
             )
         return torch.device(wanted)
     if torch.cuda.is_available():
@@ -44,12 +42,8 @@ def subnormals_are_slow() -> bool:
 
 
 def flush_denormals() -> bool:
-    """Flush subnormal floats to zero; return whether all of PyTorch's CPU threads do so.
-
-    The setting is per thread and copied by threads when they start, so it reaches PyTorch's
-    worker threads only if it is made before their first parallel operation: importing this
-    module makes it (see the end of the file).
-    """
+    """Flush subnormal floats to zero; return whether all of PyTorch's CPU threads do so (a
+    thread copies the setting when it starts: importing this module makes it early)."""
     if not torch.set_flush_denormal(True):
         return True  # this CPU has no such mode; nothing more can be done
     smallest_subnormal = torch.ones(1 << 20, dtype=torch.int32).view(torch.float32)

@@ -1,8 +1,5 @@
-"""Safeguards around helpers.train_autoencoder, which the notebooks and the seed study call:
-clear errors for bad data or settings, a warning where subnormal floats would slow training,
-and the restart of a model that collapses in its first epochs. They change no number of a
-model that trains normally: the loop they wrap is the one the report lists.
-"""
+"""Safeguards around helpers.train_autoencoder (the notebooks and the seed study call train):
+clear errors for bad data or settings, the subnormal-float warning, the restart of a collapse."""
 
 from __future__ import annotations
 
@@ -16,10 +13,9 @@ import helpers
 from runtime import flush_denormals, subnormals_are_slow
 from settings import SHEET
 
-COLLAPSE_CHECK_EPOCHS = 5  # the first epochs, after which a dead model is restarted
+COLLAPSE_CHECK_EPOCHS, MAX_RESTARTS = 5, 5  # checked in the first epochs, restarted at most
 MIN_LIVE_UNITS = 3  # collapsed: fewer code units fire on some test image, or
 CONSTANT_OUTPUT_RATIO = 0.01  # the outputs vary less than this fraction of the inputs
-MAX_RESTARTS = 5
 SUBNORMAL_WARNING = (
     "Some of PyTorch's CPU threads do not flush subnormal floats to zero (they started before "
     "helpers was imported): late epochs can get several times slower on this CPU. Import "
@@ -39,10 +35,7 @@ def check_images(x: torch.Tensor, what: str) -> None:
             f"flatten the images with x.reshape(len(x), {helpers.IMAGE_SIZE})"
         )
     if bad := int((~torch.isfinite(x)).sum()):
-        raise ValueError(
-            f"{what} holds {bad} NaN or infinite values of {x.numel()}: "
-            "check how the images were made (a division by zero?)"
-        )
+        raise ValueError(f"{what} holds {bad} NaN or infinite values of {x.numel()}")
 
 
 def check_training_args(data: helpers.FashionMNISTData, **numbers: float) -> None:

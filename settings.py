@@ -1,8 +1,5 @@
-"""The settings of the science, in one place: how a model is trained (the sheet's settings),
-the model variants and the pairs the seed study compares, the report's run and the seed study's
-scoring. Both notebooks' parameters cells, helpers' defaults, the seed study, report.py and
-the tests read them. A new model variant is one entry in VARIANTS, plus its prose.
-"""
+"""The settings of the science, in one place: the sheet's training, the model variants and the
+pairs compared, the report's run, the seed study's scoring, and the notebooks' parameters."""
 
 from __future__ import annotations
 
@@ -111,11 +108,11 @@ def is_list(value: object, kind: str) -> bool:
     return isinstance(value, list) and bool(value) and all(KINDS[kind][1](v) for v in value)
 
 
-PATHS = ["DATA_DIR", "FIGURES_DIR", "MODELS_DIR", "RESULTS_FILE", "SEED_STUDY_FILE"]
+PATHS = ["DATA_DIR", "FIGURES_DIR", "MODELS_DIR", "SEED_STUDY_FILE"]  # both notebooks
 SUBMISSION_PARAMETERS = {  # exercise9.ipynb's parameters cell (AUTHORS aside): name: kind
     "EPOCHS": "count", "BATCH_SIZE": "count", "LR": "rate", "WEIGHT_DECAY": "level",
     "TEST_EVERY": "count", "NOISE_STD": "level", "SEED": "seed", "TSNE_POINTS": "points",
-    "TSNE_SEED": "seed", **dict.fromkeys(PATHS, "path"),
+    "TSNE_SEED": "seed", **dict.fromkeys([*PATHS, "RESULTS_FILE"], "path"),
 }  # fmt: skip
 COMPANION_PARAMETERS = {  # companion.ipynb's parameters cell
     **dict.fromkeys([*PATHS, "COMPANION_RESULTS_FILE"], "path"), "NOISE_STD": "level",
@@ -138,10 +135,8 @@ def problem(name: str, value: object, known: dict[str, str]) -> str:
 
 
 def check_parameters(config: dict, known: dict[str, str]) -> Training | None:
-    """Raise SettingsError naming every parameter of a notebook's config that is unknown or
-    not of its kind (`known`: SUBMISSION_PARAMETERS or COMPANION_PARAMETERS); return the
-    Training it sets (a parameter is the setting's name in capitals: LR is Training.lr), or
-    None if it sets none. The notebooks call it before any work."""
+    """Raise SettingsError naming each parameter unknown to `known` or not of its kind; return
+    the Training it sets (a parameter is the setting's name in capitals: LR is Training.lr)."""
     bad = [text for name, value in config.items() if (text := problem(name, value, known))]
     if bad:
         raise SettingsError(

@@ -1,6 +1,5 @@
 """The report's tables: DataFrames of formatted cells, as Markdown for the notebooks and pandoc."""
 
-import math
 import re
 
 import numpy as np
@@ -9,9 +8,8 @@ import torch
 
 import gd_variants
 import helpers
-import report
 import settings
-from report import key
+from report import key, most_taken_for
 from seed_study import statistics as stats
 
 CODE_ROWS = (
@@ -119,7 +117,7 @@ def map_table(
     """Return per class and map the share its 5-NN vote keeps and what it is most taken for."""
     frame = kept_shares(records, labels, classes, class_groups, groups)
     for name, record in records.items():
-        taken = report.most_taken_for(labels, record.votes, classes)
+        taken = most_taken_for(labels, record.votes, classes)
         frame.loc[classes, name] += [f", {other}" for other in taken]
     return pipe_table(frame, widths=(14, *[30] * len(records)))
 
@@ -150,22 +148,19 @@ def per_seed(study: dict, model: str, row: dict) -> np.ndarray:
     return np.array(stats.values_of(study[model], row["measure"], level))
 
 
-def interval_cell(row: dict) -> str:
+def interval_cell(row: dict, places: int) -> str:
     """Return a row's simultaneous interval '[low, high]' ('unbounded' with too few seeds)."""
-    if None in row["interval"] or not all(map(math.isfinite, row["interval"])):
+    if not np.isfinite(np.array(row["interval"], dtype=float)).all():
         return "unbounded"
-    places = stats.MEASURES[row["measure"]].decimals
     return "[" + ", ".join(signed(bound, places, plus=True) for bound in row["interval"]) + "]"
 
 
-def seeds_won(row: dict, study: dict, models: list[str]) -> str:
-    """Return ', in n of N seeds' in which the model a verdict calls better is better, or ''."""
+def seeds_won(row: dict, gaps: np.ndarray) -> str:
+    """Return ', in n of N seeds' where the gaps (first − second) agree with a 'better' verdict."""
     if " better" not in row["verdict"]:
         return ""
-    sign = 1 if row["higher_is_better"] else -1  # gaps > 0 where the first model is better
-    gaps = sign * np.subtract(*(per_seed(study, model, row) for model in models))
-    first_better = (row["interval"][0] > 0) == row["higher_is_better"]
-    return f", in {np.sum(gaps > 0 if first_better else gaps < 0)} of {row['seeds']} seeds"
+    won = np.sum(gaps > 0) if row["interval"][0] > 0 else np.sum(gaps < 0)
+    return f", in {won} of {row['seeds']} seeds"
 
 
 def comparison_frame(study: dict, models: tuple | None, measures: tuple = ()) -> pd.DataFrame:
@@ -177,17 +172,17 @@ def comparison_frame(study: dict, models: tuple | None, measures: tuple = ()) ->
     for label in measures or by_label:
         row = by_label[label]
         places = stats.MEASURES[row["measure"]].decimals
-        one, other = (spread(per_seed(study, name, row), places) for name in names)
+        one, other = (per_seed(study, name, row) for name in names)
         cells[label] = {
-            first: one,
-            second: other,
+            first: spread(one, places),
+            second: spread(other, places),
             f"{first} − {second}": signed(row["mean"], places, plus=True),
-            "simultaneous 95% interval": interval_cell(row),
+            "simultaneous 95% interval": interval_cell(row, places),
             "margin": f"±{row['margin']:.{places}f}",
             f"{first} wins": f"{row['first_wins']}/{row['seeds']}",
             f"p × {len(comparison['rows'])}, at most 1": f"{row['p_adjusted']:.3f}",
             "verdict": row["verdict"],
-            "seeds won": seeds_won(row, study, names),
+            "seeds won": seeds_won(row, one - other),
         }
     return pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure")
 

@@ -1,8 +1,4 @@
-"""The seed study's measures of one trained model, each taken as the report takes its own, and
-the check that a model scored again reproduces the study's records of its seed.
-
-`settings` are seed_study.json's; every noise draw, mask and image sample is fixed (seed 0).
-"""
+"""The seed study's measures of one model (every draw from seed 0), and the check of its records."""
 
 from __future__ import annotations
 
@@ -16,17 +12,14 @@ from sklearn.neighbors import NearestNeighbors
 
 import helpers
 import measures
-from helpers import add_white_noise, encode
-from seed_study import statistics as seed_statistics
-from seed_study import training as seed_training
+from helpers import Autoencoder, add_white_noise, encode
+from seed_study.statistics import MEASURES
+from seed_study.training import DataSpec, Job, load_data, load_trained
 from settings import VARIANTS
 
 
-def code_stability(
-    model: helpers.Autoencoder, x: torch.Tensor, noise_std: float, seed: int
-) -> float:
-    """Return the share of the code's variance over the live units that input noise leaves
-    intact, 1 - E||f(x + noise) - f(x)||^2 / E||f(x) - mean f(x)||^2 (NaN if none is live)."""
+def code_stability(model: Autoencoder, x: torch.Tensor, noise_std: float, seed: int) -> float:
+    """Return 1 - E||f(x + noise) - f(x)||^2 / E||f(x) - mean f(x)||^2 over the live code units."""
     clean = encode(model, x)
     generator = torch.Generator(x.device).manual_seed(seed)
     noisy = encode(model, add_white_noise(x, noise_std, generator))
@@ -45,7 +38,7 @@ def linear_cka(first: np.ndarray, second: np.ndarray) -> float:
     return float(np.linalg.norm(a.T @ b) ** 2 / (np.linalg.norm(a.T @ a) * np.linalg.norm(b.T @ b)))
 
 
-def nearest_neighbours(codes: np.ndarray, k: int = 10) -> np.ndarray:
+def nearest_neighbours(codes: np.ndarray, k: int) -> np.ndarray:
     """Return, for each code, the indices [N, k] of its k nearest other codes (Euclidean)."""
     return NearestNeighbors(n_neighbors=k).fit(codes).kneighbors(return_distance=False)
 
@@ -56,9 +49,8 @@ def neighbour_overlap(first: np.ndarray, second: np.ndarray) -> float:
     return float(shared.mean() / first.shape[1])
 
 
-def masked_pixel_mse(model: helpers.Autoencoder, x: torch.Tensor, settings: dict) -> float:
-    """Return the MSE over the pixels of x hidden (set to masked_fill) by one fixed mask that hides
-    each with probability masked_share."""
+def masked_pixel_mse(model: Autoencoder, x: torch.Tensor, settings: dict) -> float:
+    """Return the MSE over the pixels that one fixed mask hides (sets to masked_fill)."""
     mask = torch.Generator().manual_seed(0)
     hidden = torch.rand(x.shape, generator=mask) < settings["masked_share"]
     output = helpers.reconstruct(model, x.masked_fill(hidden, settings["masked_fill"]))
@@ -66,16 +58,13 @@ def masked_pixel_mse(model: helpers.Autoencoder, x: torch.Tensor, settings: dict
 
 
 def map_class_shares(embedding: np.ndarray, labels: np.ndarray, classes: list[str]) -> list[float]:
-    """Return, per class, the share of its map points whose 5 nearest neighbours in the map are
-    mostly of its own class (the report's Tables 3 and 6)."""
+    """Return per class the share of its map points whose 5 nearest are mostly of its class."""
     votes = helpers.plane_neighbour_votes(embedding, labels)
     return list(helpers.per_class_recall(labels, votes, classes).values())
 
 
-def score(model: helpers.Autoencoder, data: helpers.FashionMNISTData, settings: dict) -> dict:
+def score(model: Autoencoder, data: helpers.FashionMNISTData, settings: dict) -> dict:
     """Return the study's measures of one trained model (seed_study.statistics.MEASURES)."""
-    if data.classes != settings["map_classes"]:
-        raise ValueError("the data's classes are not the study's map_classes (settings.SCORING)")
     test_x, test_y, train_y = data.test_x, data.test_y.numpy(), data.train_y.numpy()
     subset = helpers.sample_indices(len(test_x), settings["embedded_test_images"], 0).numpy()
     train_codes, test_codes = encode(model, data.train_x).numpy(), encode(model, test_x).numpy()
@@ -95,12 +84,10 @@ def score(model: helpers.Autoencoder, data: helpers.FashionMNISTData, settings: 
     }
 
 
-def score_file(
-    path: Path, job: seed_training.Job, spec: seed_training.DataSpec, device: str, settings: dict
-) -> tuple[dict, dict, np.ndarray]:
+def score_file(path: Path, job: Job, spec: DataSpec, device: str, settings: dict) -> tuple:
     """Return the measures of a job's saved model, its training history and its test codes."""
-    model, history = seed_training.load_trained(path, job, spec, device)
-    data = seed_training.load_data(spec)
+    model, history = load_trained(path, job, spec, device)
+    data = load_data(spec)
     return score(model, data, settings), history, encode(model, data.test_x).numpy()
 
 
@@ -116,10 +103,10 @@ REMAKE = "after a change to the training, delete build/seed_models/ and run `mak
 
 
 def record_problems(study: dict, model: str, seed: int, scores: dict) -> list[str]:
-    """Return a message per value recorded for `model` and `seed` that `scores` does not reproduce."""
+    """Return a message per value recorded for `model` and `seed` that `scores` differs from."""
     index, problems = study["seeds"].index(seed), []
     for key, summary in study[model].items():
-        levels = seed_statistics.MEASURES[key].levels
+        levels = MEASURES[key].levels
         names = [f"{key} at {level}" for level in study["settings"][levels]] if levels else [key]
         recorded, remade = (np.ravel(values) for values in (summary["values"][index], scores[key]))
         rtol, atol = TOLERANCES.get(key, (1e-3, 1e-6))
@@ -132,12 +119,9 @@ def record_problems(study: dict, model: str, seed: int, scores: dict) -> list[st
     return problems
 
 
-def seed0_problems(
-    model_files: dict[str, Path], study: dict, spec: seed_training.DataSpec
-) -> list[str]:
-    """Return how the models that helpers.save_model saved (by variant key), scored as the study
-    scores its own, differ from the study's records of seed 0."""
-    data, problems = seed_training.load_data(spec), []
+def seed0_problems(model_files: dict[str, Path], study: dict, spec: DataSpec) -> list[str]:
+    """Return how the saved models (by variant key), scored, differ from the records of seed 0."""
+    data, problems = load_data(spec), []
     for name, path in model_files.items():
         model = helpers.build_model(VARIANTS[name])
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))

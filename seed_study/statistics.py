@@ -1,17 +1,10 @@
-"""The seed study's statistics: two models compared over the seeds, and how alike their codes are.
-
-A comparison (first minus second) tests every quantity once in one family ("rows"), each curve
-over its other noise levels and each per-class measure over the classes in families of their own.
-Per measure: the exact sign-flip test, its simultaneous interval (Bonferroni) and the verdict that
-the interval carries; the paired t-test for reference. What each part is: seed_study/notes.json.
-"""
+"""The seed study's statistics: paired tests of two models over the seeds, and code similarity."""
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
 import math
-from collections.abc import Iterable
 
 import numpy as np
 from scipy import stats
@@ -54,8 +47,8 @@ MAX_SEEDS = 20  # the exact interval enumerates 2^n subsets
 
 def summaries(per_seed: list[dict]) -> dict[str, dict]:
     """Return per measure the seeds' values with their mean and sample sd (per level)."""
-    result, present = {}, [key for key in MEASURES if key in per_seed[0]]
-    for key in present:
+    result = {}
+    for key in [key for key in MEASURES if key in per_seed[0]]:
         values = [scores[key] for scores in per_seed]
         array = np.asarray(values, dtype=float)
         mean, sd = array.mean(0).tolist(), array.std(0, ddof=1).tolist()
@@ -92,8 +85,7 @@ def t_test_p(gaps: np.ndarray) -> float:
 
 
 def verdict(interval: list[float], margin: float, measure: Measure, labels: tuple[str, str]) -> str:
-    """Return what an interval of first - second says: better if it excludes 0, equivalent if it
-    lies within ±margin."""
+    """Return what an interval of first - second says: who is better, equivalence, or neither."""
     low, high = interval
     within = -margin <= low and high <= margin
     shown = f"{margin:.{measure.decimals}f}"
@@ -127,18 +119,15 @@ def paired_row(one: list, other: list, measure: Measure, family: int, labels: tu
     }
 
 
-def family_rows(settings: dict, keys: Iterable[str]) -> list[tuple[str, int | None]]:
-    """Return the (measure, level) of the family: each quantity once, a curve at the training noise."""
-    rows = [
-        (key, measure) for key, measure in MEASURES.items() if key in keys and measure.in_family
-    ]
+def family_rows(settings: dict, present: dict) -> list[tuple[str, int | None]]:
+    """Return the family's (measure, level): each quantity once, a curve at the training noise."""
+    rows = [(key, m) for key, m in MEASURES.items() if key in present and m.in_family]
     std = settings.get("test_noise_std")
     return [(key, settings[m.levels].index(std) if m.levels else None) for key, m in rows]
 
 
 def level_rows(settings: dict, key: str) -> list[tuple[str, int]]:
-    """Return the (measure, level) of a measure's classes, or of a curve's noise levels but 0 and
-    the training noise (tested in the family)."""
+    """Return (measure, level) per class, or per noise level except 0 and the training noise."""
     measure, std = MEASURES[key], settings.get("test_noise_std")
     levels = enumerate(settings[measure.levels])
     return [(key, level) for level, value in levels if measure.per_class or value not in (0, std)]
@@ -190,8 +179,7 @@ def comparison_of(study: dict, models: tuple[str, str] | list[str] | None = None
 
 
 def similarity_summary(pairs: list[dict], labels: dict[str, str]) -> dict[str, dict]:
-    """Return per group of pairs (within a model; across two, apart or with the same seed) the
-    number of pairs and the mean, sd, min and max of each similarity."""
+    """Return per group (in a model, across two, across two with one seed) the pairs' spread."""
     order = list(labels)
 
     def group(pair: dict) -> tuple[int, int, bool]:

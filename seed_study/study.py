@@ -1,9 +1,4 @@
-"""The seed study (`make seeds`): seeds 0 to settings.STUDY_SEEDS - 1 of each variant, trained as
-the report trains its own and saved under build/seed_models/ (a saved model is not trained again),
-scored, compared in pairs and written to seed_study.json. On the CPU the jobs run in joblib's
-worker processes, one thread each. `--verify` (`make verify`) checks the records of seed 0
-against the notebook's saved models and the other variants' seed 0 trained anew.
-"""
+"""The seed study: every variant's seeds trained, scored and compared into seed_study.json."""
 
 from __future__ import annotations
 
@@ -18,58 +13,45 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
 
 import provenance
 import runtime
 from seed_study import scoring as seed_scoring
 from seed_study import statistics as seed_statistics
-from seed_study.training import DataSpec, Job, model_file, one_thread, train_job
+from seed_study.training import DataSpec, Job, model_file, train_job
 from settings import COMPARISONS, SCORING, SHEET, STUDY_SEEDS, VARIANTS, Training, Variant
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY_FILE, NOTES_FILE = ROOT / "seed_study.json", ROOT / "seed_study" / "notes.json"
 MODELS_DIR = ROOT / "build" / "seed_models"
-NOTEBOOK_MODELS = {
-    name: ROOT / "models" / f"{name}.pt" for name in ("autoencoder", "denoising_autoencoder")
-}
-Log = Callable[[str], None]
+NOTEBOOK_MODELS = {name: ROOT / "models" / f"{name}.pt" for name in COMPARISONS[0]}  # the report's
 
 
-def study_settings(
-    variants: dict[str, Variant], training: Training, scoring: dict, device: str
-) -> dict:
+def study_settings(variants: dict, training: Training, scoring: dict, device: str) -> dict:
     """Return a study's "settings" as seed_study.json records them."""
     models = {name: variant.to_dict() for name, variant in variants.items()}
     return {**dataclasses.asdict(training), "models": models, **scoring, "device": device}
-
-
-def default_settings(seeds: int = STUDY_SEEDS, device: str = "cpu") -> dict:
-    """Return the "seeds" and "settings" of the study that settings.py describes."""
-    recorded = study_settings(VARIANTS, SHEET, SCORING, device)
-    return {"seeds": list(range(seeds)), "settings": recorded}
 
 
 def run_parallel(function: Callable, calls: list[tuple], workers: int) -> Iterator:
     """Yield function(*call) per call in order, in `workers` processes of one thread (0: here)."""
     if workers == 0:
         return (function(*call) for call in calls)
-    jobs = (delayed(one_thread)(function, *call) for call in calls)
-    return Parallel(n_jobs=workers, return_as="generator")(jobs)
+    with parallel_config("loky", inner_max_num_threads=1):  # OMP_NUM_THREADS=1 and the like
+        parallel = Parallel(n_jobs=workers, return_as="generator")
+    return parallel(delayed(function)(*call) for call in calls)
 
 
-def make_jobs(variants: dict[str, Variant], seeds: list[int], training: Training) -> list[Job]:
+def make_jobs(variants: dict, seeds: list[int], training: Training) -> list[Job]:
     """Return one job per variant and seed."""
-    return [
-        Job(name, seed, variant, training) for name, variant in variants.items() for seed in seeds
-    ]
+    return [Job(name, seed, variants[name], training) for name in variants for seed in seeds]
 
 
 def train_and_score(
-    jobs: list[Job], spec: DataSpec, scoring: dict, models_dir: Path, workers: int, log: Log = print
-) -> list[tuple]:
-    """Train the jobs whose model is not saved (one after another on a GPU), then score every
-    saved model; return (scores, history, test codes) per job."""
+    jobs: list[Job], spec: DataSpec, scoring: dict, models_dir: Path, workers: int, log=print
+) -> dict[tuple[str, int], tuple]:
+    """Train the jobs not saved yet (on a GPU in turn); return (scores, history, codes) per job."""
     device = runtime.get_device().type
     workers = workers if device == "cpu" else 0
     paths = [model_file(models_dir, job, spec, device) for job in jobs]
@@ -79,14 +61,13 @@ def train_and_score(
     for (job, _, _), trained in zip(missing, run_parallel(train_job, missing, workers)):
         log(f"trained {job.model} seed {job.seed} in {trained['seconds']:.0f} s")
     calls = [(path, job, spec, device, scoring) for path, job in zip(paths, jobs)]
-    return list(run_parallel(seed_scoring.score_file, calls, workers))
+    results = run_parallel(seed_scoring.score_file, calls, workers)
+    return {(job.model, job.seed): result for job, result in zip(jobs, results)}
 
 
 def similarities(codes: dict[tuple[str, int], np.ndarray], neighbours: int) -> list[dict]:
     """Return the linear CKA and neighbour overlap of the test codes of every two (model, seed)."""
-    nearest = {
-        key: seed_scoring.nearest_neighbours(code, neighbours) for key, code in codes.items()
-    }
+    nearest = {key: seed_scoring.nearest_neighbours(codes[key], neighbours) for key in codes}
     pairs = []
     for first, second in itertools.combinations(codes, 2):
         cka = seed_scoring.linear_cka(codes[first], codes[second])
@@ -114,42 +95,35 @@ def run_study(
     spec: DataSpec,
     models_dir: Path,
     workers: int,
-    log: Log = print,
+    log: Callable[[str], None] = print,
 ) -> dict:
     """Return the seed study of `variants`: train what is not saved, score all, compare."""
     jobs = make_jobs(variants, seeds, training)
     results = train_and_score(jobs, spec, scoring, models_dir, workers, log)
-    by_job = {(job.model, job.seed): result for job, result in zip(jobs, results)}
     device = str(runtime.get_device())
     study = {"seeds": seeds, "settings": study_settings(variants, training, scoring, device)}
     study["notes"] = json.loads(NOTES_FILE.read_text(encoding="utf-8"))
     for name in variants:
-        study[name] = seed_statistics.summaries([by_job[name, seed][0] for seed in seeds])
+        study[name] = seed_statistics.summaries([results[name, seed][0] for seed in seeds])
     study["restarts"] = {
-        name: [by_job[name, seed][1]["restarts"] for seed in seeds] for name in variants
+        name: [results[name, seed][1]["restarts"] for seed in seeds] for name in variants
     }
-    codes = {key: result[2] for key, result in by_job.items()}
+    codes = {key: result[2] for key, result in results.items()}
     return compared(study, comparisons, similarities(codes, scoring["neighbours"]))
 
 
-def verify(
-    study: dict, variants: dict[str, Variant], spec: DataSpec, models_dir: Path, workers: int
-) -> list[str]:
-    """Return how seed 0 of each of `variants`, trained anew with the study's settings into
-    `models_dir` and scored, differs from the study's records."""
-    recorded, fields = study["settings"], [field.name for field in dataclasses.fields(Training)]
-    training = Training(**{name: recorded[name] for name in fields})
-    jobs = make_jobs(variants, [0], training)
-    results = train_and_score(jobs, spec, recorded, models_dir, workers)
-    problems = []
-    for job, (scores, _, _) in zip(jobs, results):
-        problems += seed_scoring.record_problems(study, job.model, 0, scores)
+def verify(study: dict, variants: dict, spec: DataSpec, folder: Path, workers: int) -> list[str]:
+    """Return how seed 0 of `variants`, trained anew into `folder`, differs from its records."""
+    fields = [field.name for field in dataclasses.fields(Training)]
+    jobs = make_jobs(variants, [0], Training(**{name: study["settings"][name] for name in fields}))
+    problems, results = [], train_and_score(jobs, spec, study["settings"], folder, workers)
+    for (name, _), (scores, _, _) in results.items():
+        problems += seed_scoring.record_problems(study, name, 0, scores)
     return problems
 
 
 def verify_seed0(workers: int) -> int:
-    """Print how seed_study.json's records of seed 0 differ from its models made again (on the
-    recorded device unless $EXERCISE9_DEVICE names one); return the exit status."""
+    """Print how seed 0 of each model made again differs from seed_study.json; return the status."""
     study = json.loads(STUDY_FILE.read_text(encoding="utf-8"))
     os.environ.setdefault(runtime.DEVICE_VARIABLE, study["settings"]["device"])
     spec, recorded = DataSpec(str(ROOT / "data")), study["settings"]["models"]
@@ -162,9 +136,7 @@ def verify_seed0(workers: int) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description="Train, score and compare the seed study's models."
-    )
+    parser = argparse.ArgumentParser(description="Train, score and compare the seed study.")
     parser.add_argument("--seeds", type=int, default=STUDY_SEEDS)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="0: no workers")
     parser.add_argument("--verify", action="store_true", help="check seed 0 again; write nothing")

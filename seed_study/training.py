@@ -1,6 +1,4 @@
-"""The seed study's training: one model per job, trained by safeguards.train as the report
-trains its own and saved in a file keyed by what determines its weights (model_key).
-"""
+"""The seed study's training: one model per job, trained as the report's, saved by model_key."""
 
 from __future__ import annotations
 
@@ -8,11 +6,9 @@ import dataclasses
 import functools
 import hashlib
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from threadpoolctl import threadpool_limits
 
 import helpers
 import provenance
@@ -40,29 +36,17 @@ class DataSpec:
     test_images: int | None = None
 
 
-def one_thread(function: Callable, *args: object) -> object:
-    """Return function(*args) computed on one PyTorch and one BLAS/OpenMP thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            return function(*args)
-    finally:
-        torch.set_num_threads(threads)
-
-
 @functools.lru_cache(maxsize=1)
 def load_data(spec: DataSpec) -> helpers.FashionMNISTData:
     """Return the data of `spec`, loaded once per process."""
     data = helpers.load_fashion_mnist(spec.root)
     train, test = slice(spec.train_images), slice(spec.test_images)
-    train_x, train_y = data.train_x[train], data.train_y[train]
-    test_x, test_y = data.test_x[test], data.test_y[test]
-    return data._replace(train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y)
+    parts = data.train_x[train], data.train_y[train], data.test_x[test], data.test_y[test]
+    return helpers.FashionMNISTData(*parts, data.classes, data.class_groups)
 
 
 def model_key(job: Job, spec: DataSpec, device: str) -> dict:
-    """Return what determines a job's weights: variant (but its label), seed, training, data, device."""
+    """Return what determines a job's weights: variant but label, seed, training, data, device."""
     variant = {name: value for name, value in job.variant.to_dict().items() if name != "label"}
     data = {"train_images": spec.train_images, "test_images": spec.test_images}
     seed, training = job.seed, dataclasses.asdict(job.training)
@@ -75,9 +59,8 @@ def model_file(folder: str | Path, job: Job, spec: DataSpec, device: str) -> Pat
     return Path(folder) / f"seed{job.seed}-{digest.hexdigest()[:16]}.pt"
 
 
-def train_job(job: Job, spec: DataSpec, path: str | Path) -> dict:
-    """Train the job's model with safeguards.train, save it with its key and history to `path`
-    and return its history and seconds."""
+def train_job(job: Job, spec: DataSpec, path: Path) -> dict:
+    """Train the job's model, save it with its key to `path`; return its history and seconds."""
     device, data, training = runtime.get_device(), load_data(spec), dataclasses.asdict(job.training)
     model = helpers.build_model(job.variant, job.seed).to(device)
     history = safeguards.train(
@@ -91,7 +74,7 @@ def train_job(job: Job, spec: DataSpec, path: str | Path) -> dict:
 
 
 def load_trained(
-    path: str | Path, job: Job, spec: DataSpec, device: str
+    path: Path, job: Job, spec: DataSpec, device: str
 ) -> tuple[helpers.Autoencoder, dict]:
     """Return the job's saved model (on the CPU) and its history, if its key is the job's."""
     saved = torch.load(path, map_location="cpu", weights_only=True)

@@ -26,6 +26,7 @@ from test_numbers import NUMBER, binding_errors, is_checked, leaves, missed_subs
 
 import gd_variants
 import helpers
+import measures
 import provenance
 import report
 import settings
@@ -456,11 +457,15 @@ def test_scores_table_has_a_row_per_measure_and_a_column_per_model():
     assert "| silhouette in code space | −0.068 | 0.076 |" in lines
 
 
-def test_models_of_another_run_stop_the_companion_with_one_message():
-    record = helpers.ModelRecord(helpers.Autoencoder(seed=0), None, None, mse_clean=0.0691)
-    report.check_submission_models({"autoencoder": record}, {AE: {"test_mse_clean": 0.06910001}})
-    with pytest.raises(ValueError, match="different runs.*make report"):
-        report.check_submission_models({"autoencoder": record}, {AE: {"test_mse_clean": 0.0712}})
+@pytest.mark.slow
+def test_the_committed_models_are_the_submission_run_s(data):
+    """The companion loads models/*.pt and results.json describes them: each model's clean
+    test MSE is the one results.json records (`make run` writes both)."""
+    results = json.loads((ROOT / "results.json").read_text(encoding="utf-8"))
+    for name in ("autoencoder", "denoising_autoencoder"):
+        model = measures.load_model(ROOT / "models" / f"{name}.pt")
+        mse = helpers.reconstruction_loss(model, data.test_x, data.test_x)
+        assert mse == pytest.approx(results[name]["test_mse_clean"], rel=1e-4), name
 
 
 def test_companion_results_name_the_models_their_units_and_every_run(tmp_path):

@@ -145,7 +145,7 @@ def test_a_saved_model_loads_with_the_same_weights_and_outputs(tmp_path):
     loaded = measures.load_model(path)
     x = torch.rand(4, 784) * 2 - 1
     assert torch.equal(helpers.reconstruct(loaded, x), helpers.reconstruct(model, x))
-    with pytest.raises(FileNotFoundError, match="none.pt is missing: run `make report`"):
+    with pytest.raises(FileNotFoundError, match="none.pt is missing: run `make run`"):
         measures.load_model(tmp_path / "none.pt")
 
 
@@ -156,7 +156,7 @@ def test_a_damaged_model_file_is_one_message_naming_it_and_make_report(tmp_path,
     with pytest.raises(
         ValueError,
         match=r"autoencoder.pt does not hold the saved weights .*"
-        r"`make report`.*git checkout",
+        r"`make run`.*git checkout",
     ):
         measures.load_model(path)
 

@@ -239,7 +239,7 @@ def test_a_run_with_other_settings_opens_with_a_notice_and_writes_elsewhere(code
     """The notice is decided once, at the top; a differing run (another device included)
     shows it and writes into other-run/. nbval, which runs on the CPU, ignores the notice,
     so the tests pass whatever device the described run was made on."""
-    decided = [c for c in code_cells if "report.run_notice(changes)" in c.source]
+    decided = [c for c in code_cells if "report.run_notice(config, " in c.source]
     assert len(decided) == 1 and "remove-cell" in tags(decided[0])
     assert "report.output_folder()" in decided[0].source
     shown = [c for c in code_cells if "display(Markdown(notice))" in c.source]
@@ -261,7 +261,7 @@ def test_progress_bars_are_saved_as_finished_text_without_widget_state(notebook,
         if out.output_type == "stream" and "%|" in out.get("text", "")
     ]
     assert len(bars) >= 2
-    for bar in bars:  # tqdm's text: frames joined by carriage returns, the last one finished
+    for bar in bars:  # tqdm's text, its frames merged into the last one (build_report.execute)
         assert re.match(r"100%\|█+\| (\d+)/\1 ", bar), bar
     assert not [
         out

@@ -326,41 +326,42 @@ def test_a_missing_seed_study_is_file_not_found_and_a_damaged_one_a_value_error(
         ('{"config": {}}', "lacks 'autoencoder'"),
     ],
 )
-def test_a_damaged_submission_results_file_is_one_message_naming_make_run(
-    tmp_path, content, problem
-):
+def test_a_damaged_results_file_is_one_message_naming_how_to_restore_it(tmp_path, content, problem):
     path = tmp_path / "results.json"
     if content is not None:
         path.write_text(content)
     with pytest.raises((FileNotFoundError, ValueError)) as error:
-        report.read_submission_run(path)
+        report.read_json(path, "`make run`", ("config", "autoencoder"))
     assert problem in str(error.value) and "`make run`" in str(error.value)
+    assert "git checkout -- results.json" in str(error.value)
 
 
-def notice(config: dict, device: str, committed: dict | None) -> str:
-    """The notice of a run with these settings."""
-    return report.run_notice(report.changed_settings(config, device, committed))
+def notice(config: dict, device: str, committed: dict | None, folder) -> str:
+    """The notice of a run with these settings beside a results file holding `committed`."""
+    path = folder / "results.json"
+    if committed is not None:
+        path.write_text(json.dumps({"config": committed}))
+    return report.run_notice(config, device, path)
 
 
-def test_the_notice_names_every_changed_setting_and_is_empty_for_the_committed_run():
+def test_the_notice_names_every_changed_setting_and_is_empty_for_the_committed_run(tmp_path):
     committed = {"EPOCHS": 50, "NOISE_STD": 0.5, "SEED": 0, "device": "cpu"}
-    assert notice(dict(committed), "cpu", committed) == ""
-    changed = notice({**committed, "EPOCHS": 10, "NOISE_STD": 0.3}, "cpu", committed)
-    assert (
-        "`EPOCHS = 10` instead of 50" in changed and "`NOISE_STD = 0.3` instead of 0.5" in changed
-    )
+    assert notice(dict(committed), "cpu", committed, tmp_path) == ""
+    changed = notice({**committed, "EPOCHS": 10, "NOISE_STD": 0.3}, "cpu", committed, tmp_path)
+    assert "`EPOCHS = 10` instead of 50" in changed
+    assert "`NOISE_STD = 0.3` instead of 0.5" in changed
     assert "SEED" not in changed and "the tables and figures are this run's" in changed
-    assert "`device = 'cuda'` instead of 'cpu'" in notice(committed, "cuda", committed)
+    assert "`device = 'cuda'` instead of 'cpu'" in notice(committed, "cuda", committed, tmp_path)
 
 
-def test_the_notice_compares_with_the_results_file_and_a_first_run_has_none(tmp_path):
-    """The described run is the one in results.json; runs that differ write into other-run/,
-    so a second differing run, or one after a GPU run, still gets the notice."""
-    assert report.read_committed_run(tmp_path / "results.json") is None
-    assert notice({"EPOCHS": 10}, "cuda", None) == ""
-    (tmp_path / "results.json").write_text('{"config": {"EPOCHS": 50, "device": "cuda"}}')
-    committed = report.read_committed_run(tmp_path / "results.json")
-    assert "`device = 'cpu'` instead of 'cuda'" in notice({"EPOCHS": 50}, "cpu", committed)
+def test_a_first_run_and_make_run_have_no_committed_run_to_differ_from(tmp_path, monkeypatch):
+    assert notice({"EPOCHS": 10}, "cuda", None, tmp_path) == ""
+    committed = {"EPOCHS": 50, "device": "cuda"}
+    assert "`device = 'cpu'` instead of 'cuda'" in notice(
+        {"EPOCHS": 50}, "cpu", committed, tmp_path
+    )
+    monkeypatch.setenv(provenance.RECORD_VARIABLE, "1")
+    assert notice({"EPOCHS": 50}, "cpu", committed, tmp_path) == ""
 
 
 def test_source_lines_give_a_complete_dedented_fragment():
@@ -466,9 +467,3 @@ def test_recorded_numbers_are_the_shown_images_errors_and_brightness():
 def test_vote_counts_give_each_class_its_votes_by_class():
     labels, votes = np.array([0, 0, 0, 1, 1]), np.array([0, 1, 1, 1, 1])
     assert report.vote_counts(labels, votes, ["a", "b"]) == {"a": {"a": 1, "b": 2}, "b": {"b": 2}}
-
-
-def test_a_run_that_make_report_records_has_no_committed_run_to_differ_from(tmp_path, monkeypatch):
-    (tmp_path / "results.json").write_text('{"config": {"EPOCHS": 50, "device": "cuda"}}')
-    monkeypatch.setenv(provenance.RECORD_VARIABLE, "1")
-    assert report.read_committed_run(tmp_path / "results.json") is None

@@ -1,12 +1,12 @@
 """The notebooks' re-run under nbval reproduces the committed numbers.
 
-conftest.py adds one check after the last cell of each notebook (reproduction_items): it
+conftest.py adds one check after the last cell of each notebook (ReproductionCheck): it
 compares the results file that the re-run wrote into $EXERCISE9_OUTPUT with the committed one,
 value by value (differences). What may differ, and why:
 * nothing in the settings (config) but the device, compared as written;
 * whole numbers (live code units, vote counts, epochs) must be equal;
 * other numbers agree within RELATIVE (1e-3) of the larger, or within ABSOLUTE (1e-6) near
-  zero. The committed run and the re-run differ in their thread count (make report uses the
+  zero. The committed run and the re-run differ in their thread count (make run uses the
   machine's cores, the tests one thread) and may differ in the CPU: sums are then added in
   another order, which moves the last bits of every loss, and Adam carries those bits through
   50 epochs. Measured here on 2026-12-05, a 1-thread run of the submission against the

@@ -7,6 +7,7 @@ the code similarity, the code stability)."""
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -75,10 +76,12 @@ def test_run_parallel_returns_the_results_in_the_order_of_the_calls():
     assert list(study_module.run_parallel(pow, calls, 0)) == [pow(*call) for call in calls]
 
 
-def test_a_job_runs_on_one_thread_and_leaves_this_process_s_threads_as_they_were():
-    before = torch.get_num_threads()
-    assert seed_training.one_thread(torch.get_num_threads) == 1
-    assert torch.get_num_threads() == before
+def test_a_worker_runs_on_one_thread_whatever_this_process_allows(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    [variable] = study_module.run_parallel(os.getenv, [("OMP_NUM_THREADS",)], 2)
+    assert variable == "1" and list(study_module.run_parallel(torch.get_num_threads, [()], 2)) == [
+        1
+    ]
 
 
 def test_a_model_file_is_named_by_what_determines_the_weights(tmp_path):

@@ -82,10 +82,10 @@ def test_a_disagreement_between_the_study_and_a_run_is_found(committed):
 
 def test_the_committed_runs_use_the_settings_of_settings_py(committed):
     study = committed["seed_study.json"]
-    expected = study_module.default_settings(settings.STUDY_SEEDS)
-    assert {key: study[key] for key in ("seeds", "settings")} == {
-        key: expected[key] for key in ("seeds", "settings")
-    }
+    assert study["seeds"] == list(range(settings.STUDY_SEEDS))
+    assert study["settings"] == study_module.study_settings(
+        settings.VARIANTS, settings.SHEET, settings.SCORING, "cpu"
+    )
     config = committed["results.json"]["config"]
     assert (
         config["EPOCHS"],

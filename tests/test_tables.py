@@ -241,7 +241,7 @@ def test_comparison_table_gives_the_difference_its_interval_margin_wins_p_and_ve
     ]
     cells = next(row for row in table if row[0] == "test MSE on clean inputs")
     low, high = first["interval"]
-    assert cells[1] == "−0.0103" and cells[2] == tables.interval_cell(first)
+    assert cells[1] == "−0.0103" and cells[2] == tables.interval_cell(first, 4)
     assert cells[2] == f"[{low:+.4f}, {high:+.4f}]".replace("-", "−") and high < 0
     assert cells[3] == "±0.0035" and cells[4] == "10/10" and cells[-1] == "plain better"
     assert cells[5] == f"{min(1, 3 * 2 / 1024):.3f}"

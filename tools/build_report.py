@@ -1,9 +1,8 @@
-"""Build the submission: dist/exercise9.pdf and dist/companion.pdf from the committed notebooks
-(their `listing` cells rendered again from the current source) and dist/exercise9.zip, each
-written atomically; --execute runs both notebooks first (make run), --html needs no LaTeX."""
+"""Build dist/exercise9.pdf, dist/companion.pdf (listings from the current source) and the ZIP."""
 
 import argparse
 import copy
+import io
 import os
 import re
 import shutil
@@ -23,8 +22,7 @@ from nbformat.v4 import new_output
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as tools/build_report.py: the project's modules
 
-import provenance
-from provenance import write_atomically
+from provenance import RECORD_VARIABLE, write_atomically, write_text_atomically
 
 NOTEBOOKS = ("exercise9.ipynb", "companion.ipynb")  # the companion reads the first one's results
 ZIP_CONTENTS = """
@@ -34,7 +32,6 @@ ZIP_CONTENTS = """
     requirements.txt requirements-dev.txt environment.yml .gitattributes .ci/run
     tools/setup.sh tools/portability.sh tools/build_report.py tools/latex/exercise9.tex.j2
 """  # what a grader needs (glob patterns, each must match): no data, CI or build output
-LATEX_PACKAGES = "texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc"
 TEMPLATE = ROOT / "tools" / "latex" / "exercise9.tex.j2"
 WIDGET_NOTE = "An interactive widget: run this cell in JupyterLab (a live kernel) to use it.\n"
 NAMES_MISSING = "[names not set: set AUTHORS in the parameters cell of exercise9.ipynb]"
@@ -65,20 +62,16 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
 def execute(path: Path) -> None:
     """Execute the notebook top to bottom in its folder and save it in place on success."""
     notebook, failed = read_notebook(path), []
-    folder = {"metadata": {"path": str(path.parent)}}  # the kernel runs there
-    client = NotebookClient(notebook, timeout=1800, resources=folder)
+    client = NotebookClient(notebook, timeout=1800)
     client.on_cell_error = lambda cell_index, **_: failed.append(cell_index)
-    os.environ[provenance.RECORD_VARIABLE] = "1"  # the kernel inherits it: the committed run
-    try:
-        client.execute()
+    try:  # in the notebook's folder, recorded as the committed run
+        client.execute(cwd=str(path.parent), env=os.environ | {RECORD_VARIABLE: "1"})
     except CellExecutionError as error:
         source = notebook.cells[failed[-1]].source.partition("\n")[0][:60]
         raise BuildError(
             f"{path.name}: cell {failed[-1]} ({source}) raised {error.ename}: {error.evalue}. "
             "The notebook on disk is unchanged; fix the cell and rerun."
         ) from None
-    finally:
-        os.environ.pop(provenance.RECORD_VARIABLE, None)
     notebook.metadata.pop("widgets", None)
     CoalesceStreamsPreprocessor().preprocess(notebook, {})  # a progress bar: its last frame
     for cell in notebook.cells:  # a widget has no state without its kernel: say so instead
@@ -96,18 +89,16 @@ def names_of(notebook: nbformat.NotebookNode) -> str | None:
 
 
 def printable(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Return a copy for the reader: cells, inputs and outputs removed as their tags say, the
-    first heading as the title with the AUTHORS under it, the other headings one level up."""
+    """Return a copy for the reader: tagged parts hidden, first heading as title, names below."""
     names, notebook = names_of(notebook), copy.deepcopy(notebook)
     if names is not None:
         notebook.metadata["authors"] = [{"name": escape_latex(names.strip() or NAMES_MISSING)}]
     notebook, _ = TagRemovePreprocessor(enabled=True, **HIDING_TAGS).preprocess(notebook, {})
-    for cell in notebook.cells:
-        title = re.match(r"# (.+)\n*", cell.source) if cell.cell_type == "markdown" else None
+    for cell in (cell for cell in notebook.cells if cell.cell_type == "markdown"):
+        title = re.match(r"# (.+)\n*", cell.source)
         if title and "title" not in notebook.metadata:
             notebook.metadata["title"], cell.source = title[1], cell.source[title.end() :]
-        if cell.cell_type == "markdown":
-            cell.source = re.sub(r"^#(#+) ", r"\1 ", cell.source, flags=re.MULTILINE)
+        cell.source = re.sub(r"^#(#+) ", r"\1 ", cell.source, flags=re.MULTILINE)
     return notebook
 
 
@@ -125,12 +116,10 @@ def with_current_listings(notebook: nbformat.NotebookNode) -> nbformat.NotebookN
 
 def check_latex_tools() -> None:
     """Raise BuildError naming the missing LaTeX tools and how to install them."""
-    missing = [tool for tool in ("xelatex", "pandoc") if shutil.which(tool) is None]
-    if missing:
+    if missing := [tool for tool in ("xelatex", "pandoc") if shutil.which(tool) is None]:
         raise BuildError(
-            f"{' and '.join(missing)} not found: the PDF export needs them. Install them (Debian/"
-            f"Ubuntu: apt-get install --no-install-recommends {LATEX_PACKAGES}; macOS: MacTeX "
-            "and pandoc), or run `python tools/build_report.py --html` for an HTML report."
+            f"{' and '.join(missing)} not found: the PDF export needs them (`make setup` installs "
+            "them as root on Debian/Ubuntu, else says how), or use --html for an HTML report."
         )
 
 
@@ -142,13 +131,10 @@ def export(notebook: nbformat.NotebookNode, target: Path, to_pdf: bool) -> None:
     try:
         body, _ = exporter.from_notebook_node(printable(notebook), resources)
     except LatexFailed as error:
-        log, output = ROOT / "build" / "latex.log", error.output or ""
-        write_atomically(log, lambda temp: temp.write_text(output, encoding="utf-8"))
+        output = error.output or ""
+        write_text_atomically(ROOT / "build" / "latex.log", output)
         first = next((line for line in output.splitlines() if line.startswith("!")), "see the log")
-        raise BuildError(
-            f"LaTeX could not build the PDF ({first}); full log: build/latex.log. "
-            "The previous PDF is kept."
-        ) from None
+        raise BuildError(f"LaTeX could not build the PDF ({first}); log: build/latex.log") from None
     data = body if isinstance(body, bytes) else body.encode("utf-8")
     write_atomically(target, lambda temp: temp.write_bytes(data))
 
@@ -156,26 +142,22 @@ def export(notebook: nbformat.NotebookNode, target: Path, to_pdf: bool) -> None:
 def zip_members() -> list[str]:
     """Return the project files a grader needs, as relative POSIX paths."""
     found = {pattern: sorted(ROOT.glob(pattern)) for pattern in ZIP_CONTENTS.split()}
-    missing = [pattern for pattern, paths in found.items() if not paths]
-    if missing:
+    if missing := [pattern for pattern, paths in found.items() if not paths]:
         raise BuildError(f"files for the ZIP are missing: {', '.join(missing)}")
     return sorted({path.relative_to(ROOT).as_posix() for paths in found.values() for path in paths})
 
 
 def pack_zip(target: Path) -> None:
     """Write the ZIP of the code (folder exercise9/ inside), atomically."""
-
-    def write(temp: Path) -> None:
-        with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name in zip_members():
-                archive.write(ROOT / name, f"exercise9/{name}")
-
-    write_atomically(target, write)
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in zip_members():
+            archive.write(ROOT / name, f"exercise9/{name}")
+    write_atomically(target, lambda temp: temp.write_bytes(packed.getvalue()))
 
 
 def build(execute_first: bool, html: bool, dist: str = "dist") -> list[str]:
-    """Run the build steps; return the files written. Without LaTeX it writes the HTML reports
-    instead of the PDFs and the ZIP, then raises BuildError."""
+    """Build the reports and the ZIP; return the files. Without LaTeX: HTML, then BuildError."""
     for name in NOTEBOOKS if execute_first else ():
         print(f"execute {name} ...", flush=True)
         execute(ROOT / name)
@@ -185,10 +167,9 @@ def build(execute_first: bool, html: bool, dist: str = "dist") -> list[str]:
     except BuildError as error:
         missing_latex, html = error, True
     if names_of(notebooks[0]) == "":
-        print(
+        sys.stderr.write(
             f"warning: AUTHORS is empty in the parameters cell of {NOTEBOOKS[0]}: the PDF says "
-            f'"{NAMES_MISSING}". Set AUTHORS = "your names" and run `make report` again.',
-            file=sys.stderr,
+            f'"{NAMES_MISSING}". Set AUTHORS = "your names" and run `make report` again.\n'
         )
     written = [f"{dist}/{Path(name).stem}.{'html' if html else 'pdf'}" for name in NOTEBOOKS]
     for notebook, report in zip(notebooks, written):
@@ -201,8 +182,8 @@ def build(execute_first: bool, html: bool, dist: str = "dist") -> list[str]:
     return written
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--execute", action="store_true", help="run both notebooks first")
     parser.add_argument("--html", action="store_true", help="export HTML instead of PDF")
     parser.add_argument("--dist", default="dist", help="output folder (default: dist)")
@@ -211,11 +192,9 @@ def main() -> int:
     try:
         written = build(args.execute, args.html, args.dist)
     except (BuildError, PermissionError) as error:
-        print(f"build failed: {error}", file=sys.stderr)
-        return 1
+        sys.exit(f"build failed: {error}")  # to stderr, exit status 1
     print("done:" + "".join(f"\n  {name}" for name in written))
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
