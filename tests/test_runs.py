@@ -88,7 +88,7 @@ def test_a_run_cut_off_in_training_leaves_every_earlier_file_whole(tmp_path):
     training = [
         index
         for index, cell in enumerate(notebook.cells)
-        if "helpers.train_autoencoder(" in cell.source
+        if "safeguards.train(" in cell.source
     ]
     with client.setup_kernel(env=kernel_environment()):
         for index, cell in enumerate(notebook.cells[: training[1] + 1]):
