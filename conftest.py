@@ -48,6 +48,32 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[TRACKED] = None if hasattr(config, "workerinput") else tracked_changes()
 
 
+def committed_file_problem(root: Path = ROOT) -> str:
+    """Return the one message for the first damaged committed file (results, study, models)."""
+    import measures
+
+    remake = "`make run`"
+    checks = [
+        lambda: report.read_json(root / "results.json", remake, ("config", "autoencoder")),
+        lambda: report.read_json(root / "companion_results.json", remake, ("config", "models")),
+        lambda: report.read_seed_study(root / "seed_study.json"),
+        *(lambda path=path: measures.load_model(path) for path in sorted(root.glob("models/*.pt"))),
+    ]
+    for check in checks:
+        try:
+            check()
+        except (OSError, ValueError) as error:
+            return str(error)
+    return ""
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist starts its workers
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop at once, with one message, if a committed results file or model is damaged."""
+    if not hasattr(session.config, "workerinput") and (problem := committed_file_problem()):
+        pytest.exit(f"a committed file is damaged, so no test can run: {problem}", returncode=4)
+
+
 @pytest.hookimpl(trylast=True)  # after pytest-xdist's own, which waits for the workers to end
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Fail the run if it changed a tracked file (not in an xdist worker: the controller checks)."""

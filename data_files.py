@@ -64,7 +64,7 @@ def check_and_copy(dataset: Dataset, source: Path, target: Path, sha256: str) ->
     if hashlib.sha256(data).hexdigest() != sha256:
         raise data_error(dataset, source, "is truncated or corrupted (SHA-256 mismatch)")
     if source != target:
-        write_atomically(target, lambda temp: temp.write_bytes(data))
+        write_atomically(target, data)
 
 
 def ensure_raw_files(dataset: Dataset, root: Path) -> Path:

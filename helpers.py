@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib
+import io
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -136,7 +137,9 @@ def count_parameters(model: nn.Module) -> int:
 def save_model(model: Autoencoder, path: str | Path) -> Path:
     """Save the model's weights (its state_dict, on the CPU) atomically; return the path."""
     weights = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
-    return write_atomically(path, lambda temp: torch.save(weights, temp))
+    saved = io.BytesIO()
+    torch.save(weights, saved)  # in memory first: a full disk is then one clear OSError
+    return write_atomically(path, saved.getvalue())
 
 
 @contextlib.contextmanager

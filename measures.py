@@ -12,16 +12,14 @@ import torch.nn.functional as F
 from sklearn.decomposition import PCA
 from torch import nn
 
+import provenance
 from helpers import CODE_SIZE, Autoencoder, add_white_noise, reconstruct
 
 
 def load_model(path: str | Path, linear_code: bool = False) -> Autoencoder:
     """Return an Autoencoder with the weights saved at `path` by save_model, on the CPU; a
     missing or damaged file is one error that names it and how to make it again."""
-    remedy = (
-        f"run `make run` (exercise9.ipynb saves it), or restore it with "
-        f"`git checkout -- {Path(path).as_posix()}`"
-    )
+    remedy = provenance.how_to_restore(path, "`make run` (exercise9.ipynb saves it)")
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path} is missing: {remedy}")
     model = Autoencoder(linear_code=linear_code)
@@ -30,7 +28,7 @@ def load_model(path: str | Path, linear_code: bool = False) -> Autoencoder:
     except Exception as error:  # noqa: BLE001 (not a zip, a pickle, or these weights: one message)
         problem = (str(error).splitlines() or ["no details"])[0][:120]
         raise ValueError(
-            f"{path} does not hold the saved weights of this Autoencoder "
+            f"{path} is damaged: it does not hold the saved weights of this Autoencoder "
             f"({type(error).__name__}: {problem}): {remedy}"
         ) from None
     return model.eval()

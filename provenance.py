@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import math
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 RECORD_VARIABLE = "EXERCISE9_RECORD"  # set by `make run`: its run becomes the committed one
+PROJECT = Path(__file__).resolve().parent
 
 
 def current_umask() -> int:
@@ -20,33 +21,59 @@ def current_umask() -> int:
     return mask
 
 
-def write_atomically(target: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call write(temporary_path) in target's folder, then move the file onto `target`; if
-    either fails, the temporary file is removed and `target` is left as it was."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    os.close(handle)
+class NotWritten(OSError):
+    """A file could not be written (disk full, read-only folder); the message says what to do."""
+
+
+def not_written(target: Path, error: OSError) -> NotWritten:
+    """Return the error for a file that could not be written into its folder."""
+    reason = error.strerror or str(error)
+    return NotWritten(
+        f"could not write {target.name} into {target.parent} ({reason}). Free space on that "
+        f"disk or make the folder writable, then run again; {target.name} was left as it was "
+        "and nothing half-written remains."
+    )
+
+
+def write_atomically(target: str | Path, data: bytes | str) -> Path:
+    """Write bytes (or UTF-8 text) to a temporary file in target's folder, then move it onto
+    `target`; if either fails, the temporary file is removed and `target` is left as it was."""
+    target, temp_name, replacing = Path(target), None, False
     try:
-        write(Path(temp_name))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        with os.fdopen(handle, "wb") as file:
+            file.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.chmod(temp_name, 0o666 & ~current_umask())  # mkstemp's 0600 is for secrets
-        try:
-            os.replace(temp_name, target)
-        except PermissionError:  # Windows: the file is open in a viewer
-            message = f"cannot replace {target}: it is open in another program (a PDF viewer?)"
+        replacing = True
+        os.replace(temp_name, target)
+    except OSError as error:
+        if replacing and isinstance(error, PermissionError):  # Windows: open in a viewer
             raise PermissionError(
-                f"{message} or write-protected. Close it and run again; "
-                f"{target.name} was left as it was."
+                f"cannot replace {target}: it is open in another program (a PDF viewer?) or "
+                f"write-protected. Close it and run again; {target.name} was left as it was."
             ) from None
+        raise not_written(target, error) from None
     finally:
-        if os.path.exists(temp_name):
+        if temp_name and os.path.exists(temp_name):
             os.remove(temp_name)
     return target
 
 
-def write_text_atomically(target: str | Path, text: str) -> Path:
-    """Write UTF-8 text to `target` through write_atomically."""
-    return write_atomically(target, lambda temp: temp.write_text(text, encoding="utf-8"))
+def leftover_temporary_files(target: str | Path) -> list[Path]:
+    """Return the temporary files that a killed write_atomically left beside `target`."""
+    target = Path(target)
+    return sorted(target.parent.glob(f".{glob.escape(target.name)}.*"))
+
+
+def how_to_restore(path: str | Path, remake: str = "") -> str:
+    """Return how to restore a missing or damaged committed file: git, the ZIP, or `remake`."""
+    try:
+        name = Path(path).resolve().relative_to(PROJECT).as_posix()  # as git names it
+    except ValueError:  # outside the project
+        name = Path(path).as_posix()
+    also = f", or run {remake}" if remake else ""
+    return f"restore it with `git checkout -- {name}` (or unzip it again){also}"
 
 
 def file_sha256(path: Path) -> str:

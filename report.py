@@ -1,12 +1,16 @@
 """The report's presentation: figures, listings, the notice for other runs, the results files."""
 
 import inspect
+import io
 import json
 import os
+import secrets
 import shutil
 import textwrap
+import time
 from pathlib import Path
 
+import filelock
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -20,8 +24,9 @@ import settings
 from seed_study import statistics as stats
 
 OUTPUT_VARIABLE = "EXERCISE9_OUTPUT"  # the tests set it: figures and results go there
-OTHER_RUN_FOLDER = "other-run"  # figures and results of a run that the prose does not describe
-UNFINISHED = ".unfinished-run"  # a run's files until it is complete (publish); ignored by git
+OTHER_RUN_FOLDER = "other-runs"  # a folder per run that the prose does not describe
+UNFINISHED = ".unfinished-"  # a run's staging folder until it is complete (publish)
+RUNS: dict[Path, tuple] = {}  # this process's unpublished runs: staging -> (lock, destination)
 FIGURE_WIDTH = 5.8  # inches: the text width of nbconvert's PDF page
 STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "figure.titlesize": 9}
 STYLE |= dict.fromkeys(("xtick.labelsize", "ytick.labelsize", "legend.fontsize"), 8)
@@ -34,51 +39,94 @@ plt.rcParams.update(STYLE)  # on import: every font at least 8 pt at the PDF's w
 
 
 def output_folder() -> Path:
-    """Return an emptied staging folder in $EXERCISE9_OUTPUT, `make run`'s project or other-run/."""
-    recorded = "." if os.environ.get(provenance.RECORD_VARIABLE) else OTHER_RUN_FOLDER
-    staging = Path(os.environ.get(OUTPUT_VARIABLE) or recorded) / UNFINISHED
-    shutil.rmtree(staging, ignore_errors=True)
+    """Return a new staging folder of this run's own: in other-runs/, or in $EXERCISE9_OUTPUT
+    (the tests) or the project (`make run`); first remove those of runs that ended unpublished."""
+    tests, recorded = os.environ.get(OUTPUT_VARIABLE), os.environ.get(provenance.RECORD_VARIABLE)
+    base, own = Path(tests or ("." if recorded else OTHER_RUN_FOLDER)), not (tests or recorded)
+    name = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{os.getpid()}_{secrets.token_hex(2)}"
+    staging = base / f"{UNFINISHED}{name}"
+    for earlier, (lock, _) in list(RUNS.items()):  # this kernel's earlier, cut-off runs
+        lock.release()
+        del RUNS[earlier]
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        for folder in (path for path in base.glob(f"{UNFINISHED}*") if path.is_dir()):
+            remove_if_abandoned(folder)
+        lock = filelock.FileLock(f"{staging}.lock")
+        lock.acquire()  # held until publish, or until this process ends
+        staging.mkdir()
+    except OSError as error:
+        raise provenance.not_written(staging, error) from None
+    RUNS[staging] = (lock, base / name if own else base)
     return staging
 
 
-def publish(staging: Path) -> Path:
-    """Move a complete run's files into the destination, the results (JSON) last; return it."""
-    files = [path for path in Path(staging).rglob("*") if path.is_file()]
-    for path in sorted(files, key=lambda path: (path.suffix == ".json", path.as_posix())):
-        moved = Path(staging).parent / path.relative_to(staging)
-        moved.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, moved)
+def remove_if_abandoned(staging: Path) -> None:
+    """Remove a staging folder and its lock file unless the run that made it still runs."""
+    lock = filelock.FileLock(f"{staging}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        return  # its run holds the lock
     shutil.rmtree(staging, ignore_errors=True)
-    return Path(staging).parent
+    lock.release()
+    Path(lock.lock_file).unlink(missing_ok=True)
+
+
+def publish(staging: Path) -> Path:
+    """Make a complete run's files its result in one step: rename its staging folder to its own
+    folder in other-runs/, or move its files into the tests' or the project's folder, the
+    results (JSON) last. Return where they went."""
+    lock, destination = RUNS.pop(Path(staging), (None, Path(staging).parent))
+    try:
+        if destination != Path(staging).parent:
+            os.rename(staging, destination)
+        else:
+            files = [path for path in Path(staging).rglob("*") if path.is_file()]
+            for path in sorted(files, key=lambda path: (path.suffix == ".json", path.as_posix())):
+                moved = destination / path.relative_to(staging)
+                moved.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, moved)
+            shutil.rmtree(staging)
+    except OSError as error:
+        raise provenance.not_written(destination, error) from None
+    if lock is not None:
+        lock.release()
+        Path(lock.lock_file).unlink(missing_ok=True)
+    return destination
 
 
 def save_figure(fig, folder: str | Path, name: str) -> Path:
-    """Save a figure as folder/name.png (150 dpi) and return the path."""
-    path = Path(folder) / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150, bbox_inches="tight")
-    return path
+    """Save a figure as folder/name.png (150 dpi) atomically and return the path."""
+    image = io.BytesIO()
+    fig.savefig(image, format="png", dpi=150, bbox_inches="tight")
+    return provenance.write_atomically(Path(folder) / f"{name}.png", image.getvalue())
 
 
 def write_results(path: str | Path, results: dict) -> Path:
     """Write the results file (strict JSON) atomically; return where it went."""
-    return provenance.write_text_atomically(path, provenance.json_text(results))
+    return provenance.write_atomically(path, provenance.json_text(results))
 
 
 def read_json(path: str | Path, remake: str = "", required: tuple = ()) -> dict:
-    """Return a JSON document, or raise FileNotFoundError/ValueError saying how to restore it."""
-    path, also = Path(path), f", or run {remake}" if remake else ""
-    remedy = f"restore it with `git checkout -- {path.name}`{also}"
+    """Return a JSON document, or raise FileNotFoundError/ValueError saying how to restore it
+    (damaged: not UTF-8, not JSON, a NaN or infinity, or one of the `required` keys missing)."""
+    path, remedy = Path(path), provenance.how_to_restore(path, remake)
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: {remedy}")
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as error:  # not UTF-8, or not JSON
-        raise ValueError(f"{path} is not valid JSON ({error}): {remedy}") from None
+        document = json.loads(path.read_text(encoding="utf-8"), parse_constant=not_a_number)
+    except ValueError as error:  # not UTF-8, not JSON, or NaN
+        raise ValueError(f"{path} is damaged ({error}): {remedy}") from None
     missing = [key for key in required if not isinstance(document, dict) or key not in document]
     if missing:
-        raise ValueError(f"{path} lacks {', '.join(map(repr, missing))}: {remedy}")
+        raise ValueError(f"{path} is damaged (it lacks {', '.join(map(repr, missing))}): {remedy}")
     return document
+
+
+def not_a_number(constant: str) -> float:
+    """Refuse NaN and infinity in a results file: json_text writes them as null."""
+    raise ValueError(f"{constant} where the project writes null or a number")
 
 
 def read_seed_study(path: str | Path) -> dict:
@@ -93,7 +141,8 @@ def run_notice(config: dict, device: str, results_file: str | Path) -> str:
     run's in `results_file`, or '' (none differs, none is committed, or `make run` makes it)."""
     if os.environ.get(provenance.RECORD_VARIABLE) or not Path(results_file).is_file():
         return ""
-    current, committed = {**config, "device": device}, read_json(results_file)["config"]
+    committed = read_json(results_file, "`make run`", ("config",))["config"]
+    current = {**config, "device": device}
     changes = [
         f"`{name} = {current.get(name)!r}` instead of {value!r}"
         for name, value in committed.items()
@@ -101,7 +150,8 @@ def run_notice(config: dict, device: str, results_file: str | Path) -> str:
     ]
     differs = f"**Not the committed run.** This run differs from it in {'; '.join(changes)}."
     described = "The prose describes the committed run; the tables and figures are this run's"
-    return f"{differs} {described}, saved in `{OTHER_RUN_FOLDER}/`." if changes else ""
+    where = f"saved in a folder of its own in `{OTHER_RUN_FOLDER}/` (the last cell names it)"
+    return f"{differs} {described}, {where}." if changes else ""
 
 
 # ---------------------------------------------------------------------------- figures and listings

@@ -71,6 +71,20 @@ class Collapsed(Exception):
     """Training stopped early because the model collapsed; the message says how."""
 
 
+class CannotTrain(RuntimeError):
+    """The model collapsed at every start: these settings do not train it."""
+
+
+def cannot_train_message(settings: dict, collapses: list[str]) -> str:
+    """Return the error of a model that collapsed at each of its starts, naming the settings."""
+    shown = ", ".join(f"{name} {settings[name]:g}" for name in ("lr", "weight_decay", "noise_std"))
+    return (
+        f"the model collapsed at each of its {len(collapses)} starts (last: {collapses[-1]}): it "
+        f"cannot learn with these settings ({shown}). Nothing was saved; use a smaller learning "
+        "rate or noise (settings.py holds the sheet's values) and run again."
+    )
+
+
 def collapse_check(test_input: torch.Tensor):
     """Return an on_epoch callback that raises Collapsed in the first epochs of a dead model."""
 
@@ -90,7 +104,8 @@ def train(
 ) -> helpers.TrainingHistory:
     """Check the arguments, then train with helpers.train_autoencoder; a model that collapses
     in its first epochs (fewer than MIN_LIVE_UNITS live code units, or one output for every
-    input) restarts from restart_seed(seed, k), and history.restarts says why."""
+    input) restarts from restart_seed(seed, k), and history.restarts says why; CannotTrain
+    after MAX_RESTARTS restarts."""
     full = dataclasses.asdict(SHEET) | {"noise_std": 0.0, "seed": 0} | settings
     check_training_args(data, **full)
     if not flush_denormals() and subnormals_are_slow():
@@ -100,14 +115,12 @@ def train(
     )
     restarts: list[str] = []
     while True:
-        check = (
-            collapse_check(test_input)
-            if (restart_on_collapse and len(restarts) < MAX_RESTARTS)
-            else None
-        )
+        check = collapse_check(test_input) if restart_on_collapse else None
         try:
             history = helpers.train_autoencoder(model, data, on_epoch=check, **settings)
         except Collapsed as collapse:
+            if len(restarts) == MAX_RESTARTS:
+                raise CannotTrain(cannot_train_message(full, [*restarts, str(collapse)])) from None
             new_seed = restart_seed(full["seed"], len(restarts))
             restarts.append(f"{collapse}; restarted with seed {new_seed}")
             print(f"Collapse at {restarts[-1]}")

@@ -79,48 +79,90 @@ class SettingsError(ValueError):
     """A parameter of a notebook is not allowed; the message names it, its value and the rule."""
 
 
-def is_whole(value: object, low: int) -> bool:
-    """Return whether a value is an integer (not a bool) of at least `low`."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+def is_whole(value: object, low: int, high: float = math.inf) -> bool:
+    """Return whether a value is an integer (not a bool) from `low` to `high`."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
-def is_number(value: object, low: float, open_low: bool = False) -> bool:
-    """Return whether a value is a finite real number above (or at) `low`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+def is_number(value: object, low: float, high: float, open_low: bool = False) -> bool:
+    """Return whether a value is a real number above (or at) `low` and at most `high`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         return False
-    return value > low if open_low else value >= low
+    return (value > low if open_low else value >= low) and value <= high
 
 
-KINDS = {  # a kind of parameter: (what is allowed, the test)
+TRAIN_IMAGES, TEST_IMAGES = 60_000, 10_000  # Fashion-MNIST's
+MAX_SEED = 2**31 - 1  # NumPy and scikit-learn take seeds below 2**32; a run adds up to 6,000
+KINDS = {  # a kind of parameter: (what is allowed and why, the test)
     "count": ("a whole number of at least 1", lambda v: is_whole(v, 1)),
-    "seed": ("a whole number of at least 0", lambda v: is_whole(v, 0)),
-    "points": ("a whole number of at least 10", lambda v: is_whole(v, 10)),
-    "rate": ("a finite number above 0", lambda v: is_number(v, 0, open_low=True)),
-    "level": ("a finite number of at least 0", lambda v: is_number(v, 0)),
-    "rates": ("a list of finite numbers above 0", lambda v: is_list(v, "rate")),
-    "levels": ("a list of finite numbers of at least 0", lambda v: is_list(v, "level")),
+    "images": (
+        f"a whole number from 1 to {TRAIN_IMAGES:,} (the training images)",
+        lambda v: is_whole(v, 1, TRAIN_IMAGES),
+    ),
+    "seed": (
+        (
+            f"a whole number from 0 to {MAX_SEED:,} (2**31 - 1: NumPy's and scikit-learn's "
+            "generators take seeds below 2**32, and a run adds up to 6,000 to it)"
+        ),
+        lambda v: is_whole(v, 0, MAX_SEED),
+    ),
+    "points": (
+        (
+            f"a whole number from 31 to {TEST_IMAGES:,} (t-SNE's perplexity of 30 needs more "
+            "points; the test set holds 10,000)"
+        ),
+        lambda v: is_whole(v, 31, TEST_IMAGES),
+    ),
+    "rate": (
+        (
+            "a number above 0 and at most 0.1 (Adam moves each weight by about the rate per "
+            "step: 0.1 already exceeds the first layers' initial weights, at most 0.04 and 0.09)"
+        ),
+        lambda v: is_number(v, 0, 0.1, open_low=True),
+    ),
+    "decay": (
+        "a number from 0 to 0.1 (a larger L2 penalty pulls every weight to 0)",
+        lambda v: is_number(v, 0, 0.1),
+    ),
+    "noise": (
+        (
+            "a number from 0 to 2 (the pixels span [-1, 1]: noise of std 2 has eight times "
+            "their variance and hides the image)"
+        ),
+        lambda v: is_number(v, 0, 2),
+    ),
+    "rates": (
+        "a list of numbers above 0 and at most 10 (plain gradient descent's step sizes)",
+        lambda v: is_list(v, lambda r: is_number(r, 0, 10, open_low=True)),
+    ),
+    "noises": ("a list of numbers from 0 to 2", lambda v: is_list(v, KINDS["noise"][1])),
     "path": ("a file or folder name", lambda v: isinstance(v, str) and bool(v)),
 }
+AT_MOST = [  # (name, name, why): the first may not exceed the second
+    ("TEST_EVERY", "EPOCHS", "no test and no reconstruction would be recorded"),
+    ("SGD_EVAL_IMAGES", "SGD_TRAIN_IMAGES", "the evaluated images are some of them"),
+    ("SGD_BATCH_SIZE", "SGD_TRAIN_IMAGES", "a batch is some of them"),
+]
 
 
-def is_list(value: object, kind: str) -> bool:
-    """Return whether a value is a non-empty list of values of one kind."""
-    return isinstance(value, list) and bool(value) and all(KINDS[kind][1](v) for v in value)
+def is_list(value: object, test) -> bool:
+    """Return whether a value is a non-empty list whose every item passes `test`."""
+    return isinstance(value, list) and bool(value) and all(test(item) for item in value)
 
 
 PATHS = ["DATA_DIR", "FIGURES_DIR", "MODELS_DIR", "SEED_STUDY_FILE"]  # both notebooks
 SUBMISSION_PARAMETERS = {  # exercise9.ipynb's parameters cell (AUTHORS aside): name: kind
-    "EPOCHS": "count", "BATCH_SIZE": "count", "LR": "rate", "WEIGHT_DECAY": "level",
-    "TEST_EVERY": "count", "NOISE_STD": "level", "SEED": "seed", "TSNE_POINTS": "points",
+    "EPOCHS": "count", "BATCH_SIZE": "images", "LR": "rate", "WEIGHT_DECAY": "decay",
+    "TEST_EVERY": "count", "NOISE_STD": "noise", "SEED": "seed", "TSNE_POINTS": "points",
     "TSNE_SEED": "seed", **dict.fromkeys([*PATHS, "RESULTS_FILE"], "path"),
 }  # fmt: skip
 COMPANION_PARAMETERS = {  # companion.ipynb's parameters cell
-    **dict.fromkeys([*PATHS, "COMPANION_RESULTS_FILE"], "path"), "NOISE_STD": "level",
-    "SEED": "seed", "TSNE_POINTS": "points", "TSNE_SEED": "seed", "SGD_TRAIN_IMAGES": "count",
-    "SGD_EVAL_IMAGES": "count", "SGD_BATCH_SIZE": "count", "SGD_UPDATES_STOCHASTIC": "count",
+    **dict.fromkeys([*PATHS, "COMPANION_RESULTS_FILE"], "path"), "NOISE_STD": "noise",
+    "SEED": "seed", "TSNE_POINTS": "points", "TSNE_SEED": "seed", "SGD_TRAIN_IMAGES": "images",
+    "SGD_EVAL_IMAGES": "images", "SGD_BATCH_SIZE": "images", "SGD_UPDATES_STOCHASTIC": "count",
     "SGD_UPDATES_MINI_BATCH": "count", "SGD_UPDATES_FULL_BATCH": "count",
     "SGD_LRS_STOCHASTIC": "rates", "SGD_LRS_MINI_BATCH": "rates", "SGD_LRS_FULL_BATCH": "rates",
-    "PSNR_NOISE_STDS": "levels",
+    "PSNR_NOISE_STDS": "noises",
 }  # fmt: skip
 
 
@@ -128,16 +170,20 @@ def problem(name: str, value: object, known: dict[str, str]) -> str:
     """Return what is wrong with one parameter ('' if nothing): unknown, or not of its kind."""
     if name not in known:
         close = difflib.get_close_matches(name, known, n=1)
-        hint = f"did you mean {close[0]}?" if close else f"the settings are {', '.join(known)}"
-        return f"{name} is not a setting of this notebook: {hint}"
+        hint = f"did you mean {close[0]}?" if close else f"the settings: {', '.join(known)}"
+        return f"{name} is not a setting of this notebook ({hint})"
     allowed, test = KINDS[known[name]]
     return "" if test(value) else f"{name} = {value!r}: must be {allowed}"
 
 
 def check_parameters(config: dict, known: dict[str, str]) -> Training | None:
-    """Raise SettingsError naming each parameter unknown to `known` or not of its kind; return
-    the Training it sets (a parameter is the setting's name in capitals: LR is Training.lr)."""
+    """Raise SettingsError naming each parameter unknown to `known`, not of its kind or larger
+    than one it may not exceed (AT_MOST); return the Training it sets (a parameter is the
+    setting's name in capitals: LR is Training.lr)."""
     bad = [text for name, value in config.items() if (text := problem(name, value, known))]
+    for low, high, why in AT_MOST:
+        if not bad and low in config and high in config and config[low] > config[high]:
+            bad.append(f"{low} = {config[low]!r} is more than {high} = {config[high]!r}: {why}")
     if bad:
         raise SettingsError(
             f"not allowed in the parameters cell: {'; '.join(bad)}. Nothing was trained or "

@@ -145,5 +145,5 @@ def main() -> None:
         sys.exit(verify_seed0(args.workers))
     seeds, spec = list(range(args.seeds)), DataSpec(str(ROOT / "data"))
     study = run_study(VARIANTS, COMPARISONS, seeds, SHEET, SCORING, spec, MODELS_DIR, args.workers)
-    provenance.write_text_atomically(STUDY_FILE, provenance.json_text(study))
+    provenance.write_atomically(STUDY_FILE, provenance.json_text(study))
     print(f"wrote {STUDY_FILE.name}")

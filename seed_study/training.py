@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -69,7 +70,9 @@ def train_job(job: Job, spec: DataSpec, path: Path) -> dict:
     trained = {"history": history.to_dict(), "seconds": sum(history.epoch_seconds)}
     saved = {"model": job.model, "key": model_key(job, spec, device.type), **trained}
     saved["state_dict"] = {name: value.cpu() for name, value in model.state_dict().items()}
-    provenance.write_atomically(path, lambda temp: torch.save(saved, temp))
+    serialised = io.BytesIO()
+    torch.save(saved, serialised)
+    provenance.write_atomically(path, serialised.getvalue())
     return trained
 
 

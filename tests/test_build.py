@@ -325,7 +325,7 @@ FILE_NAME = re.compile(
     r"ini|cfg|j2|pt|png|pdf|zip))\b"
 )
 # made by the build or a run
-MADE_HERE = ("dist/", "build/", "data/", "other-run/", ".venv/", ".unfinished-run/")
+MADE_HERE = ("dist/", "build/", "data/", "other-runs/", ".venv/", ".unfinished-")
 DOT_NAME = re.compile(r"`(\.\w[\w-]*(?:/[\w.-]+)*)/?`")  # `.ci/run`, `.gitattributes`
 MADE_NAMES = {"exercise9.zip", "out.ipynb"}  # the build's ZIP; the README's papermill example
 CHECKOUT_ONLY = {".github", ".gitignore"}  # read by tests that skip outside a git checkout

@@ -5,8 +5,11 @@ import dataclasses
 import json
 import math
 import os
+import subprocess
+import sys
 from pathlib import Path
 
+import filelock
 import matplotlib
 import numpy as np
 import pytest
@@ -163,20 +166,32 @@ def test_save_figure_writes_a_png_into_the_folder_given(tmp_path):
     assert path.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_only_make_run_writes_into_the_project_and_every_other_run_writes_elsewhere(
+def test_only_make_run_writes_into_the_project_and_every_other_run_into_a_folder_of_its_own(
     monkeypatch, tmp_path
 ):
     """A run in JupyterLab or with papermill, whatever its settings, leaves the tracked files
-    alone (other-run/); `make run` ($EXERCISE9_RECORD) writes the committed run; the tests
-    write into their own folder."""
+    alone (other-runs/<its own folder>); `make run` ($EXERCISE9_RECORD) writes the committed
+    run; the tests write into their own folder."""
     monkeypatch.delenv(report.OUTPUT_VARIABLE, raising=False)
     monkeypatch.delenv(provenance.RECORD_VARIABLE, raising=False)
-    monkeypatch.chdir(tmp_path)  # output_folder empties the folder it returns
-    assert report.output_folder() == Path(report.OTHER_RUN_FOLDER) / report.UNFINISHED
+    monkeypatch.chdir(tmp_path)
+    first = report.output_folder()
+    assert first.parent == Path(report.OTHER_RUN_FOLDER) and first.is_dir()
+    assert first.name.startswith(report.UNFINISHED)
+    second = report.output_folder()  # run again in this kernel: the first was cut off
+    assert second.parent == first.parent and second.is_dir() and not first.exists()
+    published = report.publish(second)
+    assert published == Path(report.OTHER_RUN_FOLDER) / second.name.removeprefix(report.UNFINISHED)
     monkeypatch.setenv(provenance.RECORD_VARIABLE, "1")
-    assert report.output_folder() == Path(report.UNFINISHED)
+    staging = report.output_folder()
+    assert staging.parent == Path(".") and report.publish(staging) == Path(".")
     monkeypatch.setenv(report.OUTPUT_VARIABLE, str(tmp_path / "tests"))
-    assert report.output_folder() == tmp_path / "tests" / report.UNFINISHED
+    staging = report.output_folder()
+    assert staging.parent == tmp_path / "tests" and report.publish(staging) == tmp_path / "tests"
+    assert sorted(path.name for path in tmp_path.iterdir()) == [report.OTHER_RUN_FOLDER, "tests"]
+    assert [path.name for path in (tmp_path / report.OTHER_RUN_FOLDER).iterdir()] == [
+        published.name  # the first, cut off by the next run in this kernel, is gone
+    ]
 
 
 def test_a_run_writes_into_its_unfinished_folder_until_publish_moves_it_whole(
@@ -187,11 +202,16 @@ def test_a_run_writes_into_its_unfinished_folder_until_publish_moves_it_whole(
     (tmp_path / "figures" / "fig01.png").write_bytes(b"the last complete run")
     (tmp_path / "figures" / "fig09.png").write_bytes(b"another notebook's figure")
     (tmp_path / "results.json").write_text("{}")
-    left = tmp_path / report.UNFINISHED / "figures"
-    left.mkdir(parents=True)
-    (left / "fig01.png").write_bytes(b"a run that was cut off")
+    cut_off = tmp_path / f"{report.UNFINISHED}run-that-was-killed" / "figures"
+    cut_off.mkdir(parents=True)
+    (cut_off / "fig01.png").write_bytes(b"a run that was cut off")
+    running = tmp_path / f"{report.UNFINISHED}run-that-still-runs"
+    running.mkdir()
+    held = filelock.FileLock(f"{running}.lock")  # as another process's run holds it
+    held.acquire()
     staging = report.output_folder()
-    assert not staging.exists()  # what the cut-off run left is gone
+    assert not cut_off.parent.exists() and running.is_dir()  # only the abandoned one is gone
+    held.release()
     report.save_figure(
         report.plot_losses({"x": helpers.TrainingHistory(train_loss=[1.0])}),
         staging / "figures",
@@ -208,14 +228,52 @@ def test_a_run_writes_into_its_unfinished_folder_until_publish_moves_it_whole(
     monkeypatch.setattr(report.os, "replace", recording)
     assert report.publish(staging) == tmp_path and not staging.exists()
     assert moved == ["fig01.png", "results.json"]  # the results file last
+    assert not Path(f"{staging}.lock").exists()
     assert (tmp_path / "figures" / "fig01.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "figures" / "fig09.png").read_bytes() == b"another notebook's figure"
     assert json.loads((tmp_path / "results.json").read_text()) == {"a": 1}
 
 
+SHORT_RUN = """
+import sys, time
+import report
+staging = report.output_folder()
+seed = sys.argv[1]
+for index in range(6):  # figures written while the other run writes its own
+    (staging / "figures").mkdir(exist_ok=True)
+    (staging / "figures" / f"fig{index}.txt").write_text(seed)
+    time.sleep(0.05)
+report.write_results(staging / "results.json", {"config": {"SEED": seed}})
+print(report.publish(staging).as_posix())
+"""
+
+
+def test_two_runs_at_once_each_end_whole_in_a_folder_of_its_own(tmp_path):
+    """Two runs started together (SEED 1 and 2) once shared one staging folder: the second
+    start deleted the first's files, and other-run/ mixed figures of both."""
+    env = {name: value for name, value in os.environ.items() if name != report.OUTPUT_VARIABLE}
+    env["PYTHONPATH"] = str(ROOT)
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SHORT_RUN, seed], cwd=tmp_path, env=env, stdout=subprocess.PIPE
+        )
+        for seed in ("1", "2")
+    ]
+    folders = [tmp_path / run.communicate(timeout=120)[0].decode().strip() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0] and folders[0] != folders[1]
+    for seed, folder in zip(("1", "2"), folders):
+        assert folder.parent == tmp_path / report.OTHER_RUN_FOLDER
+        assert json.loads((folder / "results.json").read_text()) == {"config": {"SEED": seed}}
+        assert {path.read_text() for path in (folder / "figures").iterdir()} == {seed}
+        assert len(list((folder / "figures").iterdir())) == 6
+    assert sorted(path.name for path in folders[0].parent.iterdir()) == sorted(
+        folder.name for folder in folders
+    )  # no staging folder or lock file is left
+
+
 @pytest.mark.skipif(not (ROOT / ".gitignore").is_file(), reason="no .gitignore (the unpacked ZIP)")
 def test_an_unfinished_run_is_ignored_by_git():
-    assert f"{report.UNFINISHED}/" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    assert f"{report.UNFINISHED}*" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
 
 
 @pytest.mark.skipif(not (ROOT / ".gitignore").is_file(), reason="no .gitignore (the unpacked ZIP)")
@@ -304,36 +362,50 @@ def test_write_results_replaces_the_file_whole(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
 
 
-def test_a_missing_seed_study_is_file_not_found_and_a_damaged_one_a_value_error(tmp_path):
+def test_a_missing_seed_study_is_file_not_found_and_a_damaged_one_a_value_error(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # a project folder: the message names the file as git does
     with pytest.raises(FileNotFoundError, match="make seeds.*about 30 minutes"):
-        report.read_seed_study(tmp_path / "seed_study.json")
-    (tmp_path / "seed_study.json").write_text('{"seeds": [0, 1')
-    with pytest.raises(ValueError, match="not valid JSON.*git checkout -- seed_study.json"):
-        report.read_seed_study(tmp_path / "seed_study.json")
+        report.read_seed_study("seed_study.json")
+    Path("seed_study.json").write_text('{"seeds": [0, 1')
+    with pytest.raises(ValueError, match="is damaged.*git checkout -- seed_study.json"):
+        report.read_seed_study("seed_study.json")
     study = json.loads((ROOT / "seed_study.json").read_text(encoding="utf-8"))
     del study["comparisons"]
-    (tmp_path / "seed_study.json").write_text(json.dumps(study))
-    with pytest.raises(ValueError, match="seed_study.json lacks 'comparisons': .*`make seeds`"):
-        report.read_seed_study(tmp_path / "seed_study.json")
+    Path("seed_study.json").write_text(json.dumps(study))
+    with pytest.raises(
+        ValueError, match="seed_study.json is damaged .it lacks 'comparisons'.*seeds"
+    ):
+        report.read_seed_study("seed_study.json")
 
 
-@pytest.mark.parametrize(
-    ("content", "problem"),
-    [
-        (None, "is missing"),
-        ("{not json", "is not valid JSON"),
-        ("[1, 2]", "lacks 'config'"),
-        ('{"config": {}}', "lacks 'autoencoder'"),
-    ],
-)
-def test_a_damaged_results_file_is_one_message_naming_how_to_restore_it(tmp_path, content, problem):
-    path = tmp_path / "results.json"
+DAMAGED_RESULTS = {  # what a damaged results.json holds: the words of its one message
+    "missing": (None, "results.json is missing"),
+    "truncated": ('{"config": {"EPOCHS": 5', "results.json is damaged (Expecting"),
+    "not UTF-8": (b'{"config": "\xff"}', "results.json is damaged ("),
+    "a list": ("[1, 2]", "results.json is damaged (it lacks 'config', 'autoencoder')"),
+    "a key missing": ('{"config": {}}', "results.json is damaged (it lacks 'autoencoder')"),
+    "a NaN": ('{"config": {}, "autoencoder": NaN}', "results.json is damaged (NaN where"),
+    "an infinity": ('{"config": -Infinity, "autoencoder": 1}', "damaged (-Infinity where"),
+}
+
+
+@pytest.mark.parametrize("content, words", DAMAGED_RESULTS.values(), ids=DAMAGED_RESULTS)
+def test_a_damaged_results_file_is_one_message_naming_how_to_restore_it(
+    tmp_path, monkeypatch, content, words
+):
+    monkeypatch.chdir(tmp_path)
     if content is not None:
-        path.write_text(content)
+        path = Path("results.json")
+        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
     with pytest.raises((FileNotFoundError, ValueError)) as error:
-        report.read_json(path, "`make run`", ("config", "autoencoder"))
-    assert problem in str(error.value) and "`make run`" in str(error.value)
-    assert "git checkout -- results.json" in str(error.value)
+        report.read_json("results.json", "`make run`", ("config", "autoencoder"))
+    message = str(error.value)
+    assert words in message
+    assert message.endswith(
+        "restore it with `git checkout -- results.json` (or unzip it again), or run `make run`"
+    )
 
 
 def notice(config: dict, device: str, committed: dict | None, folder) -> str:

@@ -60,6 +60,16 @@ def test_a_collapsed_model_is_detected_restarted_and_reported(small_data, capsys
     assert history.live_code_units >= safeguards.MIN_LIVE_UNITS and len(history.train_loss) == 2
 
 
+def test_a_model_that_collapses_at_every_start_stops_with_a_message(small_data, monkeypatch):
+    """NOISE_STD 100 once gave a collapsed model that crashed the kernel in t-SNE."""
+    monkeypatch.setattr(safeguards, "collapse_reason", lambda model, x: "no code unit fires")
+    with pytest.raises(safeguards.CannotTrain) as error:
+        safeguards.train(helpers.Autoencoder(seed=0), small_data, epochs=2, progress=False)
+    message = str(error.value)
+    assert "collapsed at each of its 6 starts (last: epoch 1: no code unit fires)" in message
+    assert "cannot learn with these settings (lr 0.001, weight_decay 1e-05, noise_std 0)" in message
+
+
 def test_restarts_can_be_turned_off(small_data):
     model = kill_the_code(helpers.Autoencoder(seed=0))
     history = safeguards.train(

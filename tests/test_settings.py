@@ -4,6 +4,7 @@ and goes through training, scoring and the statistics without a change to the lo
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -177,14 +178,22 @@ SUBMISSION_CONFIG = {  # the parameters cell of exercise9.ipynb, as settings.py 
         ("EPOCHS", 2.5, "a whole number of at least 1"),
         ("EPOCHS", "50", "a whole number of at least 1"),
         ("EPOCHS", True, "a whole number of at least 1"),
-        ("BATCH_SIZE", 0, "a whole number of at least 1"),
-        ("NOISE_STD", -0.5, "a finite number of at least 0"),
-        ("NOISE_STD", float("nan"), "a finite number of at least 0"),
-        ("NOISE_STD", float("inf"), "a finite number of at least 0"),
-        ("LR", 0, "a finite number above 0"),
-        ("LR", -1e-3, "a finite number above 0"),
+        ("BATCH_SIZE", 0, "a whole number from 1 to 60,000 (the training images)"),
+        ("BATCH_SIZE", 70000, "a whole number from 1 to 60,000 (the training images)"),
+        ("NOISE_STD", -0.5, "a number from 0 to 2 (the pixels span [-1, 1]"),
+        ("NOISE_STD", float("nan"), "a number from 0 to 2"),
+        ("NOISE_STD", float("inf"), "a number from 0 to 2"),
+        ("NOISE_STD", 100, "a number from 0 to 2 (the pixels span [-1, 1]: noise of std 2"),
+        ("LR", 0, "a number above 0 and at most 0.1 (Adam moves each weight"),
+        ("LR", -1e-3, "a number above 0 and at most 0.1"),
+        ("LR", 5, "a number above 0 and at most 0.1"),
+        ("WEIGHT_DECAY", 1, "a number from 0 to 0.1 (a larger L2 penalty"),
         ("TEST_EVERY", 0, "a whole number of at least 1"),
-        ("TSNE_POINTS", 5, "a whole number of at least 10"),
+        ("TSNE_POINTS", 5, "a whole number from 31 to 10,000 (t-SNE's perplexity of 30"),
+        ("TSNE_POINTS", 1_000_000, "a whole number from 31 to 10,000"),
+        ("SEED", 2**70, "a whole number from 0 to 2,147,483,647 (2**31 - 1: NumPy's"),
+        ("SEED", -1, "a whole number from 0 to 2,147,483,647"),
+        ("TSNE_SEED", 2**32, "a whole number from 0 to 2,147,483,647"),
     ],
 )
 def test_a_bad_parameter_is_named_with_its_value_and_what_is_allowed(name, value, allowed):
@@ -215,9 +224,9 @@ def test_the_committed_parameters_pass_and_every_bad_one_is_named_at_once():
 @pytest.mark.parametrize(
     ("name", "words"),
     [
-        ("EPOCH", "EPOCH is not a setting of this notebook: did you mean EPOCHS?"),
+        ("EPOCH", r"EPOCH is not a setting of this notebook \(did you mean EPOCHS\?\)"),
         ("LEARNING_RATE", "LEARNING_RATE is not a setting of this notebook"),
-        ("SGD_LRS_MINIBATCH", "did you mean SGD_LRS_MINI_BATCH?"),
+        ("SGD_LRS_MINIBATCH", r"did you mean SGD_LRS_MINI_BATCH\?"),
     ],
 )
 def test_an_unknown_parameter_is_an_error_that_names_the_closest_setting(name, words):
@@ -228,6 +237,25 @@ def test_an_unknown_parameter_is_an_error_that_names_the_closest_setting(name, w
     )
     with pytest.raises(settings.SettingsError, match=words):
         settings.check_parameters({**SUBMISSION_CONFIG, name: 1}, known)
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"TEST_EVERY": 60}, "TEST_EVERY = 60 is more than EPOCHS = 50: no test"),
+        ({"SGD_EVAL_IMAGES": 20000}, "SGD_EVAL_IMAGES = 20000 is more than SGD_TRAIN_IMAGES"),
+        ({"SGD_BATCH_SIZE": 20000}, "SGD_BATCH_SIZE = 20000 is more than SGD_TRAIN_IMAGES"),
+        ({"SGD_LRS_STOCHASTIC": [0.1, 50.0]}, "SGD_LRS_STOCHASTIC = [0.1, 50.0]: must be"),
+        ({"PSNR_NOISE_STDS": [0.5, 3.0]}, "PSNR_NOISE_STDS = [0.5, 3.0]: must be a list"),
+    ],
+)
+def test_a_parameter_larger_than_what_it_applies_to_is_named(changes, words):
+    companion = json.loads((ROOT / "companion_results.json").read_text(encoding="utf-8"))
+    config = {name: value for name, value in companion["config"].items() if name != "device"}
+    config = {**SUBMISSION_CONFIG, **config} if "TEST_EVERY" in changes else config
+    known = {**settings.SUBMISSION_PARAMETERS, **settings.COMPANION_PARAMETERS}
+    with pytest.raises(settings.SettingsError, match=re.escape(words)):
+        settings.check_parameters({**config, **changes}, known)
 
 
 def test_each_parameters_cell_sets_exactly_the_names_settings_py_knows():

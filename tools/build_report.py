@@ -10,6 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import filelock
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
@@ -22,7 +23,7 @@ from nbformat.v4 import new_output
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as tools/build_report.py: the project's modules
 
-from provenance import RECORD_VARIABLE, write_atomically, write_text_atomically
+from provenance import RECORD_VARIABLE, leftover_temporary_files, write_atomically
 
 NOTEBOOKS = ("exercise9.ipynb", "companion.ipynb")  # the companion reads the first one's results
 ZIP_CONTENTS = """
@@ -78,7 +79,7 @@ def execute(path: Path) -> None:
         for index, output in enumerate(cell.get("outputs", [])):
             if "application/vnd.jupyter.widget-view+json" in output.get("data", {}):
                 cell.outputs[index] = new_output("stream", text=WIDGET_NOTE)
-    write_atomically(path, lambda temp: nbformat.write(notebook, temp))
+    write_atomically(path, nbformat.writes(notebook).rstrip("\n") + "\n")
 
 
 def names_of(notebook: nbformat.NotebookNode) -> str | None:
@@ -132,11 +133,10 @@ def export(notebook: nbformat.NotebookNode, target: Path, to_pdf: bool) -> None:
         body, _ = exporter.from_notebook_node(printable(notebook), resources)
     except LatexFailed as error:
         output = error.output or ""
-        write_text_atomically(ROOT / "build" / "latex.log", output)
+        write_atomically(ROOT / "build" / "latex.log", output)
         first = next((line for line in output.splitlines() if line.startswith("!")), "see the log")
         raise BuildError(f"LaTeX could not build the PDF ({first}); log: build/latex.log") from None
-    data = body if isinstance(body, bytes) else body.encode("utf-8")
-    write_atomically(target, lambda temp: temp.write_bytes(data))
+    write_atomically(target, body)
 
 
 def zip_members() -> list[str]:
@@ -153,11 +153,32 @@ def pack_zip(target: Path) -> None:
     with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in zip_members():
             archive.write(ROOT / name, f"exercise9/{name}")
-    write_atomically(target, lambda temp: temp.write_bytes(packed.getvalue()))
+    write_atomically(target, packed.getvalue())
 
 
 def build(execute_first: bool, html: bool, dist: str = "dist") -> list[str]:
+    """Build the reports and the ZIP, one build at a time in this folder; return the files."""
+    lock = filelock.FileLock(ROOT / "build" / "build.lock")
+    try:
+        (ROOT / "build").mkdir(exist_ok=True)
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise BuildError(
+            "another build (make report or make run) is running in this folder: wait for it "
+            "to finish, then run again"
+        ) from None
+    try:
+        return build_alone(execute_first, html, dist)
+    finally:
+        lock.release()
+
+
+def build_alone(execute_first: bool, html: bool, dist: str) -> list[str]:
     """Build the reports and the ZIP; return the files. Without LaTeX: HTML, then BuildError."""
+    made = [*NOTEBOOKS, "build/latex.log", f"{dist}/exercise9.zip"]
+    made += [f"{dist}/{Path(name).stem}.{kind}" for name in NOTEBOOKS for kind in ("pdf", "html")]
+    for leftover in (path for name in made for path in leftover_temporary_files(ROOT / name)):
+        leftover.unlink(missing_ok=True)  # of a build that was killed while writing
     for name in NOTEBOOKS if execute_first else ():
         print(f"execute {name} ...", flush=True)
         execute(ROOT / name)
@@ -191,7 +212,7 @@ def main() -> None:
     os.chdir(ROOT)
     try:
         written = build(args.execute, args.html, args.dist)
-    except (BuildError, PermissionError) as error:
+    except (BuildError, OSError) as error:  # OSError: a file in use, a full disk, no rights
         sys.exit(f"build failed: {error}")  # to stderr, exit status 1
     print("done:" + "".join(f"\n  {name}" for name in written))
 
