@@ -13,7 +13,6 @@ os.environ["EXERCISE9_DEVICE"] = "cpu"  # runtime.DEVICE_VARIABLE: nbval checks 
 
 import pytest
 import torch
-from test_reproduction import reproduction_problems
 
 import data_files
 import helpers
@@ -92,6 +91,8 @@ class ReproductionCheck(pytest.Item):
     """After a notebook's last cell: its re-run's results file against the committed one."""
 
     def runtest(self) -> None:
+        from test_reproduction import reproduction_problems  # reads the committed files
+
         output = Path(os.environ[report.OUTPUT_VARIABLE])
         results_file = RESULTS_FILES[self.path.name]
         problems = reproduction_problems(ROOT / results_file, output / results_file)

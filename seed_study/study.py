@@ -19,7 +19,7 @@ import provenance
 import runtime
 from seed_study import scoring as seed_scoring
 from seed_study import statistics as seed_statistics
-from seed_study.training import DataSpec, Job, model_file, train_job
+from seed_study.training import DataSpec, Job, is_saved, model_file, train_job
 from settings import COMPARISONS, SCORING, SHEET, STUDY_SEEDS, VARIANTS, Training, Variant
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +55,7 @@ def train_and_score(
     device = runtime.get_device().type
     workers = workers if device == "cpu" else 0
     paths = [model_file(models_dir, job, spec, device) for job in jobs]
-    missing = [(job, spec, path) for job, path in zip(jobs, paths) if not path.is_file()]
+    missing = [(job, spec, path) for job, path in zip(jobs, paths) if not is_saved(path)]
     saved = len(jobs) - len(missing)
     log(f"{saved} of {len(jobs)} models saved; training {len(missing)} on {device}")
     for (job, _, _), trained in zip(missing, run_parallel(train_job, missing, workers)):

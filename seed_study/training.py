@@ -76,6 +76,14 @@ def train_job(job: Job, spec: DataSpec, path: Path) -> dict:
     return trained
 
 
+def is_saved(path: Path) -> bool:
+    """Return whether `path` holds a whole saved model (one damaged or cut short is not)."""
+    try:
+        return "key" in torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 (missing, truncated, not a model: train it again)
+        return False
+
+
 def load_trained(
     path: Path, job: Job, spec: DataSpec, device: str
 ) -> tuple[helpers.Autoencoder, dict]:

@@ -1,12 +1,16 @@
 """Whole runs of the submission notebook in a copy of the project, as a student makes them:
 one cut off during training (KeyboardInterrupt in the kernel, as JupyterLab's stop button
-sends) leaves the committed files and an earlier other-run/ whole; one given a bad setting
-stops with one message before any work and writes nothing."""
+sends) leaves the committed files and an earlier run whole; one given a bad or misspelt
+setting (papermill -p) stops with one message before any work and writes nothing; two
+started together each end whole in a folder of their own."""
 
 import asyncio
 import hashlib
+import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -15,21 +19,23 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+import helpers
+import measures
 import report
 
 ROOT = Path(__file__).resolve().parents[1]
-SLOW = pytest.mark.slow  # a kernel, the data and a few epochs: about 40 s
+FIGURES = {path.name for path in (ROOT / "figures").glob("fig0*.png")}  # exercise9's
+SLOW = pytest.mark.slow  # a kernel, the data and an epoch or two: 15 to 50 s
 LEFT_OUT = {
     ".git",
     ".venv",
     "data",
     "build",
     "dist",
-    "other-run",
+    report.OTHER_RUN_FOLDER,
     "__pycache__",
     ".pytest_cache",
     ".ipynb_checkpoints",
-    report.UNFINISHED,
 }
 
 
@@ -79,12 +85,12 @@ def interrupt_after(client: NotebookClient, seconds: float) -> None:
 @SLOW
 def test_a_run_cut_off_in_training_leaves_every_earlier_file_whole(tmp_path):
     copy = project_copy(tmp_path / "project")
-    earlier = copy / report.OTHER_RUN_FOLDER
+    earlier = copy / report.OTHER_RUN_FOLDER / "2026-12-01_10-00-00_100_abcd"
     (earlier / "figures").mkdir(parents=True)
     (earlier / "results.json").write_text('{"config": {"EPOCHS": 3}}\n', encoding="utf-8")
     (earlier / "figures" / "fig01_ae_loss_curves.png").write_bytes(b"an earlier run's figure")
     before = hashes(copy)
-    client, notebook = client_for(copy, "EPOCHS = 12")
+    client, notebook = client_for(copy, "EPOCHS = 2\nTEST_EVERY = 1\nTSNE_POINTS = 100")
     training = [
         index for index, cell in enumerate(notebook.cells) if "safeguards.train(" in cell.source
     ]
@@ -97,24 +103,94 @@ def test_a_run_cut_off_in_training_leaves_every_earlier_file_whole(tmp_path):
             else:
                 client.execute_cell(cell, index)
     after = hashes(copy)
-    unfinished = f"{report.OTHER_RUN_FOLDER}/{report.UNFINISHED}/"
+    unfinished = f"{report.OTHER_RUN_FOLDER}/{report.UNFINISHED}"
     assert {
         name: value for name, value in after.items() if not name.startswith(unfinished)
     } == before
-    assert f"{unfinished}figures/fig01_ae_loss_curves.png" in after  # written, not published
+    written = [name for name in after if name not in before]
+    assert written and all(name.startswith(unfinished) for name in written)  # not published
+    assert any(name.endswith("/figures/fig01_ae_loss_curves.png") for name in written)
+
+
+def papermill(copy: Path, output: str, *parameters: str) -> subprocess.Popen:
+    """Start `papermill exercise9.ipynb output -p NAME VALUE ...` in the copy, as a student
+    runs the notebook with other settings; the data is the project's."""
+    pairs = [*parameters, "DATA_DIR", str(ROOT / "data")]
+    command = [sys.executable, "-m", "papermill", "exercise9.ipynb", output, "-k", "python3"]
+    for name, value in zip(pairs[::2], pairs[1::2]):
+        command += ["-p", name, value]
+    return subprocess.Popen(
+        command + ["--cwd", str(copy), "--no-progress-bar"],
+        cwd=copy,
+        env=kernel_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+BAD_RUNS = {  # papermill's -p NAME VALUE: the one message of the run
+    "EPOCH 1, misspelt": (
+        ("EPOCH", "1"),
+        "EPOCH is not a setting of this notebook (did you mean EPOCHS?)",
+    ),
+    "SEED 2**70": (("SEED", str(2**70)), "SEED = 1180591620717411303424: must be a whole"),
+}
 
 
 @SLOW
-def test_a_bad_setting_stops_the_run_before_any_work_and_writes_nothing(tmp_path):
+@pytest.mark.parametrize("parameter, words", BAD_RUNS.values(), ids=BAD_RUNS)
+def test_a_bad_setting_stops_the_run_before_any_work_and_writes_nothing(tmp_path, parameter, words):
+    """A misspelt EPOCH once trained the full 50 epochs and rewrote the committed
+    results.json; now it stops at the check, and no file of the project changes."""
     copy = project_copy(tmp_path / "project")
     before = hashes(copy)
-    client, notebook = client_for(copy, "EPOCHS = 0")
-    reached = []
-    with client.setup_kernel(env=kernel_environment()), pytest.raises(CellExecutionError) as error:
-        for index, cell in enumerate(notebook.cells):
-            reached.append(cell)
-            client.execute_cell(cell, index)
-    assert error.value.ename == "SettingsError"
-    assert "EPOCHS = 0: must be a whole number of at least 1" in error.value.evalue
-    assert "settings.check_parameters(config" in reached[-1].source
+    run = papermill(copy, str(tmp_path / "out.ipynb"), *parameter)
+    output = run.communicate(timeout=300)[0]
+    assert run.returncode == 1, output
+    assert f"SettingsError: not allowed in the parameters cell: {words}" in output
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    failed = [
+        cell
+        for cell in executed.cells
+        if cell.get("outputs") and any(out.get("output_type") == "error" for out in cell.outputs)
+    ]
+    assert len(failed) == 1 and "settings.check_parameters(config" in failed[0].source
+    assert not any(
+        "safeguards.train(" in cell.source and cell.get("execution_count")
+        for cell in executed.cells
+    )
     assert hashes(copy) == before and not (copy / report.OTHER_RUN_FOLDER).exists()
+
+
+@SLOW
+def test_two_runs_started_together_each_end_whole_in_a_folder_of_their_own(tmp_path):
+    """Two runs started together (SEED 1 and 2) once shared one staging folder: both reported
+    success and other-run/ held only one, or figures of one and results of the other."""
+    copy = project_copy(tmp_path / "project")
+    before = hashes(copy)
+    short = ("EPOCHS", "1", "TEST_EVERY", "1", "TSNE_POINTS", "100")
+    runs = {
+        seed: papermill(copy, str(tmp_path / f"seed{seed}.ipynb"), *short, "SEED", str(seed))
+        for seed in (1, 2)
+    }
+    outputs = {seed: run.communicate(timeout=600)[0] for seed, run in runs.items()}
+    assert [run.returncode for run in runs.values()] == [0, 0], outputs
+    folders = sorted((copy / report.OTHER_RUN_FOLDER).iterdir())
+    assert len(folders) == 2 and not any(f.name.startswith(".") for f in folders)  # all published
+    data = helpers.load_fashion_mnist(ROOT / "data")
+    for folder in folders:
+        results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+        seed = results["config"]["SEED"]
+        executed = nbformat.read(tmp_path / f"seed{seed}.ipynb", as_version=4)
+        [last] = [cell for cell in executed.cells if "report.publish(output)" in cell.source]
+        assert f"wrote the run into {report.OTHER_RUN_FOLDER}/{folder.name}" in str(last.outputs)
+        assert {path.name for path in (folder / "figures").iterdir()} == FIGURES
+        for name in ("autoencoder", "denoising_autoencoder"):  # its models made its numbers
+            model = measures.load_model(folder / "models" / f"{name}.pt")
+            clean = helpers.reconstruction_loss(model, data.test_x, data.test_x)
+            assert clean == pytest.approx(results[name]["test_mse_clean"], rel=1e-5)
+    seeds = [json.loads((f / "results.json").read_text())["config"]["SEED"] for f in folders]
+    assert sorted(seeds) == [1, 2]
+    after = hashes(copy)
+    assert {name: value for name, value in after.items() if name in before} == before
