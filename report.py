@@ -138,8 +138,19 @@ def read_seed_study(path: str | Path) -> dict:
 
 def run_notice(config: dict, device: str, results_file: str | Path) -> str:
     """Return a notice naming each setting (and the device) that differs from the committed
-    run's in `results_file`, or '' (none differs, none is committed, or `make run` makes it)."""
-    if os.environ.get(provenance.RECORD_VARIABLE) or not Path(results_file).is_file():
+    run's in `results_file`, or '' (none differs or none is committed); `make run`, which
+    records the committed run, refuses values other than settings.py's."""
+    if os.environ.get(provenance.RECORD_VARIABLE):
+        committed = settings.COMMITTED.items()
+        if others := [f"{k} = {config[k]!r}" for k, v in committed if config.get(k, v) != v]:
+            raise settings.SettingsError(
+                f"`make run` records the committed run, with settings.py's values, but this "
+                f"run sets {', '.join(others)}. Nothing was trained or written: put the value "
+                "in settings.py, or run the notebook in JupyterLab or with papermill (its run "
+                f"goes to {OTHER_RUN_FOLDER}/)."
+            )
+        return ""
+    if not Path(results_file).is_file():
         return ""
     committed = read_json(results_file, "`make run`", ("config",))["config"]
     current = {**config, "device": device}

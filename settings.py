@@ -57,6 +57,10 @@ COMPARISONS = (
 SEED = 0  # the report's run: initialisation, shuffling and noise
 TSNE_POINTS = 500  # test images embedded with t-SNE
 TSNE_SEED = 0
+COMMITTED = {  # the values of the notebooks' parameters that settings.py sets: `make run`'s
+    **{name.upper(): value for name, value in dataclasses.asdict(SHEET).items()},
+    "NOISE_STD": NOISE_STD, "SEED": SEED, "TSNE_POINTS": TSNE_POINTS, "TSNE_SEED": TSNE_SEED,
+}  # fmt: skip
 
 STUDY_SEEDS = 10  # seeds 0 to 9 of every variant: an exact sign-flip test reaches p 2/1024
 SCORING = {  # how the seed study scores a model (seed_study/scoring.py)

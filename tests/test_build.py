@@ -9,6 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import filelock
 import nbformat
 import pytest
 from pypdf import PdfReader
@@ -535,6 +536,35 @@ def test_a_locked_output_file_stops_the_build_with_one_message(monkeypatch):
     assert exit_.value.code == (
         "build failed: cannot replace dist/exercise9.pdf: it is open in another program"
     )
+
+
+def test_a_second_build_at_once_stops_with_one_message(tmp_path):
+    """Two builds at once would write the same PDFs and notebooks: the second waits for none."""
+    running = filelock.FileLock(ROOT / "build" / "build.lock")
+    running.acquire()  # as a build in another process holds it
+    try:
+        with pytest.raises(
+            build_report.BuildError,
+            match="another build .make report or make "
+            "run. is running in this folder: wait for it to finish",
+        ):
+            build_report.build(execute_first=False, html=True, dist=str(tmp_path))
+    finally:
+        running.release()
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_build_removes_the_temporary_files_a_killed_build_left(tmp_path, monkeypatch):
+    """A build killed while writing the ZIP once left dist/.exercise9.zip.<random> for good."""
+    left = [tmp_path / ".exercise9.zip.k3j9_x2", tmp_path / ".companion.html.8fa_1q"]
+    for path in left:
+        path.write_bytes(b"half a file")
+    kept = tmp_path / ".exercise9.zip-notes.txt"  # not a temporary file of the build
+    kept.write_text("someone's notes")
+    monkeypatch.setattr(build_report, "export", lambda notebook, target, to_pdf: None)
+    monkeypatch.setattr(build_report, "pack_zip", lambda target: None)
+    build_report.build(execute_first=False, html=True, dist=str(tmp_path))
+    assert not any(path.exists() for path in left) and kept.exists()
 
 
 def test_the_build_records_its_run_as_the_committed_one(tmp_path):

@@ -19,6 +19,7 @@ import gd_variants
 import helpers
 import provenance
 import report
+import settings
 from seed_study import statistics as seed_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,6 +193,20 @@ def test_only_make_run_writes_into_the_project_and_every_other_run_into_a_folder
     assert [path.name for path in (tmp_path / report.OTHER_RUN_FOLDER).iterdir()] == [
         published.name  # the first, cut off by the next run in this kernel, is gone
     ]
+
+
+def test_make_run_records_only_the_values_settings_py_gives(monkeypatch, tmp_path):
+    """Only `make run` writes the committed run; with another value it would record a run
+    that the prose does not describe, so it stops before any work."""
+    monkeypatch.setenv(provenance.RECORD_VARIABLE, "1")
+    config = {**settings.COMMITTED, "DATA_DIR": "data", "RESULTS_FILE": "results.json"}
+    assert report.run_notice(config, "cpu", tmp_path / "results.json") == ""
+    with pytest.raises(settings.SettingsError) as error:
+        report.run_notice({**config, "EPOCHS": 10, "SEED": 3}, "cpu", tmp_path / "results.json")
+    assert str(error.value).startswith(
+        "`make run` records the committed run, with settings.py's values, but this run sets "
+        "EPOCHS = 10, SEED = 3. Nothing was trained or written"
+    )
 
 
 def test_a_run_writes_into_its_unfinished_folder_until_publish_moves_it_whole(
