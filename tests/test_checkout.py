@@ -103,6 +103,7 @@ def test_a_damaged_committed_file_stops_the_tests_with_one_message_and_its_fix(
     assert f"restore it with `git checkout -- {(tmp_path / name).as_posix()}`" in problem
 
 
+@pytest.mark.slow  # a pytest run in a copy of the project: about 10 s
 def test_the_tests_stop_before_collecting_when_a_committed_file_is_damaged(tmp_path):
     """Once a truncated results.json gave a JSONDecodeError from conftest, naming no file."""
     copy = project_copy(tmp_path / "project")

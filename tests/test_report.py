@@ -5,8 +5,6 @@ import dataclasses
 import json
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import filelock
@@ -247,43 +245,6 @@ def test_a_run_writes_into_its_unfinished_folder_until_publish_moves_it_whole(
     assert (tmp_path / "figures" / "fig01.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "figures" / "fig09.png").read_bytes() == b"another notebook's figure"
     assert json.loads((tmp_path / "results.json").read_text()) == {"a": 1}
-
-
-SHORT_RUN = """
-import sys, time
-import report
-staging = report.output_folder()
-seed = sys.argv[1]
-for index in range(6):  # figures written while the other run writes its own
-    (staging / "figures").mkdir(exist_ok=True)
-    (staging / "figures" / f"fig{index}.txt").write_text(seed)
-    time.sleep(0.05)
-report.write_results(staging / "results.json", {"config": {"SEED": seed}})
-print(report.publish(staging).as_posix())
-"""
-
-
-def test_two_runs_at_once_each_end_whole_in_a_folder_of_its_own(tmp_path):
-    """Two runs started together (SEED 1 and 2) once shared one staging folder: the second
-    start deleted the first's files, and other-run/ mixed figures of both."""
-    env = {name: value for name, value in os.environ.items() if name != report.OUTPUT_VARIABLE}
-    env["PYTHONPATH"] = str(ROOT)
-    runs = [
-        subprocess.Popen(
-            [sys.executable, "-c", SHORT_RUN, seed], cwd=tmp_path, env=env, stdout=subprocess.PIPE
-        )
-        for seed in ("1", "2")
-    ]
-    folders = [tmp_path / run.communicate(timeout=120)[0].decode().strip() for run in runs]
-    assert [run.returncode for run in runs] == [0, 0] and folders[0] != folders[1]
-    for seed, folder in zip(("1", "2"), folders):
-        assert folder.parent == tmp_path / report.OTHER_RUN_FOLDER
-        assert json.loads((folder / "results.json").read_text()) == {"config": {"SEED": seed}}
-        assert {path.read_text() for path in (folder / "figures").iterdir()} == {seed}
-        assert len(list((folder / "figures").iterdir())) == 6
-    assert sorted(path.name for path in folders[0].parent.iterdir()) == sorted(
-        folder.name for folder in folders
-    )  # no staging folder or lock file is left
 
 
 @pytest.mark.skipif(not (ROOT / ".gitignore").is_file(), reason="no .gitignore (the unpacked ZIP)")
