@@ -56,7 +56,10 @@ def output_folder() -> Path:
         lock.acquire()  # held until publish, or until this process ends
         staging.mkdir()
     except OSError as error:
-        raise provenance.not_written(staging, error) from None
+        raise provenance.NotWritten(
+            f"cannot write into {base} ({error.strerror or error}): make it writable or free "
+            "space on its disk, then run again. Nothing was trained or written."
+        ) from None
     RUNS[staging] = (lock, base / name if own else base)
     return staging
 

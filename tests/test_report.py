@@ -2,6 +2,7 @@
 the results files and where the test run writes them. The tables are tests/test_tables.py's."""
 
 import dataclasses
+import errno
 import json
 import math
 import os
@@ -204,6 +205,22 @@ def test_make_run_records_only_the_values_settings_py_gives(monkeypatch, tmp_pat
     assert str(error.value).startswith(
         "`make run` records the committed run, with settings.py's values, but this run sets "
         "EPOCHS = 10, SEED = 3. Nothing was trained or written"
+    )
+
+
+def test_a_run_that_cannot_write_stops_before_any_work(monkeypatch, tmp_path):
+    """A read-only project folder once gave a bare OSError after training."""
+    monkeypatch.setenv(report.OUTPUT_VARIABLE, str(tmp_path / "out"))
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(report.Path, "mkdir", read_only)
+    with pytest.raises(provenance.NotWritten) as error:
+        report.output_folder()
+    assert str(error.value) == (
+        f"cannot write into {tmp_path / 'out'} (Read-only file system): make it writable or "
+        "free space on its disk, then run again. Nothing was trained or written."
     )
 
 
