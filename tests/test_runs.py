@@ -139,10 +139,10 @@ def test_bad_settings_stop_the_run_before_any_work_and_write_nothing(tmp_path):
     run = papermill(copy, str(tmp_path / "out.ipynb"), "EPOCH", "1", "SEED", str(2**70))
     output = run.communicate(timeout=300)[0]
     assert run.returncode == 1, output
-    assert (
-        "SettingsError: not allowed in the parameters cell: EPOCH is not a setting of this "
-        "notebook (did you mean EPOCHS?); SEED = 1180591620717411303424: must be a whole number"
-    ) in output
+    [message] = [line for line in output.splitlines() if line.startswith("SettingsError: ")]
+    assert message.startswith("SettingsError: not allowed in the parameters cell: ")
+    assert "EPOCH is not a setting of this notebook (did you mean EPOCHS?)" in message
+    assert "SEED = 1180591620717411303424: must be a whole number from 0 to" in message
     executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     ran = [cell.source for cell in executed.cells if cell.get("execution_count")]
     assert "settings.check_parameters(config" in ran[-1]  # the last cell that ran
