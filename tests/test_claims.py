@@ -140,21 +140,28 @@ def test_q2c_no_model_of_this_run_restarted(results, text):
     assert results[PLAIN]["restarts"] == results[DENOISING]["restarts"] == []
 
 
-def test_q2d_every_reconstruction_keeps_the_kind_and_outline_from_epoch_10(results, text):
-    """'From epoch 10 on, every reconstruction keeps its item's outline, and all except the
-    shirt and the coat keep their kind': a proxy for the eye, each of the ten keeps its image's brightness
-    (the area of the garment) within 0.05 and an error below half of predicting the mean image,
-    at every test."""
-    said(
-        "From epoch 10 on, every reconstruction keeps its item's outline, and all except the "
-        "shirt and the coat keep their kind",
-        text,
-    )
-    recorded, mean_mse = results[PLAIN]["recorded"], results["references"]["predict_the_mean_mse"]
+def keeps_the_rough_shape(results: dict, model: str, brightness: float) -> None:
+    """A proxy for the eye: at every test, each of the ten reconstructions keeps its clean
+    image's brightness (the area of the garment) within `brightness` and an error below half
+    of predicting the mean image."""
+    recorded, mean_mse = results[model]["recorded"], results["references"]["predict_the_mean_mse"]
     for epoch, pixels in recorded["mean_pixel"].items():
         for name, value in pixels.items():
-            assert abs(value - recorded["clean_mean_pixel"][name]) < 0.05, (epoch, name)
+            assert abs(value - recorded["clean_mean_pixel"][name]) < brightness, (epoch, name)
             assert recorded["mse"][epoch][name] < 0.5 * mean_mse, (epoch, name)
+
+
+def test_q2d_every_reconstruction_keeps_the_kind_and_rough_shape_from_epoch_10(results, text):
+    """'From epoch 10 on, every reconstruction keeps the rough shape of its item but not its
+    thin parts, and all except the shirt and the coat keep their kind': the rough shape as
+    keeps_the_rough_shape measures it (brightness within 0.05); the thin parts lost are the
+    next test's; the kinds were checked by eye."""
+    said(
+        "From epoch 10 on, every reconstruction keeps the rough shape of its item but not its "
+        "thin parts, and all except the shirt and the coat keep their kind",
+        text,
+    )
+    keeps_the_rough_shape(results, PLAIN, 0.05)
 
 
 def test_q2d_fine_detail_is_missing_at_every_epoch(results, text):
@@ -195,6 +202,25 @@ def test_q2d_the_shirt_and_the_coat_come_out_as_plain_long_sleeved_tops(results,
         assert (
             recorded["light_share"][epoch]["Coat"] < 0.2 * recorded["clean_light_share"]["Coat"]
         ), epoch
+
+
+def test_q3b_the_denoised_outputs_keep_the_rough_shape_and_lose_the_shirt_and_coat(results, text):
+    """'As in Figure 2, each keeps the rough shape of its item, and all but the shirt and the
+    coat keep their kind: those two come out as plain long-sleeved tops again': the rough
+    shape as keeps_the_rough_shape measures it (brightness within 0.1: the denoised outputs
+    are a little darker), and the shirt and the coat keep an error above the plain shapes'
+    0.05 at every test, the coat under a fifth of its light pixels."""
+    said(
+        "As in Figure 2, each keeps the rough shape of its item, and all but the shirt and the "
+        "coat keep their kind: those two come out as plain long-sleeved tops again",
+        text,
+    )
+    keeps_the_rough_shape(results, DENOISING, 0.1)
+    recorded = results[DENOISING]["recorded"]
+    for epoch, mse in recorded["mse"].items():
+        assert min(mse["Shirt"], mse["Coat"]) > 0.05, epoch
+        light = recorded["light_share"][epoch]["Coat"]
+        assert light < 0.2 * recorded["clean_light_share"]["Coat"], epoch
 
 
 def test_q2d_the_code_has_eight_numbers_six_of_them_live(results, text):
@@ -305,11 +331,11 @@ def test_q2e_t_shirts_and_trousers_in_strands_the_other_clothes_overlap(results,
 
 def test_q3b_no_noise_survives_and_as_blurred_as_the_plain_models(results, text):
     """'none of the noise of the top row survives' and 'They are as blurred as the plain model's
-    in Figure 2 and lose the same details': on the ten images, every test's error is far below
+    and lose the same details': on the ten images, every test's error is far below
     the noisy input's; the last reconstructions of both models are within a quarter of each
     other's error, and the pullover and the coat keep a high error at every test."""
     said("none of the noise of the top row survives", text)
-    said("They are as blurred as the plain model's in Figure 2 and lose the same details", text)
+    said("They are as blurred as the plain model's and lose the same details", text)
     denoising = results[DENOISING]
     for epoch, mse in denoising["recorded"]["mse"].items():
         assert np.mean(list(mse.values())) < 0.35 * denoising["noisy_input_mse"], epoch
@@ -368,18 +394,21 @@ def curve(study: dict, key: str) -> list[dict]:
     return next(c["curves"][key] for c in study["comparisons"] if c["models"] == [PLAIN, DENOISING])
 
 
-def test_q3c_the_same_coarse_groups_apart_and_no_separation_measure_differs(results, study, text):
-    """'The denoising model's t-SNE map ... puts the same coarse groups apart as the plain
-    model's ..., and over N seeds of each model no measure of class separation differs
-    measurably.'"""
+def test_q3c_the_same_footwear_and_clothes_and_no_separation_measure_differs(results, study, text):
+    """'The denoising model's t-SNE map ... does what the plain model's does with the footwear
+    and the clothes ...; its bags, though, are split ... Over N seeds of each model no measure
+    of class separation differs measurably.' The bags' split is the map's: fewer of them keep
+    to themselves than in the plain map (test_q3c_in_this_run_dresses_sneakers_more_bags_less)."""
     seeds = len(study["seeds"])
     said(
-        "separates the same coarse groups as the plain model's (left): the footwear apart from "
-        "the clothes, the T-shirts and trousers largely to themselves, the other clothes "
-        f"overlapping. Over {seeds} seeds of each model no measure of class separation differs "
+        "does what the plain model's (left) does with the footwear and the clothes: the footwear "
+        "apart from the clothes, the T-shirts and trousers largely to themselves, the other "
+        "clothes overlapping; its bags, though, are split into several small groups (Table 6). "
+        f"Over {seeds} seeds of each model no measure of class separation differs "
         "measurably, for the whole map or class by class",
         text,
     )
+    assert recall(results, DENOISING)["Bag"] < recall(results, PLAIN)["Bag"]
     for model in (PLAIN, DENOISING):
         shares = recall(results, model)
         assert results["tsne_map"][model]["group_recall"]["footwear"] >= 0.95, model

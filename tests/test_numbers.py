@@ -83,7 +83,7 @@ BOUND = [  # (fragment, [(source, path) for each {}])
         "predicting the mean test image for every test image gives an MSE of {}.",
         [("results", ("references", "predict_the_mean_mse"))],
     ),
-    ("**Answer.** Adam with learning rate {}, batch size 128", [("setting", ("LR",))]),
+    ("**Answer.** Adam [3] with learning rate {}, batch size 128", [("setting", ("LR",))]),
     ('The sheet\'s "momentum of {}"', [("setting", ("WEIGHT_DECAY",))]),
     ("so it is used here as weight decay {}, an L2 penalty", [("setting", ("WEIGHT_DECAY",))]),
     (r"coefficient $\beta_1$ to {} and all but switch off", [("setting", ("WEIGHT_DECAY",))]),
