@@ -72,6 +72,11 @@ def remove_if_abandoned(staging: Path) -> None:
     except filelock.Timeout:
         return  # its run holds the lock
     shutil.rmtree(staging, ignore_errors=True)
+    release(lock)
+
+
+def release(lock: filelock.FileLock) -> None:
+    """Release a run's lock and remove its lock file."""
     lock.release()
     Path(lock.lock_file).unlink(missing_ok=True)
 
@@ -94,8 +99,7 @@ def publish(staging: Path) -> Path:
     except OSError as error:
         raise provenance.not_written(destination, error) from None
     if lock is not None:
-        lock.release()
-        Path(lock.lock_file).unlink(missing_ok=True)
+        release(lock)
     return destination
 
 

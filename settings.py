@@ -99,49 +99,26 @@ TRAIN_IMAGES, TEST_IMAGES = 60_000, 10_000  # Fashion-MNIST's
 MAX_SEED = 2**31 - 1  # NumPy and scikit-learn take seeds below 2**32; a run adds up to 6,000
 KINDS = {  # a kind of parameter: (what is allowed and why, the test)
     "count": ("a whole number of at least 1", lambda v: is_whole(v, 1)),
-    "images": (
-        f"a whole number from 1 to {TRAIN_IMAGES:,} (the training images)",
-        lambda v: is_whole(v, 1, TRAIN_IMAGES),
-    ),
-    "seed": (
-        (
-            f"a whole number from 0 to {MAX_SEED:,} (2**31 - 1: NumPy's and scikit-learn's "
-            "generators take seeds below 2**32, and a run adds up to 6,000 to it)"
-        ),
-        lambda v: is_whole(v, 0, MAX_SEED),
-    ),
-    "points": (
-        (
-            f"a whole number from 31 to {TEST_IMAGES:,} (t-SNE's perplexity of 30 needs more "
-            "points; the test set holds 10,000)"
-        ),
-        lambda v: is_whole(v, 31, TEST_IMAGES),
-    ),
-    "rate": (
-        (
-            "a number above 0 and at most 0.1 (Adam moves each weight by about the rate per "
-            "step: 0.1 already exceeds the first layers' initial weights, at most 0.04 and 0.09)"
-        ),
-        lambda v: is_number(v, 0, 0.1, open_low=True),
-    ),
-    "decay": (
-        "a number from 0 to 0.1 (a larger L2 penalty pulls every weight to 0)",
-        lambda v: is_number(v, 0, 0.1),
-    ),
-    "noise": (
-        (
-            "a number from 0 to 2 (the pixels span [-1, 1]: noise of std 2 has eight times "
-            "their variance and hides the image)"
-        ),
-        lambda v: is_number(v, 0, 2),
-    ),
-    "rates": (
-        "a list of numbers above 0 and at most 10 (plain gradient descent's step sizes)",
-        lambda v: is_list(v, lambda r: is_number(r, 0, 10, open_low=True)),
-    ),
+    "images": (f"a whole number from 1 to {TRAIN_IMAGES:,} (the training images)",
+               lambda v: is_whole(v, 1, TRAIN_IMAGES)),
+    "seed": ((f"a whole number from 0 to {MAX_SEED:,} (2**31 - 1: NumPy's and scikit-learn's "
+              "generators take seeds below 2**32, and a run adds up to 6,000 to it)"),
+             lambda v: is_whole(v, 0, MAX_SEED)),
+    "points": ((f"a whole number from 31 to {TEST_IMAGES:,} (t-SNE's perplexity of 30 needs "
+                "more points; the test set holds 10,000)"),
+               lambda v: is_whole(v, 31, TEST_IMAGES)),
+    "rate": (("a number above 0 and at most 0.1 (Adam moves each weight by about the rate per "
+              "step: 0.1 already exceeds the first layers' initial weights, at most 0.04 and "
+              "0.09)"), lambda v: is_number(v, 0, 0.1, open_low=True)),
+    "decay": ("a number from 0 to 0.1 (a larger L2 penalty pulls every weight to 0)",
+              lambda v: is_number(v, 0, 0.1)),
+    "noise": (("a number from 0 to 2 (the pixels span [-1, 1]: noise of std 2 has eight times "
+               "their variance and hides the image)"), lambda v: is_number(v, 0, 2)),
+    "rates": ("a list of numbers above 0 and at most 10 (plain gradient descent's step sizes)",
+              lambda v: is_list(v, lambda r: is_number(r, 0, 10, open_low=True))),
     "noises": ("a list of numbers from 0 to 2", lambda v: is_list(v, KINDS["noise"][1])),
     "path": ("a file or folder name", lambda v: isinstance(v, str) and bool(v)),
-}
+}  # fmt: skip
 AT_MOST = [  # (name, name, why): the first may not exceed the second
     ("TEST_EVERY", "EPOCHS", "no test and no reconstruction would be recorded"),
     ("SGD_EVAL_IMAGES", "SGD_TRAIN_IMAGES", "the evaluated images are some of them"),

@@ -23,7 +23,7 @@ from nbformat.v4 import new_output
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as tools/build_report.py: the project's modules
 
-from provenance import RECORD_VARIABLE, leftover_temporary_files, write_atomically
+from provenance import RECORD_VARIABLE, how_to_restore, leftover_temporary_files, write_atomically
 
 NOTEBOOKS = ("exercise9.ipynb", "companion.ipynb")  # the companion reads the first one's results
 ZIP_CONTENTS = """
@@ -50,7 +50,7 @@ class BuildError(Exception):
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     """Return the notebook at `path`, or raise BuildError if it is missing or not valid."""
     if not path.is_file():
-        raise BuildError(f"{path.name} is missing: restore it with `git checkout -- {path.name}`")
+        raise BuildError(f"{path.name} is missing: {how_to_restore(path)}")
     try:
         notebook = nbformat.read(path, as_version=4)
         nbformat.validate(notebook)
