@@ -14,8 +14,9 @@ from runtime import flush_denormals, subnormals_are_slow
 from settings import SHEET
 
 COLLAPSE_CHECK_EPOCHS, MAX_RESTARTS = 5, 5  # checked in the first epochs, restarted at most
-MIN_LIVE_UNITS = 3  # collapsed: fewer code units fire on some test image, or
+MIN_LIVE_UNITS = 3  # collapsed: fewer code units fire on the checked training images, or
 CONSTANT_OUTPUT_RATIO = 0.01  # the outputs vary less than this fraction of the inputs
+CHECK_IMAGES = 10_000  # the first training images: the check never looks at the test set
 SUBNORMAL_WARNING = (
     "Some of PyTorch's CPU threads do not flush subnormal floats to zero (they started before "
     "helpers was imported): late epochs can get several times slower on this CPU. Import "
@@ -51,13 +52,13 @@ def check_training_args(data: helpers.FashionMNISTData, **numbers: float) -> Non
             raise ValueError(f"{name} must be a finite number >= 0, got {numbers[name]!r}")
 
 
-def collapse_reason(model: helpers.Autoencoder, test_input: torch.Tensor) -> str:
+def collapse_reason(model: helpers.Autoencoder, inputs: torch.Tensor) -> str:
     """Return why the model has collapsed (dead code, constant output), or '' if it has not."""
-    live = helpers.count_live_units(model, test_input)
+    live = helpers.count_live_units(model, inputs)
     if live < MIN_LIVE_UNITS:
-        return f"only {live} of {helpers.CODE_SIZE} code units fire on the test set"
-    spread = helpers.reconstruct(model, test_input).var(0).mean().item()
-    if spread < CONSTANT_OUTPUT_RATIO * test_input.var(0).mean().item():
+        return f"only {live} of {helpers.CODE_SIZE} code units fire on the checked images"
+    spread = helpers.reconstruct(model, inputs).var(0).mean().item()
+    if spread < CONSTANT_OUTPUT_RATIO * inputs.var(0).mean().item():
         return "the output is (almost) the same image for every input"
     return ""
 
@@ -85,11 +86,11 @@ def cannot_train_message(settings: dict, collapses: list[str]) -> str:
     )
 
 
-def collapse_check(test_input: torch.Tensor):
+def collapse_check(inputs: torch.Tensor):
     """Return an on_epoch callback that raises Collapsed in the first epochs of a dead model."""
 
     def check(epoch: int, model: helpers.Autoencoder) -> None:
-        if epoch <= COLLAPSE_CHECK_EPOCHS and (reason := collapse_reason(model, test_input)):
+        if epoch <= COLLAPSE_CHECK_EPOCHS and (reason := collapse_reason(model, inputs)):
             raise Collapsed(f"epoch {epoch}: {reason}")
 
     return check
@@ -103,19 +104,18 @@ def train(
     **settings,
 ) -> helpers.TrainingHistory:
     """Check the arguments, then train with helpers.train_autoencoder; a model that collapses
-    in its first epochs (fewer than MIN_LIVE_UNITS live code units, or one output for every
-    input) restarts from restart_seed(seed, k), and history.restarts says why; CannotTrain
+    in its first epochs (fewer than MIN_LIVE_UNITS live code units on the first CHECK_IMAGES
+    training images with the training noise, or one output for every input) restarts from restart_seed(seed, k), and history.restarts says why; CannotTrain
     after MAX_RESTARTS restarts."""
     full = dataclasses.asdict(SHEET) | {"noise_std": 0.0, "seed": 0} | settings
     check_training_args(data, **full)
     if not flush_denormals() and subnormals_are_slow():
         warnings.warn(SUBNORMAL_WARNING, stacklevel=2)
-    test_input = helpers.fixed_test_noise(
-        data.test_x.to(helpers.model_device(model)), full["noise_std"], full["seed"]
-    )
+    checked = data.train_x[:CHECK_IMAGES].to(helpers.model_device(model))
+    check_input = helpers.fixed_test_noise(checked, full["noise_std"], full["seed"])
     restarts: list[str] = []
     while True:
-        check = collapse_check(test_input) if restart_on_collapse else None
+        check = collapse_check(check_input) if restart_on_collapse else None
         try:
             history = helpers.train_autoencoder(model, data, on_epoch=check, **settings)
         except Collapsed as collapse:

@@ -62,7 +62,9 @@ COMMITTED = {  # the values of the notebooks' parameters that settings.py sets: 
     "NOISE_STD": NOISE_STD, "SEED": SEED, "TSNE_POINTS": TSNE_POINTS, "TSNE_SEED": TSNE_SEED,
 }  # fmt: skip
 
-STUDY_SEEDS = 10  # seeds 0 to 9 of every variant: an exact sign-flip test reaches p 2/1024
+PILOT_SEEDS = list(range(10))  # the pilot (2026-12-05), every variant: seed_study/pilot.json
+STUDY_SEEDS = list(range(10, 40))  # the study's own seeds (seed_study/PLAN.md): 30 of each
+STUDY_VARIANTS = COMPARISONS[0]  # the models the study trains: plain and denoising
 SCORING = {  # how the seed study scores a model (seed_study/scoring.py)
     "test_noise_std": NOISE_STD,
     "noise_stds_psnr": [0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0],
