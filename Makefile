@@ -22,11 +22,11 @@ html: setup  ## HTML export, a fallback that needs no LaTeX
 bench: setup  ## seconds per epoch against a tutorial-style baseline
 	$(VENV_PYTHON) bench/bench_epoch.py
 
-seeds: setup  ## the seed study: 10 seeds of each model -> seed_study.json; trains only models not in build/seed_models/
+seeds: setup  ## the seed study (seed_study/PLAN.md): seeds 10 to 39 of the plain and denoising models -> seed_study.json; trains only models not in build/seed_models/
 	$(VENV_PYTHON) -m seed_study
 
 .PHONY: verify
-verify: setup  ## seed_study.json's seed-0 records against the notebook's models and seed 0 of the others trained anew (minutes)
+verify: setup  ## the notebook's models against the pilot's seed 0, and the study's first plain model trained anew against seed_study.json (minutes)
 	$(VENV_PYTHON) -m seed_study --verify
 
 .PHONY: portability

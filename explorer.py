@@ -192,7 +192,15 @@ def enable_colab_widgets() -> bool:
     return True
 
 
+REOPENED = (
+    "The explorer runs in this kernel. After the notebook is reopened it shows 'Error displaying "
+    "widget: model not found' (or nothing): run this cell again."
+)
+
+
 def code_explorer(models: dict[str, helpers.Autoencoder], data: helpers.FashionMNISTData):
-    """Return the code explorer's ipywidgets layout (see CodeExplorer)."""
+    """Return the code explorer's ipywidgets layout (see CodeExplorer), after a line that stays
+    in the saved notebook: a reopened notebook has no kernel behind the widget."""
     enable_colab_widgets()
+    print(REOPENED)
     return CodeExplorer(models, data).layout

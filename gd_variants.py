@@ -1,32 +1,34 @@
-"""The companion's Q1 experiment: plain SGD for a fixed number of updates at batch size 1
-(stochastic), a mini-batch or the whole sample (batch), with the loss on fixed images."""
+"""The companion's Q1 experiment: the autoencoder trained with plain SGD as stochastic (batch 1),
+mini-batch and batch gradient descent, at one budget of training examples and one of training
+time, over seeds, each variant's learning rate chosen on held-out images."""
 
 from __future__ import annotations
 
-import copy
 import math
+import platform
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from torch import nn
 
-from helpers import model_device, reconstruction_loss, train_step
+from helpers import Autoencoder, reconstruction_loss, train_step
 
 
 @dataclass
 class SGDRun:
-    """One plain-SGD run: the loss on fixed images after given numbers of updates, and the
-    measured training time (which depends on the machine; the losses do not)."""
+    """One plain-SGD run: the loss on the evaluation images after given numbers of updates, the
+    measured training time (the machine's; the losses are not), and the held-out loss at the end."""
 
     batch_size: int
     lr: float
+    seed: int
     updates: list[int] = field(default_factory=list)
     examples: list[int] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
+    held_out: float = math.inf
 
     @property
     def final_loss(self) -> float:
@@ -44,28 +46,25 @@ class SGDRun:
         self.seconds.append(seconds), self.loss.append(loss)
 
     def to_dict(self) -> dict:
-        """Return the run's settings and summary as JSON-ready numbers."""
-        return {
-            "batch_size": self.batch_size,
-            "lr": self.lr,
-            "updates": self.updates[-1],
-            "examples": self.examples[-1],
-            "final_loss": self.final_loss,
-            "seconds": self.seconds[-1],
-            "updates_per_second": self.updates[-1] / self.seconds[-1],
-            "examples_per_second": self.examples_per_second,
-        }
+        """Return the run as JSON-ready numbers."""
+        fields = ("batch_size", "lr", "seed", "updates", "examples", "seconds", "loss")
+        return {name: getattr(self, name) for name in fields} | {"held_out": self.held_out}
 
 
-def loss_at(run: SGDRun, axis: str, budget: float) -> tuple[float, float] | None:
-    """Return (loss, where) of the run's last measurement at or before `budget` on an axis,
-    "examples" or "seconds"; None if the run ended before the budget or measured nothing
-    there after its start."""
-    points = getattr(run, axis)
-    reached = [index for index, value in enumerate(points) if 0 < value <= budget]
-    if not reached or points[-1] < budget:
-        return None
-    return run.loss[reached[-1]], points[reached[-1]]
+@dataclass
+class Variant:
+    """One variant of the experiment: its runs per learning rate and seed at the example
+    budget, the rate chosen on the held-out images, and that rate's runs at the time budget."""
+
+    batch_size: int
+    sweeps: dict[float, list[SGDRun]]
+    lr: float
+    timed: list[SGDRun]
+
+    @property
+    def runs(self) -> list[SGDRun]:
+        """Return the chosen rate's runs at the example budget, one per seed."""
+        return self.sweeps[self.lr]
 
 
 def evaluation_points(updates: int, count: int) -> set[int]:
@@ -81,73 +80,59 @@ def shuffled_batches(
         yield from torch.randperm(size, generator=generator, device=device).split(batch_size)
 
 
-def train_for_updates(
-    model: nn.Module,
-    train_x: torch.Tensor,
-    eval_x: torch.Tensor,
-    *,
-    batch_size: int,
-    lr: float,
-    updates: int,
-    seed: int = 0,
-    evaluations: int = 25,
-    evaluate_at: tuple[int, ...] = (),
-) -> SGDRun:
-    """Train with plain SGD for `updates` updates (stopping early if it diverges); measure the
-    MSE of eval_x at the start, at about `evaluations` log-spaced updates and at `evaluate_at`."""
-    device = model_device(model)
-    train_x, eval_x = train_x.to(device), eval_x.to(device)
+def train_sgd(
+    images: dict[str, torch.Tensor], *, batch_size: int, lr: float, seed: int,
+    passes: int | None = None, seconds: float | None = None, evaluations: int = 20,
+) -> SGDRun:  # fmt: skip
+    """Train Autoencoder(seed) with plain SGD on images["train"] for `passes` passes or `seconds`
+    of training time (evaluations not counted); measure the MSE of images["eval"] at the start
+    and at about `evaluations` log-spaced updates, and of images["held_out"] at the end."""
+    train_x = images["train"]
+    model = Autoencoder(seed=seed).to(train_x.device)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    generator = torch.Generator(device=device).manual_seed(seed)
-    checkpoints = evaluation_points(updates, evaluations) | set(evaluate_at)
-    run = SGDRun(batch_size, lr)
-    run.record(0, 0, 0.0, reconstruction_loss(model, eval_x, eval_x))
+    generator = torch.Generator(device=train_x.device).manual_seed(seed)
+    updates = passes * math.ceil(len(train_x) / batch_size) if passes else 10**7
+    checkpoints = evaluation_points(updates if passes else 10**5, evaluations)
+    run = SGDRun(batch_size, lr, seed)
+    run.record(0, 0, 0.0, reconstruction_loss(model, images["eval"], images["eval"]))
     done, examples, elapsed = 0, 0, 0.0
-    for batch in shuffled_batches(len(train_x), batch_size, generator, device):
+    for batch in shuffled_batches(len(train_x), batch_size, generator, train_x.device):
         start = time.perf_counter()
-        target = train_x.index_select(0, batch)
-        train_step(model, optimizer, target, target)
-        if device.type != "cpu":
+        train_step(model, optimizer, train_x[batch], train_x[batch])
+        if train_x.device.type != "cpu":
             torch.accelerator.synchronize()  # so that the clock measures the GPU's work
         elapsed += time.perf_counter() - start
         done, examples = done + 1, examples + len(batch)
-        if done in checkpoints:
-            run.record(done, examples, elapsed, reconstruction_loss(model, eval_x, eval_x))
-            if done == updates or not math.isfinite(run.loss[-1]):
+        last = done == updates or (seconds is not None and elapsed >= seconds)
+        if done in checkpoints or last:
+            run.record(done, examples, elapsed, reconstruction_loss(model, *[images["eval"]] * 2))
+            if last or not math.isfinite(run.loss[-1]):
+                run.held_out = reconstruction_loss(model, *[images["held_out"]] * 2)
                 return run
     raise AssertionError("unreachable: shuffled_batches never ends")
 
 
-def sweep_learning_rates(
-    model: nn.Module, train_x: torch.Tensor, eval_x: torch.Tensor, lrs: list[float], **settings
-) -> dict[float, SGDRun]:
-    """Return one train_for_updates run per learning rate, each from a copy of `model`."""
-    return {
-        lr: train_for_updates(copy.deepcopy(model), train_x, eval_x, lr=lr, **settings)
-        for lr in lrs
-    }
+def held_out_mean(runs: list[SGDRun]) -> float:
+    """Return the mean held-out loss of a rate's runs (inf if one diverged)."""
+    losses = [run.held_out for run in runs]
+    return float(np.mean(losses)) if all(map(math.isfinite, losses)) else math.inf
 
 
-def best_run(runs: dict[float, SGDRun]) -> SGDRun:
-    """Return the run with the lowest final loss."""
-    return min(runs.values(), key=lambda run: run.final_loss)
+def run_variant(
+    images: dict, batch_size: int, lrs: list[float], seeds: list[int], passes: int, seconds: float
+) -> Variant:
+    """Return a variant: every rate and seed for `passes` passes, the rate with the lowest mean
+    held-out loss, and that rate's seeds for `seconds` of training time."""
+    settings = {"batch_size": batch_size, "passes": passes}
+    sweeps = {lr: [train_sgd(images, lr=lr, seed=s, **settings) for s in seeds] for lr in lrs}
+    chosen = min(sweeps, key=lambda lr: held_out_mean(sweeps[lr]))
+    timed = [
+        train_sgd(images, batch_size=batch_size, lr=chosen, seed=s, seconds=seconds) for s in seeds
+    ]
+    return Variant(batch_size, sweeps, chosen, timed)
 
 
-def equal_budgets(runs: dict[str, SGDRun], compare_at: int) -> dict:
-    """Return the budgets: `compare_at` and the fewest examples beyond it, the shortest time."""
-    beyond = [run.examples[-1] for run in runs.values() if run.examples[-1] > compare_at]
-    return {
-        "examples": [compare_at, min(beyond)] if beyond else [compare_at],
-        "seconds": min(run.seconds[-1] for run in runs.values()),
-    }
-
-
-def budget_losses(runs: dict[str, SGDRun], budgets: dict) -> dict:
-    """Return per kept run its (loss, where) at or before each budget of equal_budgets."""
-    return {
-        name.replace(" ", "_").replace("-", "_"): {
-            "examples": [loss_at(run, "examples", budget) for budget in budgets["examples"]],
-            "seconds": loss_at(run, "seconds", budgets["seconds"]),
-        }
-        for name, run in runs.items()
-    }
+def machine() -> str:
+    """Return the machine the timings were taken on: processor, cores, PyTorch threads."""
+    name = platform.processor() or platform.machine()
+    return f"{name}, {torch.get_num_threads()} PyTorch threads ({platform.system()})"

@@ -138,9 +138,22 @@ def not_a_number(constant: str) -> float:
 
 def read_seed_study(path: str | Path) -> dict:
     """Return the committed seed study, or raise a clear error naming `make seeds`."""
-    remake = "`make seeds` (about 30 minutes on 2 cores; minutes with build/seed_models/)"
-    keys = ("seeds", "settings", "comparisons", "similarity", "restarts", *settings.VARIANTS)
-    return read_json(path, remake, keys)
+    remake = "`make seeds` (about 90 minutes on 2 cores; minutes with build/seed_models/)"
+    keys = ("plan", "seeds", "settings", "comparisons", "similarity", "restarts", "sizing")
+    return read_json(path, remake, (*keys, "pca_8", "against_pca_8", *settings.STUDY_VARIANTS))
+
+
+def read_pilot(path: str | Path) -> dict:
+    """Return the seed study's pilot (seeds 0 to 9 of every variant, kept as it was run)."""
+    keys = ("seeds", "settings", "restarts", *settings.VARIANTS)
+    return read_json(path, "nothing: the pilot is not made again", keys)
+
+
+def plan_markdown(path: str | Path) -> str:
+    """Return the study's plan (seed_study/PLAN.md) without its title, its sections one level
+    down, to print under a section of the companion."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()[1:]
+    return "\n".join("#" + line if line.startswith("## ") else line for line in lines)
 
 
 def run_notice(config: dict, device: str, results_file: str | Path) -> str:
@@ -249,39 +262,45 @@ def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, class
     return fig
 
 
-def plot_sgd_runs(runs: dict[str, gd_variants.SGDRun]):
-    """Return a figure of loss against examples processed and against measured time."""
+def plot_sgd_runs(variants: dict[str, gd_variants.Variant]):
+    """Return the test MSE of each variant's seeds against the examples processed (the example
+    budget's runs) and against the measured training time (the time budget's runs)."""
     fig, [[by_examples, by_time]] = panels(1, 2, 2.6, sharey=True)
-    for name, run in runs.items():
-        loss = run.loss[1:]  # from the first update on: log axes
-        (line,) = by_examples.plot(run.examples[1:], loss, ".-", label=f"{name} (lr {run.lr:g})")
-        by_time.plot(run.seconds[1:], loss, ".-", color=line.get_color())
-    by_examples.set_ylabel("MSE on the fixed training images")
+    for name, variant in variants.items():
+        line = None
+        for runs, ax, axis in (
+            (variant.runs, by_examples, "examples"),
+            (variant.timed, by_time, "seconds"),
+        ):
+            for run in runs:
+                label = f"{name} (lr {variant.lr:g})" if line is None else None
+                color = None if line is None else line.get_color()
+                (line,) = ax.plot(
+                    getattr(run, axis)[1:], run.loss[1:], ".-", color=color, label=label, alpha=0.8
+                )
+    by_examples.set_ylabel("test MSE (evaluation images)")
     for ax, xlabel in zip(fig.axes, ("training examples processed", "measured training time (s)")):
         ax.set(xscale="log", yscale="log", xlabel=xlabel)
         ax.grid(alpha=0.3)
     readable_log_axis(by_examples.yaxis)
-    fig.legend(loc="lower center", ncol=len(runs), frameon=False)
+    fig.legend(loc="lower center", ncol=len(variants), frameon=False)
     fig.subplots_adjust(bottom=0.3, wspace=0.08)
     return fig
 
 
 def plot_paired_curve(ax, comparison: dict, measure: str, title: str) -> None:
-    """Draw a curve's mean paired differences with 95% intervals, margin band and 0 line."""
-    curve = comparison["curves"][measure]
-    family = [row for row in comparison["rows"] if row["measure"] == measure]  # training noise
-    every = sorted(curve + family, key=lambda row: row["noise_std"])
-    stds, margins = (np.array([row[name] for row in every]) for name in ("noise_std", "margin"))
-    ax.fill_between(stds, -margins, margins, color="0.85", linewidth=0, label="margin")
-    ax.axhline(0, color="gray", linewidth=0.8)
-    faces = {"mean, 95% interval": "black", "training noise (Table C1)": "white"}
+    """Draw a curve's mean paired differences with their intervals and the 0 line; a level of
+    the primary family gets an open marker."""
+    primary = {row["level"] for row in comparison["primary"] if row["measure"] == measure}
     bars = {"fmt": "o", "markersize": 3.5, "capsize": 2, "color": "black"}
-    for rows, (label, face) in zip((curve, family), faces.items()):
-        if rows:
-            levels, means = ([row[name] for row in rows] for name in ("noise_std", "mean"))
-            ends = np.array([row["interval"] for row in rows], dtype=float)
-            yerr = np.abs(ends.T - means)  # from the mean down and up to the interval's ends
-            ax.errorbar(levels, means, yerr, mfc=face, label=label, **bars)
+    ax.axhline(0, color="gray", linewidth=0.8)
+    for row in comparison["curves"][measure]:
+        tested = row["level"] in primary
+        face, label = ("white", "primary (Table C2)") if tested else ("black", "exploratory")
+        yerr = np.abs(np.array([row["interval"]], dtype=float).T - row["mean"])
+        ax.errorbar([row["level"]], [row["mean"]], yerr, mfc=face, label=label, **bars)
+    handles = dict(zip(*reversed(ax.get_legend_handles_labels())))
+    ax.legend(handles.values(), handles.keys(), fontsize=7, loc="lower left")
     ax.set(title=title, xlabel="noise std", ylabel=" − ".join(comparison["labels"]))
     ax.grid(alpha=0.3)
 
@@ -302,7 +321,6 @@ def plot_psnr(noise_stds: list, curves: dict[str, list], training_std: float, st
     comparison = stats.comparison_of(study)
     for measure, title in (("psnr_db", "PSNR (dB)"), ("code_stability", "code stability")):
         plot_paired_curve(axes[measure], comparison, measure, f"{title}, over the seeds")
-    axes["code_stability"].legend(fontsize=7, loc="lower left")
     fig.subplots_adjust(hspace=0.65, wspace=0.45)
     return fig
 
@@ -408,28 +426,25 @@ def results_document(
     }
 
 
-def sgd_results(sweeps: dict[str, dict[float, gd_variants.SGDRun]], compare_at: int) -> dict:
-    """Return the gradient-descent experiment (every rate's curves, the kept runs) as JSON."""
-    kept = {name: gd_variants.best_run(runs) for name, runs in sweeps.items()}
-    budgets = gd_variants.equal_budgets(kept, compare_at)
-    losses = gd_variants.budget_losses(kept, budgets)
-    document = {"compare_at_examples": compare_at, "equal_budgets": {**budgets, "losses": losses}}
-    for name, run in kept.items():
-        rates = {f"{lr:g}": tried for lr, tried in sweeps[name].items()}
+def sgd_results(variants: dict[str, gd_variants.Variant]) -> dict:
+    """Return the gradient-descent experiment (every rate's and seed's runs) as JSON."""
+    document = {}
+    for name, variant in variants.items():
         document[key(name)] = {
-            **run.to_dict(),
-            "loss_at_compare": dict(zip(run.examples, run.loss)).get(compare_at),
-            "learning_rates": {lr: tried.final_loss for lr, tried in rates.items()},
-            "loss_curves": {lr: tried.loss for lr, tried in rates.items()},
-            "examples_curves": {lr: tried.examples for lr, tried in rates.items()},
-            "seconds_curves": {lr: tried.seconds for lr, tried in rates.items()},
+            "batch_size": variant.batch_size,
+            "lr": variant.lr,
+            "held_out": {
+                f"{lr:g}": gd_variants.held_out_mean(runs) for lr, runs in variant.sweeps.items()
+            },
+            "runs": {
+                f"{lr:g}": [run.to_dict() for run in runs] for lr, runs in variant.sweeps.items()
+            },
+            "timed": [run.to_dict() for run in variant.timed],
         }
     return document
 
 
-def companion_results(
-    *, config, device, model_files, codes, scores, psnr_curves, sgd_sweeps, compare_at
-) -> dict:
+def companion_results(*, config, device, model_files, codes, psnr_curves, sgd_variants) -> dict:
     """Return every number of the companion notebook as JSON (companion_results.json)."""
     models = {}
     for name, path in model_files.items():
@@ -444,8 +459,7 @@ def companion_results(
     psnr = {f"{key(name)}_db": values for name, values in psnr_curves.items()}
     return {
         "models": models,
-        "scores": {key(name): values for name, values in scores.items()},
         "denoising_psnr": {"noise_std": config["PSNR_NOISE_STDS"]} | psnr,
-        "sgd_variants": sgd_results(sgd_sweeps, compare_at),
+        "sgd_variants": sgd_results(sgd_variants),
         "config": {**config, "device": device},
     }

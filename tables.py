@@ -8,18 +8,9 @@ import torch
 
 import gd_variants
 import helpers
-import settings
-from report import key, most_taken_for
+from report import most_taken_for
 from seed_study import statistics as stats
 
-CODE_ROWS = (
-    "live code units",
-    "5-NN accuracy",
-    "linear-probe accuracy",
-    "silhouette in code space",
-    "silhouette in the t-SNE plane",
-    f"code stability at noise {settings.NOISE_STD:g}",
-)
 SETTINGS = {  # the parameters cell's settings that the text names
     "epochs per model": "EPOCHS",
     "batch size": "BATCH_SIZE",
@@ -46,9 +37,10 @@ def pipe_table(frame: pd.DataFrame, text: tuple = (), widths: tuple = ()) -> str
 
 
 def signed(value: float, decimals: int, plus: bool = False) -> str:
-    """Return a number with a typographic minus (a plus if `plus`), never rounded to a false 0."""
-    while value and round(value, decimals) == 0 and decimals < 6:
-        decimals += 1
+    """Return a number with a typographic minus (a plus if `plus`); '≈0' where a number that is
+    not 0 rounds to 0 at these decimals."""
+    if value and round(value, decimals) == 0:
+        return "≈0"
     return (f"{value:+.{decimals}f}" if plus else f"{value:.{decimals}f}").replace("-", "−")
 
 
@@ -122,94 +114,123 @@ def map_table(
     return pipe_table(frame, widths=(14, *[30] * len(records)))
 
 
-def class_map_table(
-    records: dict, labels: np.ndarray, classes: list, study: dict, class_groups: dict, groups: tuple
-) -> str:
-    """Return per class the map share kept by this run's two models, then over the seeds."""
-    comparison = stats.comparison_of(study, [key(name) for name in records])
-    frame = kept_shares(records, labels, classes, class_groups, groups)
-    frame.columns = [f"{label}, this run" for label in comparison["labels"]]
-    rows, seeds = comparison["classes"]["map_class_share"], len(study["seeds"])
-    for label, model in zip(comparison["labels"], comparison["models"]):
-        cells = {row["label"]: percent_spread(per_seed(study, model, row)) for row in rows}
-        frame[f"{label}, {seeds} seeds"] = pd.Series(cells)
-    frame[f"verdict, {seeds} seeds"] = pd.Series({row["label"]: row["verdict"] for row in rows})
-    return pipe_table(frame.fillna("-"), text=(frame.columns[-1],), widths=(20, 9, 9, 12, 12, 16))
-
-
 # ---------------------------------------------------------------------------- the seed study
 
 
-def per_seed(study: dict, model: str, row: dict) -> np.ndarray:
-    """Return a model's per-seed values of a compared row's measure, at its level or class."""
-    measure = stats.MEASURES[row["measure"]]
-    where = row["label" if measure.per_class else "noise_std"]
-    level = study["settings"][measure.levels].index(where) if measure.levels else None
-    return np.array(stats.values_of(study[model], row["measure"], level))
-
-
-def interval_cell(row: dict, places: int) -> str:
-    """Return a row's simultaneous interval '[low, high]' ('unbounded' with too few seeds)."""
-    if not np.isfinite(np.array(row["interval"], dtype=float)).all():
+def interval_cell(interval: list[float], places: int) -> str:
+    """Return an interval '[low, high]' ('unbounded' with too few seeds)."""
+    if not np.isfinite(np.array(interval, dtype=float)).all():
         return "unbounded"
-    return "[" + ", ".join(signed(bound, places, plus=True) for bound in row["interval"]) + "]"
+    return "[" + ", ".join(signed(bound, places, plus=True) for bound in interval) + "]"
 
 
-def seeds_won(row: dict, gaps: np.ndarray) -> str:
-    """Return ', in n of N seeds' where the gaps (first − second) agree with a 'better' verdict."""
-    if " better" not in row["verdict"]:
-        return ""
-    won = np.sum(gaps > 0) if row["interval"][0] > 0 else np.sum(gaps < 0)
-    return f", in {won} of {row['seeds']} seeds"
+def p_cell(p: float) -> str:
+    """Return a p-value with three decimals, '<0.001' below."""
+    return "<0.001" if p < 0.0005 else f"{p:.3f}"
 
 
-def comparison_frame(study: dict, models: tuple | None, measures: tuple = ()) -> pd.DataFrame:
-    """Return a comparison's cells, a row per measure (all where none are named)."""
-    comparison = stats.comparison_of(study, models)
-    (first, second), names = comparison["labels"], comparison["models"]
-    by_label = {row["label"]: row for row in comparison["rows"]}
+def row_cells(row: dict, labels: tuple[str, str], means: dict[str, list]) -> dict:
+    """Return the cells of one tested row: each of `means`' mean ± sd, the difference of the
+    two `labels`, its interval, the margin, wins/ties/losses, the adjusted p and the verdict."""
+    places = stats.MEASURES[row["measure"]].decimals
+    family = round(stats.ALPHA / (1 - row["interval_level"]))
+    cells = {label: spread(values, places) for label, values in means.items()}
+    return cells | {
+        " − ".join(labels): signed(row["mean"], places, plus=True),
+        f"{row['interval_level']:.1%} interval": interval_cell(row["interval"], places),
+        "margin": "-" if row["margin"] is None else f"±{row['margin']:g}",
+        f"{labels[0]} wins / ties / {labels[1]} wins": (
+            f"{row['first_wins']} / {row['ties']} / {row['second_wins']}"
+        ),
+        f"p × {family}": p_cell(row["p_adjusted"]),
+        "verdict": row["verdict"],
+    }
+
+
+def rows_table(study: dict, rows: list[dict], models: list[str], means: bool = True) -> str:
+    """Return one family of paired rows of two of the study's models (`means`: each model's
+    mean ± sd first); the margin column only where a row has a margin."""
+    labels = tuple(study["settings"]["models"][name]["label"] for name in models)
     cells = {}
-    for label in measures or by_label:
-        row = by_label[label]
-        places = stats.MEASURES[row["measure"]].decimals
-        one, other = (per_seed(study, name, row) for name in names)
+    for row in rows:
+        level = stats.level_of(study["settings"], row["measure"], row["level"])
+        values = [stats.values_of(study[name], row["measure"], level) for name in models]
+        cells[row["label"]] = row_cells(row, labels, dict(zip(labels, values)) if means else {})
+    frame = pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure")
+    if all(row["margin"] is None for row in rows):
+        frame = frame.drop(columns="margin")
+    return pipe_table(frame, text=("verdict",))
+
+
+def pca_table(study: dict) -> str:
+    """Return PCA-8's value per measure and, per model, its seeds' mean ± sd, the difference
+    from PCA-8 with its interval, the seeds better / tied / worse and the verdict."""
+    frame = pd.DataFrame()
+    for model, rows in study["against_pca_8"].items():
+        label = study["settings"]["models"][model]["label"]
+        for row in rows:
+            places = stats.MEASURES[row["measure"]].decimals
+            values = stats.values_of(study[model], row["measure"], None)
+            cells = row_cells(row, (label, "PCA-8"), {f"{label} seeds": values})
+            frame.loc[f"{row['label']}, {label}", "PCA-8"] = signed(
+                study["pca_8"][row["measure"]], places
+            )
+            for column, cell in cells.items():
+                frame.loc[f"{row['label']}, {label}", column.replace(label, "model")] = cell
+    return pipe_table(frame.drop(columns="margin").rename_axis("measure, model"), text=("verdict",))
+
+
+def sizing_table(study: dict) -> str:
+    """Return the plan's sizing per primary measure: the pilot's spread, the seeds it asks for,
+    the seeds run, the smallest difference they detect and the spread the study found."""
+    cells = {}
+    for row in study["sizing"]:
+        places = stats.MEASURES[row["measure"]].decimals + 1
+        label = stats.MEASURES[row["measure"]].label.format(std=row["level"])
         cells[label] = {
-            first: spread(one, places),
-            second: spread(other, places),
-            f"{first} − {second}": signed(row["mean"], places, plus=True),
-            "simultaneous 95% interval": interval_cell(row, places),
-            "margin": f"±{row['margin']:.{places}f}",
-            f"{first} wins": f"{row['first_wins']}/{row['seeds']}",
-            f"p × {len(comparison['rows'])}, at most 1": f"{row['p_adjusted']:.3f}",
-            "verdict": row["verdict"],
-            "seeds won": seeds_won(row, one - other),
+            "margin": f"{row['margin']:g}",
+            f"sd of the differences, pilot ({row['pilot_seeds']} seeds)": f"{row['pilot_sd']:.{places}f}",
+            "seeds for 80% power": str(row["seeds_needed"]),
+            "seeds run": str(row["study_seeds"]),
+            "detected with 80% power": f"{row['detectable']:.{places}f}",
+            "sd of the differences, study": f"{row['study_sd']:.{places}f}",
         }
-    return pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure")
+    return pipe_table(pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure"))
 
 
-def comparison_table(study: dict, models: tuple[str, str] | None = None) -> str:
-    """Return a comparison's paired differences, intervals, margins, wins, p and verdicts."""
-    frame = comparison_frame(study, models)
-    frame = frame.drop(columns=[*frame.columns[:2], "seeds won"])  # the models' mean ± sd
-    return pipe_table(frame, text=("verdict",), widths=(20, 9, 20, 8, 5, 6, 20))
+def live_units_table(study: dict) -> str:
+    """Return per primary measure how much the live code units explain, and the verdict with
+    the difference adjusted for them beside the verdict without."""
+    comparison = stats.comparison_of(study)
+    labels, verdicts = (
+        comparison["labels"],
+        {r["measure"]: r["verdict"] for r in comparison["primary"]},
+    )
+    cells = {}
+    for row in comparison["live_units"]:
+        places = stats.MEASURES[row["measure"]].decimals
+        label = stats.MEASURES[row["measure"]].label.format(std=row["level"])
+        shares = [("-" if r is None else f"{r:.2f}") for r in row["r_squared"]]
+        cells[label] = {
+            **{f"R², {name}": share for name, share in zip(labels, shares)},
+            "adjusted difference": signed(row["adjusted_mean"], places, plus=True),
+            "its interval": interval_cell(row["adjusted_interval"], places),
+            "verdict, adjusted": row["verdict"],
+            "verdict (Table C2)": verdicts[row["measure"]],
+        }
+    frame = pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure")
+    return pipe_table(frame, text=("verdict, adjusted", "verdict (Table C2)"))
 
 
-def code_table(
-    study: dict, measures: tuple = CODE_ROWS, models: tuple | None = None, similarity: bool = True
-) -> str:
-    """Return two models' code measures over the seeds, and (`similarity`) their CKA, k-NN."""
-    frame = comparison_frame(study, models, measures)
-    (first, second), verdict = frame.columns[:2], frame["verdict"] + frame["seeds won"]
-    frame = frame[[first, second]].assign(verdict=verdict)
-    if similarity:
-        summary, across = study["similarity"]["summary"], f"{first}-{second}"
-        groups = (f"{first}-{first}", f"{second}-{second}", across, f"{across}, same seed")
-        for measure, label in (("cka", "linear CKA"), ("knn_overlap", "10-NN overlap")):
-            pairs = [summary[group][measure] for group in groups]
-            one, other, both, same = (f"{pair['mean']:.3f} ± {pair['sd']:.3f}" for pair in pairs)
-            frame.loc[label] = [one, other, f"across: {both}; same seed: {same}"]
-        frame = frame.rename(columns={"verdict": "verdict, or across the two models"})
-    return pipe_table(frame, text=(frame.columns[-1],), widths=(28, 17, 17, 24))
+def code_table(study: dict) -> str:
+    """Return the similarity of the codes: linear CKA and 10-NN overlap per group of pairs."""
+    summary, cells = study["similarity"]["summary"], {}
+    for group, entry in summary.items():
+        cells[group] = {"pairs": str(entry["pairs"])} | {
+            label: f"{entry[measure]['mean']:.3f} ± {entry[measure]['sd']:.3f}"
+            for measure, label in (("cka", "linear CKA"), ("knn_overlap", "10-NN overlap"))
+        }
+    return pipe_table(pd.DataFrame.from_dict(cells, orient="index").rename_axis("pairs of codes"))
 
 
 # ---------------------------------------------------------------------------- the companion
@@ -223,33 +244,32 @@ def scores_table(scores: dict[str, dict[str, float]]) -> str:
     return pipe_table(frame.set_axis([how.label for how in shown]).rename_axis("measure"))
 
 
-def sgd_table(sweeps: dict[str, dict[float, gd_variants.SGDRun]], n_train: int) -> str:
-    """Return per variant each learning rate's final loss, then the kept run's numbers."""
-    columns = {}
-    for name, runs in sweeps.items():
-        run, tried = gd_variants.best_run(runs), enumerate(runs.items(), 1)
+def mean_sd(values: list[float], places: int, thousands: bool = False) -> str:
+    """Return 'mean ± sd' of a few measurements."""
+    shown = ",.0f" if thousands else f".{places}f"
+    return f"{np.mean(values):{shown}} ± {np.std(values, ddof=1):{shown}}"
+
+
+def sgd_table(variants: dict[str, gd_variants.Variant], n_train: int) -> str:
+    """Return per variant the rates' held-out losses, the rate chosen, its test loss at the
+    example budget and at the time budget, and the examples per second (this machine)."""
+    columns, rates = {}, sorted({lr for variant in variants.values() for lr in variant.sweeps})
+    for name, variant in variants.items():
+        runs, timed, sweeps = variant.runs, variant.timed, variant.sweeps
         columns[name] = {
-            "batch size": str(run.batch_size),
-            "updates (fixed)": str(run.updates[-1]),
-            **{f"lr {k}: final loss": f"{lr:g}: {r.final_loss:.3f}" for k, (lr, r) in tried},
-            "lr kept": f"{run.lr:g}",
-            "passes over the training set": f"{run.examples[-1] / n_train:.3f}",
-            "seconds (this machine)": f"{run.seconds[-1]:.1f}",
-            "examples per second (this machine)": f"{run.examples_per_second:,.0f}",
+            "batch size": f"{variant.batch_size:,}",
+            **{
+                f"held-out MSE, lr {lr:g}": (
+                    f"{gd_variants.held_out_mean(sweeps[lr]):.3f}" if lr in sweeps else "-"
+                )
+                for lr in rates
+            },
+            "lr chosen": f"{variant.lr:g}",
+            "updates, example budget": f"{runs[0].updates[-1]:,}",
+            "test MSE, example budget": mean_sd([r.final_loss for r in runs], 3),
+            "updates, time budget": mean_sd([r.updates[-1] for r in timed], 0, True),
+            "passes, time budget": mean_sd([r.examples[-1] / n_train for r in timed], 1),
+            "test MSE, time budget": mean_sd([r.final_loss for r in timed], 3),
+            "examples per second": mean_sd([r.examples_per_second for r in timed], 0, True),
         }
     return pipe_table(pd.DataFrame(columns).fillna("-").rename_axis("measure"))
-
-
-def reached(point: tuple[float, float] | None, where: str) -> str:
-    """Return 'loss (at where)' of a (loss, where) point, `where` a format, or 'not reached'."""
-    return f"{point[0]:.3f} (at {where.format(point[1])})" if point else "not reached"
-
-
-def budget_table(runs: dict[str, gd_variants.SGDRun], budgets: dict) -> str:
-    """Return each kept run's loss at equal budgets of examples and of training time."""
-    examples = [f"{budget:,} examples" for budget in budgets["examples"]]
-    frame = pd.DataFrame(columns=[*examples, f"{budgets['seconds']:.2f} s (this machine)"])
-    for name, entry in zip(runs, gd_variants.budget_losses(runs, budgets).values()):
-        points = [reached(point, "{:,}") for point in entry["examples"]]
-        frame.loc[name] = [*points, reached(entry["seconds"], "{:.2f} s")]
-    return pipe_table(frame.rename_axis("variant"))

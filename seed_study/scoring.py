@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.metrics import silhouette_score
 from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import StandardScaler
 
 import helpers
 import measures
@@ -63,24 +65,57 @@ def map_class_shares(embedding: np.ndarray, labels: np.ndarray, classes: list[st
     return list(helpers.per_class_recall(labels, votes, classes).values())
 
 
+def standardised_silhouette(
+    train_codes: np.ndarray, codes: np.ndarray, labels: np.ndarray
+) -> float:
+    """Return the classes' silhouette of codes scaled as the training codes to mean 0 and sd 1
+    per unit (dead units stay 0), so that no unit weighs more for its scale."""
+    scaled = StandardScaler().fit(train_codes).transform(codes)
+    return float(silhouette_score(scaled, labels))
+
+
+def code_scores(train_codes: np.ndarray, test_codes: np.ndarray, data, settings: dict) -> dict:
+    """Return the measures of a code, a model's or PCA's: neighbours, probe, silhouettes, the
+    t-SNE map of the embedded test images (every draw from seed 0) and its class shares."""
+    test_y = data.test_y.numpy()
+    subset = helpers.sample_indices(len(test_codes), settings["embedded_test_images"], 0).numpy()
+    embedding = helpers.tsne_embed(test_codes[subset], 0)
+    train_y, embedded, labels = data.train_y.numpy(), test_codes[subset], test_y[subset]
+    return {
+        **helpers.code_quality(train_codes, train_y, test_codes, test_y, subset, embedding),
+        "standardised_silhouette": standardised_silhouette(train_codes, embedded, labels),
+        "map_class_share": map_class_shares(embedding, labels, settings["map_classes"]),
+    }
+
+
 def score(model: Autoencoder, data: helpers.FashionMNISTData, settings: dict) -> dict:
     """Return the study's measures of one trained model (seed_study.statistics.MEASURES)."""
-    test_x, test_y, train_y = data.test_x, data.test_y.numpy(), data.train_y.numpy()
-    subset = helpers.sample_indices(len(test_x), settings["embedded_test_images"], 0).numpy()
-    train_codes, test_codes = encode(model, data.train_x).numpy(), encode(model, test_x).numpy()
-    embedding = helpers.tsne_embed(test_codes[subset], 0)
+    test_x = data.test_x
     noisy_x = helpers.fixed_test_noise(test_x, settings["test_noise_std"], 0)
     psnr = measures.psnr_by_noise({"model": model}, test_x, settings["noise_stds_psnr"], seed=0)
-    stds = settings["noise_stds_stability"]
+    codes = encode(model, data.train_x).numpy(), encode(model, test_x).numpy()
     return {
         "test_mse_clean": helpers.reconstruction_loss(model, test_x, test_x),
         "test_mse_noisy": helpers.reconstruction_loss(model, noisy_x, test_x),
         "test_mse_masked": masked_pixel_mse(model, test_x, settings),
         "live_code_units": helpers.count_live_units(model, test_x),
-        **helpers.code_quality(train_codes, train_y, test_codes, test_y, subset, embedding),
-        "map_class_share": map_class_shares(embedding, test_y[subset], settings["map_classes"]),
+        **code_scores(*codes, data, settings),
         "psnr_db": psnr["model"],
-        "code_stability": [code_stability(model, test_x, std, 0) for std in stds],
+        "code_stability": [
+            code_stability(model, test_x, std, 0) for std in settings["noise_stds_stability"]
+        ],
+    }
+
+
+def pca_scores(data: helpers.FashionMNISTData, settings: dict) -> dict:
+    """Return the measures of PCA-8's code, scored as a model's (the best linear code of 8)."""
+    pca = measures.fit_pca(data.train_x)
+    noisy_x = helpers.fixed_test_noise(data.test_x, settings["test_noise_std"], 0)
+    codes = pca.transform(data.train_x.numpy()), pca.transform(data.test_x.numpy())
+    return {
+        "test_mse_clean": measures.pca_reconstruction_loss(pca, data.test_x, data.test_x),
+        "test_mse_noisy": measures.pca_reconstruction_loss(pca, noisy_x, data.test_x),
+        **code_scores(*codes, data, settings),
     }
 
 

@@ -1,48 +1,63 @@
-"""The seed study's statistics: paired tests of two models over the seeds, and code similarity."""
+"""The seed study's statistics, as seed_study/PLAN.md declares them: the primary family with its
+margins, the secondary and exploratory rows, exact sign-flip tests and intervals over any number
+of seeds up to 44, the dead-unit lottery, the power that sized the study, and code similarity."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
+
+from settings import STUDY_VARIANTS
 
 
 @dataclasses.dataclass(frozen=True)
 class Measure:
-    """A measure: its label, direction, decimals shown, margin and, for a curve, its levels."""
+    """A measure: its label, direction, decimals shown and, for a curve, the setting of its levels."""
 
     label: str
     higher_is_better: bool
     decimals: int
-    margin: float
-    relative: bool = False  # the margin is a share of the first model's mean
     levels: str | None = None  # the setting that lists a curve's noise levels or classes
-    in_family: bool = True  # a curve's value at the training noise is tested in "rows"
     per_class: bool = False
 
 
-MEASURES = {  # key in seed_study.json: the measure. Margins: notes.json, "margins"
-    "test_mse_clean": Measure("test MSE on clean inputs", False, 4, 0.05, relative=True),
-    "test_mse_noisy": Measure("test MSE on noisy inputs", False, 4, 0.05, relative=True),
-    "test_mse_masked": Measure("test MSE on masked pixels", False, 4, 0.05, relative=True),
-    "live_code_units": Measure("live code units", True, 1, 1.0),
-    "knn_accuracy": Measure("5-NN accuracy", True, 3, 0.01),
-    "linear_probe_accuracy": Measure("linear-probe accuracy", True, 3, 0.01),
-    "code_silhouette": Measure("silhouette in code space", True, 3, 0.05),
-    "tsne_silhouette": Measure("silhouette in the t-SNE plane", True, 3, 0.05),
-    "trustworthiness": Measure("t-SNE trustworthiness", True, 3, 0.005),
-    # at the training noise the PSNR is 10 log10(4 / test MSE on noisy inputs): tested as that
-    "psnr_db": Measure("PSNR at noise {std:g} (dB)", True, 2, 0.2, False, "noise_stds_psnr", False),
-    "code_stability": Measure(
-        "code stability at noise {std:g}", True, 3, 0.01, levels="noise_stds_stability"
-    ),
-    "map_class_share": Measure("{name}", True, 2, 0.05, False, "map_classes", False, True),
+MEASURES = {  # key in seed_study.json: the measure
+    "test_mse_clean": Measure("test MSE on clean inputs", False, 4),
+    "test_mse_noisy": Measure("test MSE on noisy inputs", False, 4),
+    "test_mse_masked": Measure("test MSE on masked pixels", False, 4),
+    "live_code_units": Measure("live code units", True, 1),
+    "knn_accuracy": Measure("5-NN accuracy", True, 3),
+    "linear_probe_accuracy": Measure("linear-probe accuracy", True, 3),
+    "code_silhouette": Measure("silhouette in code space", True, 3),
+    "standardised_silhouette": Measure("silhouette of the standardised codes", True, 3),
+    "tsne_silhouette": Measure("silhouette in the t-SNE plane", True, 3),
+    "trustworthiness": Measure("t-SNE trustworthiness", True, 4),
+    "psnr_db": Measure("PSNR at noise {std:g} (dB)", True, 2, "noise_stds_psnr"),
+    "code_stability": Measure("code stability at noise {std:g}", True, 4, "noise_stds_stability"),
+    "map_class_share": Measure("{name}", True, 2, "map_classes", per_class=True),
 }
-ALPHA = 0.05
-MAX_SEEDS = 20  # the exact interval enumerates 2^n subsets
+PRIMARY = {  # (measure, noise level or None): margin; seed_study/PLAN.md gives each its reason
+    ("psnr_db", 0.0): 0.5,
+    ("linear_probe_accuracy", None): 0.02,
+    ("code_stability", 0.5): 0.02,
+}
+SECONDARY = [
+    (key, None)
+    for key in ("test_mse_clean", "test_mse_noisy", "test_mse_masked", "knn_accuracy")
+    + ("standardised_silhouette", "tsne_silhouette", "trustworthiness", "live_code_units")
+]
+REFERENCE_ROWS = (  # the measures of PCA-8 each model's seeds are tested against
+    "test_mse_clean", "test_mse_noisy", "knn_accuracy", "linear_probe_accuracy",
+    "standardised_silhouette", "tsne_silhouette", "trustworthiness",
+)  # fmt: skip
+CURVES = ("psnr_db", "code_stability")  # exploratory: every noise level, a family each
+ALPHA, POWER = 0.05, 0.8
+MAX_SEEDS = 44  # the exact tests enumerate 2^(n/2) signs per half
 
 
 def summaries(per_seed: list[dict]) -> dict[str, dict]:
@@ -56,25 +71,53 @@ def summaries(per_seed: list[dict]) -> dict[str, dict]:
     return result
 
 
+@functools.lru_cache(maxsize=8)
+def choices(count: int, signs: tuple[int, int]) -> np.ndarray:
+    """Return the 2^count rows of every choice of signs[0] or signs[1] for `count` values."""
+    return np.array(list(itertools.product(signs, repeat=count)), dtype=float).reshape(-1, count)
+
+
+def count_at_most(values: np.ndarray, limit: float, signs: tuple[int, int]) -> int:
+    """Return how many of the 2^n signed sums (signs per value) are at most `limit` (meet in the
+    middle: the sums of each half, sorted, then counted pairwise with searchsorted)."""
+    if len(values) > MAX_SEEDS:
+        raise ValueError(f"the exact test enumerates 2^{len(values) // 2}: at most {MAX_SEEDS}")
+    half = len(values) // 2
+    first = choices(half, signs) @ values[:half]
+    second = np.sort(choices(len(values) - half, signs) @ values[half:])
+    return int(np.searchsorted(second, limit - first, side="right").sum())
+
+
 def sign_flip_p(gaps: np.ndarray) -> float:
-    """Return the two-sided p of the exact sign-flip test of mean(gaps) = 0 (1 if all are 0)."""
+    """Return the two-sided p of the exact sign-flip test of mean(gaps) = 0 (1 if all are 0):
+    the share of the 2^n sign patterns whose |sum| reaches the observed one (itself included)."""
+    gaps = np.asarray(gaps, dtype=float)
     if not np.any(gaps):
         return 1.0
-    exact = {"n_resamples": np.inf, "permutation_type": "samples", "vectorized": True}
-    return float(stats.permutation_test((gaps,), np.mean, **exact).pvalue)
+    reach = abs(gaps.sum()) * (1 - 1e-12)  # float sums of the same signs may differ in last bits
+    return min(1.0, 2 * count_at_most(gaps, -reach, (-1, 1)) / 2 ** len(gaps))
+
+
+def subset_mean_rank(gaps: np.ndarray, value: float) -> int:
+    """Return how many of the 2^n - 1 non-empty subsets of the gaps have a mean at most `value`."""
+    return count_at_most(gaps - value, 0.0, (0, 1)) - 1  # less the empty subset (sum 0)
 
 
 def sign_flip_interval(gaps: np.ndarray, alpha: float) -> list[float]:
-    """Return the 1 - alpha interval that inverts the sign-flip test (Hartigan's subset means)."""
-    count = len(gaps)
-    if count > MAX_SEEDS:
-        raise ValueError(f"the interval enumerates 2^{count} subsets: at most {MAX_SEEDS} seeds")
-    k = math.floor(alpha * 2**count / 2)  # the k-th smallest and largest of 2^n - 1 means
+    """Return the 1 - alpha interval that inverts the sign-flip test: the k-th smallest and
+    largest of the 2^n - 1 subset means (Hartigan, 1969), k = floor(alpha 2^n / 2)."""
+    gaps = np.asarray(gaps, dtype=float)
+    k = math.floor(alpha * 2 ** len(gaps) / 2)
     if k == 0:
         return [-math.inf, math.inf]
-    masks = (np.arange(1, 2**count)[:, None] >> np.arange(count)) & 1
-    means = np.sort(masks @ gaps / masks.sum(1))
-    return [float(means[k - 1]), float(means[-k])]
+    if np.ptp(gaps) == 0:
+        return [float(gaps[0])] * 2
+    low, high = float(gaps.min()) - 1, float(gaps.max())
+
+    def kth(rank: int) -> float:  # the smallest subset mean with `rank` means at most it
+        return optimize.bisect(lambda v: subset_mean_rank(gaps, v) - rank + 0.5, low, high)
+
+    return [kth(k), kth(2 ** len(gaps) - k)]
 
 
 def t_test_p(gaps: np.ndarray) -> float:
@@ -84,28 +127,31 @@ def t_test_p(gaps: np.ndarray) -> float:
     return float(stats.ttest_1samp(gaps, 0.0).pvalue)
 
 
-def verdict(interval: list[float], margin: float, measure: Measure, labels: tuple[str, str]) -> str:
-    """Return what an interval of first - second says: who is better, equivalence, or neither."""
+def verdict(interval: list[float], margin: float | None, measure: Measure, labels: tuple) -> str:
+    """Return what an interval of first - second says: who is better, equivalence, or neither
+    (without a margin: who is better, or 'no difference shown')."""
     low, high = interval
-    within = -margin <= low and high <= margin
-    shown = f"{margin:.{measure.decimals}f}"
+    within = margin is not None and -margin <= low and high <= margin
     if low > 0 or high < 0:
         better = labels[0] if (low > 0) == measure.higher_is_better else labels[1]
-        return f"{better} better, by less than {shown}" if within else f"{better} better"
-    return f"equivalent within ±{shown}" if within else "inconclusive"
+        return f"{better} better, by less than the margin" if within else f"{better} better"
+    if within:
+        return f"equivalent within ±{margin:g}"
+    return "inconclusive" if margin is not None else "no difference shown"
 
 
-def paired_row(one: list, other: list, measure: Measure, family: int, labels: tuple) -> dict:
+def paired_row(
+    one: list, other: list, measure: Measure, family: int, labels: tuple, margin: float | None
+) -> dict:
     """Return one measure's test of first minus second over the seeds, in a family of that size."""
     gaps = np.subtract(one, other, dtype=float)
-    margin = measure.margin * abs(float(np.mean(one))) if measure.relative else measure.margin
-    interval = sign_flip_interval(gaps, ALPHA / family)
-    p, t_p = sign_flip_p(gaps), t_test_p(gaps)
-    wins = (gaps > 0) if measure.higher_is_better else (gaps < 0)
+    better = (gaps > 0) if measure.higher_is_better else (gaps < 0)
+    p, interval = sign_flip_p(gaps), sign_flip_interval(gaps, ALPHA / family)
     return {
-        "higher_is_better": measure.higher_is_better,
         "seeds": len(gaps),
-        "first_wins": int(wins.sum()),
+        "first_wins": int(better.sum()),
+        "ties": int((gaps == 0).sum()),
+        "second_wins": int((~better & (gaps != 0)).sum()),
         "mean": float(gaps.mean()),
         "sd": float(gaps.std(ddof=1)),
         "margin": margin,
@@ -113,32 +159,15 @@ def paired_row(one: list, other: list, measure: Measure, family: int, labels: tu
         "interval_level": 1 - ALPHA / family,
         "p": p,
         "p_adjusted": min(1.0, family * p),
-        "t_test_p": t_p,
-        "t_test_p_adjusted": min(1.0, family * t_p),
+        "t_test_p_adjusted": min(1.0, family * t_test_p(gaps)),
         "verdict": verdict(interval, margin, measure, labels),
     }
 
 
-def family_rows(settings: dict, present: dict) -> list[tuple[str, int | None]]:
-    """Return the family's (measure, level): each quantity once, a curve at the training noise."""
-    rows = [(key, m) for key, m in MEASURES.items() if key in present and m.in_family]
-    std = settings.get("test_noise_std")
-    return [(key, settings[m.levels].index(std) if m.levels else None) for key, m in rows]
-
-
-def level_rows(settings: dict, key: str) -> list[tuple[str, int]]:
-    """Return (measure, level) per class, or per noise level except 0 and the training noise."""
-    measure, std = MEASURES[key], settings.get("test_noise_std")
-    levels = enumerate(settings[measure.levels])
-    return [(key, level) for level, value in levels if measure.per_class or value not in (0, std)]
-
-
-def described(settings: dict, key: str, level: int | None) -> dict:
-    """Return a tested row's measure, noise std (None for a class) and label."""
-    measure = MEASURES[key]
-    value = None if level is None else settings[measure.levels][level]
-    std = None if measure.per_class else value
-    return {"measure": key, "noise_std": std, "label": measure.label.format(std=value, name=value)}
+def level_of(settings: dict, key: str, where: float | str | None) -> int | None:
+    """Return the index of a noise level or class in its measure's levels (None: no levels)."""
+    levels = MEASURES[key].levels
+    return None if levels is None else settings[levels].index(where)
 
 
 def values_of(model: dict, key: str, level: int | None) -> list[float]:
@@ -147,27 +176,84 @@ def values_of(model: dict, key: str, level: int | None) -> list[float]:
     return list(values) if level is None else [value[level] for value in values]
 
 
+def family(study: dict, models: tuple, rows: list[tuple], margins: dict | None = None) -> list:
+    """Return the paired rows of (measure, level or class) of two models, one family."""
+    settings = study["settings"]
+    labels = tuple(settings["models"][name]["label"] for name in models)
+    rows = [(key, where) for key, where in rows if key in study[models[0]]]
+    tests = []
+    for key, where in rows:
+        level, measure = level_of(settings, key, where), MEASURES[key]
+        one, other = (values_of(study[model], key, level) for model in models)
+        margin = (margins or {}).get((key, where))
+        label = measure.label.format(std=where, name=where)
+        head = {"measure": key, "level": where, "label": label}
+        tests.append(head | paired_row(one, other, measure, len(rows), labels, margin))
+    return tests
+
+
+def levels(settings: dict, key: str) -> list[tuple[str, float | str]]:
+    """Return every (measure, level) of a curve, or (measure, class) of the map shares."""
+    return [(key, where) for where in settings[MEASURES[key].levels]]
+
+
+def line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float | None, float]:
+    """Return the intercept, its standard error, R^2 and slope of y on x (a constant x: the
+    mean of y and its standard error, R^2 None)."""
+    if np.ptp(x) == 0:
+        return float(np.mean(y)), float(np.std(y, ddof=1) / math.sqrt(len(y))), None, 0.0
+    fit = stats.linregress(x, y)
+    return float(fit.intercept), float(fit.intercept_stderr), float(fit.rvalue**2), float(fit.slope)
+
+
+def live_unit_adjusted(study: dict, models: tuple, key: str, where: float | None) -> dict:
+    """Return how the live code units bear on a primary measure: per model the R^2 of a line
+    through (live units, value) over the seeds, and the paired difference adjusted for the
+    difference in live units (intercept of gaps on live-unit gaps) with its t interval."""
+    level = level_of(study["settings"], key, where)
+    values = [np.array(values_of(study[name], key, level)) for name in models]
+    live = [np.array(values_of(study[name], "live_code_units", None), float) for name in models]
+    r_squared = [line_fit(units, value)[2] for units, value in zip(live, values)]
+    mean, stderr, _, slope = line_fit(live[0] - live[1], values[0] - values[1])
+    half = stats.t.ppf(1 - ALPHA / len(PRIMARY) / 2, len(values[0]) - 2) * stderr
+    interval = [float(mean - half), float(mean + half)]
+    labels = tuple(study["settings"]["models"][name]["label"] for name in models)
+    judged = verdict(interval, PRIMARY[key, where], MEASURES[key], labels)
+    return {"measure": key, "level": where, "r_squared": r_squared, "slope": slope,
+            "adjusted_mean": mean, "adjusted_interval": interval, "verdict": judged}  # fmt: skip
+
+
 def compare(study: dict, first: str, second: str) -> dict:
-    """Return the comparison of two of the study's models, family by family."""
-    settings, known = study["settings"], study["settings"].get("models", {})
-    labels = tuple(known.get(name, {}).get("label", name) for name in (first, second))
+    """Return the comparison of two of the study's models as the plan declares it."""
+    models, settings, scored = (first, second), study["settings"], study[first]
+    curves = {key: family(study, models, levels(settings, key)) for key in CURVES if key in scored}
+    primary = family(study, models, list(PRIMARY), PRIMARY)
+    tested = [
+        (key, where) for key, where in PRIMARY if key in scored and "live_code_units" in scored
+    ]
+    adjusted = [live_unit_adjusted(study, models, key, where) for key, where in tested]
+    classes = levels(settings, "map_class_share") if "map_class_share" in scored else []
+    return {
+        "models": list(models),
+        "labels": [settings["models"][name]["label"] for name in models],
+        "primary": primary,
+        "secondary": family(study, models, SECONDARY),
+        "live_units": adjusted,
+        "curves": curves,
+        "classes": family(study, models, classes),
+    }
 
-    def family(rows: list[tuple[str, int | None]]) -> list[dict]:
-        tests = []
-        for key, level in rows:
-            one, other = (values_of(study[model], key, level) for model in (first, second))
-            row = paired_row(one, other, MEASURES[key], len(rows), labels)
-            tests.append(described(settings, key, level) | row)
-        return tests
 
-    curves, classes = {}, {}  # the families over a curve's noise levels or the classes
-    for key, measure in MEASURES.items():
-        if measure.levels and key in study[first]:
-            families = classes if measure.per_class else curves
-            families[key] = family(level_rows(settings, key))
-    rows = family(family_rows(settings, study[first]))
-    head = {"models": [first, second], "labels": list(labels)}
-    return head | {"rows": rows, "curves": curves, "classes": classes}
+def against(study: dict, model: str, reference: dict, name: str) -> list[dict]:
+    """Return one family of one-sample tests of a model's seeds against a reference's one value
+    per measure (the reference: PCA-8's scores)."""
+    rows = [key for key in REFERENCE_ROWS if key in reference and key in study[model]]
+    labels, tests = (study["settings"]["models"][model]["label"], name), []
+    for key in rows:
+        one, measure = values_of(study[model], key, None), MEASURES[key]
+        row = paired_row(one, [reference[key]] * len(one), measure, len(rows), labels, None)
+        tests.append({"measure": key, "level": None, "label": measure.label} | row)
+    return tests
 
 
 def comparison_of(study: dict, models: tuple[str, str] | list[str] | None = None) -> dict:
@@ -178,13 +264,53 @@ def comparison_of(study: dict, models: tuple[str, str] | list[str] | None = None
     raise KeyError(f"the seed study compares no {' - '.join(models or [])}")
 
 
+def t_power(sd: float, difference: float, seeds: int, family_size: int) -> float:
+    """Return the power of a paired t-test at two-sided ALPHA / family_size for a true mean
+    difference `difference` whose paired differences have this sd."""
+    df, shift = seeds - 1, difference / (sd / math.sqrt(seeds))
+    critical = stats.t.ppf(1 - ALPHA / family_size / 2, df)
+    lower = np.nan_to_num(stats.nct.cdf(-critical, df, shift))  # scipy gives NaN for ~0 there
+    return float(stats.nct.sf(critical, df, shift) + lower)
+
+
+def seeds_needed(sd: float, difference: float, family_size: int) -> int:
+    """Return the fewest seeds whose paired t-test detects `difference` with POWER."""
+    seeds = 3
+    while t_power(sd, difference, seeds, family_size) < POWER:
+        seeds += 1
+    return seeds
+
+
+def detectable(sd: float, seeds: int, family_size: int) -> float:
+    """Return the smallest difference `seeds` seeds detect with POWER (paired t-test)."""
+    high = 15 * sd / math.sqrt(seeds)  # a shift of 15 standard errors: power 1 (nct is NaN far out)
+    return optimize.brentq(lambda d: t_power(sd, d, seeds, family_size) - POWER, 1e-12, high)
+
+
+def sizing(pilot: dict, study: dict) -> list[dict]:
+    """Return per primary measure the pilot's sd of paired differences, the seeds it needs for
+    the margin, the seeds run and the smallest difference they detect, and the study's sd."""
+    models, rows = STUDY_VARIANTS, []
+    for (key, where), margin in PRIMARY.items():
+        row = {"measure": key, "level": where, "margin": margin}
+        for name, source in (("pilot", pilot), ("study", study)):
+            level = level_of(source["settings"], key, where)
+            gaps = np.subtract(*(values_of(source[model], key, level) for model in models))
+            row[f"{name}_sd"], row[f"{name}_seeds"] = float(np.std(gaps, ddof=1)), len(gaps)
+        row["seeds_needed"] = seeds_needed(row["pilot_sd"], margin, len(PRIMARY))
+        row["detectable"] = detectable(row["pilot_sd"], row["study_seeds"], len(PRIMARY))
+        rows.append(row)
+    return rows
+
+
 def similarity_summary(pairs: list[dict], labels: dict[str, str]) -> dict[str, dict]:
     """Return per group (in a model, across two, across two with one seed) the pairs' spread."""
     order = list(labels)
 
     def group(pair: dict) -> tuple[int, int, bool]:
         (one, other), (seed, other_seed) = pair["models"], pair["seeds"]
-        return order.index(one), order.index(other), one != other and seed == other_seed
+        first, second = sorted((order.index(one), order.index(other)))
+        return first, second, one != other and seed == other_seed
 
     result = {}
     for (one, other, same_seed), members in itertools.groupby(sorted(pairs, key=group), group):

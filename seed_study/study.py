@@ -19,13 +19,15 @@ import provenance
 import runtime
 from seed_study import scoring as seed_scoring
 from seed_study import statistics as seed_statistics
-from seed_study.training import DataSpec, Job, is_saved, model_file, train_job
-from settings import COMPARISONS, SCORING, SHEET, STUDY_SEEDS, VARIANTS, Training, Variant
+from seed_study.training import DataSpec, Job, is_saved, load_data, model_file, train_job
+from settings import SCORING, SHEET, STUDY_SEEDS, STUDY_VARIANTS, VARIANTS, Training, Variant
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY_FILE, NOTES_FILE = ROOT / "seed_study.json", ROOT / "seed_study" / "notes.json"
+PILOT_FILE = ROOT / "seed_study" / "pilot.json"  # the pilot of 2026-12-05, as it was
+PLAN_FILE = ROOT / "seed_study" / "PLAN.md"  # written before the study's runs
 MODELS_DIR = ROOT / "build" / "seed_models"
-NOTEBOOK_MODELS = {name: ROOT / "models" / f"{name}.pt" for name in COMPARISONS[0]}  # the report's
+NOTEBOOK_MODELS = {name: ROOT / "models" / f"{name}.pt" for name in STUDY_VARIANTS}  # seed 0
 
 
 def study_settings(variants: dict, training: Training, scoring: dict, device: str) -> dict:
@@ -44,8 +46,8 @@ def run_parallel(function: Callable, calls: list[tuple], workers: int) -> Iterat
 
 
 def make_jobs(variants: dict, seeds: list[int], training: Training) -> list[Job]:
-    """Return one job per variant and seed."""
-    return [Job(name, seed, variants[name], training) for name in variants for seed in seeds]
+    """Return one job per variant and seed, seed by seed (a run cut short leaves whole pairs)."""
+    return [Job(name, seed, variants[name], training) for seed in seeds for name in variants]
 
 
 def train_and_score(
@@ -86,6 +88,20 @@ def compared(study: dict, comparisons: list[tuple[str, str]], pairs: list[dict])
     return study | {"comparisons": tests, "similarity": similarity}
 
 
+def sized(study: dict, pilot_file: Path, spec: DataSpec) -> dict:
+    """Return the study with the plan's sizing from the pilot beside what the study found, and
+    PCA-8's scores with each model's seeds tested against them."""
+    pilot = json.loads(pilot_file.read_text(encoding="utf-8"))
+    pca = seed_scoring.pca_scores(load_data(spec), study["settings"])
+    models = study["settings"]["models"]
+    tests = {model: seed_statistics.against(study, model, pca, "PCA-8") for model in models}
+    return study | {
+        "sizing": seed_statistics.sizing(pilot, study),
+        "pca_8": pca,
+        "against_pca_8": tests,
+    }
+
+
 def run_study(
     variants: dict[str, Variant],
     comparisons: list[tuple[str, str]],
@@ -101,7 +117,8 @@ def run_study(
     jobs = make_jobs(variants, seeds, training)
     results = train_and_score(jobs, spec, scoring, models_dir, workers, log)
     device = str(runtime.get_device())
-    study = {"seeds": seeds, "settings": study_settings(variants, training, scoring, device)}
+    study = {"plan": "seed_study/PLAN.md", "pilot": "seed_study/pilot.json", "seeds": seeds}
+    study["settings"] = study_settings(variants, training, scoring, device)
     study["notes"] = json.loads(NOTES_FILE.read_text(encoding="utf-8"))
     for name in variants:
         study[name] = seed_statistics.summaries([results[name, seed][0] for seed in seeds])
@@ -112,38 +129,45 @@ def run_study(
     return compared(study, comparisons, similarities(codes, scoring["neighbours"]))
 
 
-def verify(study: dict, variants: dict, spec: DataSpec, folder: Path, workers: int) -> list[str]:
-    """Return how seed 0 of `variants`, trained anew into `folder`, differs from its records."""
+def verify(study: dict, variants: dict, seed: int, spec: DataSpec, folder: Path) -> list[str]:
+    """Return how `seed` of `variants`, trained anew into `folder`, differs from its records."""
     fields = [field.name for field in dataclasses.fields(Training)]
-    jobs = make_jobs(variants, [0], Training(**{name: study["settings"][name] for name in fields}))
-    problems, results = [], train_and_score(jobs, spec, study["settings"], folder, workers)
-    for (name, _), (scores, _, _) in results.items():
-        problems += seed_scoring.record_problems(study, name, 0, scores)
+    training = Training(**{name: study["settings"][name] for name in fields})
+    jobs, problems = make_jobs(variants, [seed], training), []
+    for (name, _), (scores, _, _) in train_and_score(
+        jobs, spec, study["settings"], folder, 0
+    ).items():
+        problems += seed_scoring.record_problems(study, name, seed, scores)
     return problems
 
 
-def verify_seed0(workers: int) -> int:
-    """Print how seed 0 of each model made again differs from seed_study.json; return the status."""
+def verify_study() -> int:
+    """Print how the notebook's models differ from the pilot's seed 0 and how the study's first
+    seed of the plain model, trained anew, differs from seed_study.json; return the status."""
     study = json.loads(STUDY_FILE.read_text(encoding="utf-8"))
+    pilot = json.loads(PILOT_FILE.read_text(encoding="utf-8"))
     os.environ.setdefault(runtime.DEVICE_VARIABLE, study["settings"]["device"])
-    spec, recorded = DataSpec(str(ROOT / "data")), study["settings"]["models"]
-    problems = seed_scoring.seed0_problems(NOTEBOOK_MODELS, study, spec)
-    others = {name: VARIANTS[name] for name in recorded if name not in NOTEBOOK_MODELS}
+    spec, first = DataSpec(str(ROOT / "data")), STUDY_VARIANTS[0]
+    problems = seed_scoring.seed0_problems(NOTEBOOK_MODELS, pilot, spec)
     with tempfile.TemporaryDirectory() as folder:
-        problems += verify(study, others, spec, Path(folder), workers)
-    print("\n".join(problems) or f"seed 0 of every model reproduces {STUDY_FILE.name}")
+        problems += verify(study, {first: VARIANTS[first]}, study["seeds"][0], spec, Path(folder))
+    print("\n".join(problems) or f"the notebook's models and seed {study['seeds'][0]} reproduce")
     return 1 if problems else 0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Train, score and compare the seed study.")
-    parser.add_argument("--seeds", type=int, default=STUDY_SEEDS)
+    parser.add_argument("--seeds", type=int, default=len(STUDY_SEEDS), help="the first N seeds")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="0: no workers")
-    parser.add_argument("--verify", action="store_true", help="check seed 0 again; write nothing")
+    parser.add_argument("--verify", action="store_true", help="check a seed again; write nothing")
     args = parser.parse_args()
     if args.verify:
-        sys.exit(verify_seed0(args.workers))
-    seeds, spec = list(range(args.seeds)), DataSpec(str(ROOT / "data"))
-    study = run_study(VARIANTS, COMPARISONS, seeds, SHEET, SCORING, spec, MODELS_DIR, args.workers)
+        sys.exit(verify_study())
+    seeds, spec = STUDY_SEEDS[: args.seeds], DataSpec(str(ROOT / "data"))
+    variants = {name: VARIANTS[name] for name in STUDY_VARIANTS}
+    study = run_study(
+        variants, [STUDY_VARIANTS], seeds, SHEET, SCORING, spec, MODELS_DIR, args.workers
+    )
+    study = sized(study, PILOT_FILE, spec)
     provenance.write_atomically(STUDY_FILE, provenance.json_text(study))
     print(f"wrote {STUDY_FILE.name}")

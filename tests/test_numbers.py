@@ -192,35 +192,6 @@ BOUND = [  # (fragment, [(source, path) for each {}])
             ("results", ("tsne_map", AE, "class_recall", "Coat")),
         ],
     ),
-    (
-        "the dresses and the sneakers least to themselves ({} and {}, against seed means of {} and {})",
-        [
-            ("results", ("tsne_map", AE, "class_recall", "Dress")),
-            ("results", ("tsne_map", AE, "class_recall", "Sneaker")),
-            ("study", (AE, "map_class_share", mean_at(CLASS["Dress"]))),
-            ("study", (AE, "map_class_share", mean_at(CLASS["Sneaker"]))),
-        ],
-    ),
-    ("sign-flip test over the 10 classes, with simultaneous {}", [("fact", "confidence")]),
-    (
-        "with intervals that hold for all 10 measures of the comparison together, at {})",
-        [("fact", "confidence")],
-    ),
-    ("sign-flip test with simultaneous {} intervals over its 10", [("fact", "confidence")]),
-    # The written code
-    ("taken at level $1 - {}/m$ in a family of $m$ measures", [("fact", "alpha")]),
-    (
-        "each pixel set to black with probability {}, the MSE over those",
-        [("study", ("settings", "masked_share"))],
-    ),
-    (
-        "noise leaves intact, is {} for the denoising code and {} for the plain one at noise {}",
-        [
-            ("study", (DAE, "code_stability", mean_at(STABILITY_AT_05))),
-            ("study", (AE, "code_stability", mean_at(STABILITY_AT_05))),
-            ("study", ("settings", "noise_stds_stability", STABILITY_AT_05)),
-        ],
-    ),
 ]
 
 

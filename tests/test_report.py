@@ -10,6 +10,7 @@ from pathlib import Path
 
 import filelock
 import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -275,44 +276,38 @@ def test_the_other_run_folder_is_ignored_by_git():
     assert f"{report.OTHER_RUN_FOLDER}/" in ignored
 
 
-def sgd_run(batch_size, lr, losses, seconds):
-    run = gd_variants.SGDRun(batch_size, lr)
+def sgd_run(batch_size, lr, losses, seconds, seed=0, held_out=0.5):
+    run = gd_variants.SGDRun(batch_size, lr, seed, held_out=held_out)
     for step, (loss, second) in enumerate(zip(losses, seconds)):
         run.record(step, step * batch_size, second, loss)
     return run
 
 
-def test_equal_budgets_compare_at_the_same_examples_and_the_shortest_time():
-    runs = {
-        "stochastic": sgd_run(1, 0.3, [0.9, 0.5, 0.4, 0.3], [0, 1.0, 2.0, 3.0]),
-        "short": sgd_run(1, 0.3, [0.9, 0.5], [0, 2.5]),
-        "mini-batch": sgd_run(2, 1.0, [0.9, 0.6, 0.45, 0.35], [0, 0.5, 1.0, 1.5]),
-        "batch": sgd_run(4, 1.0, [0.9, 0.7], [0, 0.8]),
+def sgd_variant(batch_size, rates: dict, timed_losses: list) -> gd_variants.Variant:
+    """A variant with rates {lr: held-out loss} over two seeds, the lowest chosen."""
+    sweeps = {
+        lr: [
+            sgd_run(batch_size, lr, [0.9, 0.5 + 0.1 * s], [0, 1 + s], s, loss + 0.01 * s)
+            for s in (0, 1)
+        ]
+        for lr, loss in rates.items()
     }
-    budgets = gd_variants.equal_budgets(runs, compare_at=2)
-    assert budgets == {"examples": [2, 3], "seconds": 0.8}  # the fewest examples beyond 2
-    losses = gd_variants.budget_losses(runs, budgets)
-    assert losses["stochastic"] == {"examples": [(0.4, 2), (0.3, 3)], "seconds": None}
-    assert losses["short"] == {"examples": [None, None], "seconds": None}  # ended at 1 example
-    assert losses["mini_batch"] == {"examples": [(0.6, 2), (0.6, 2)], "seconds": (0.6, 0.5)}
-    assert losses["batch"] == {"examples": [None, None], "seconds": (0.7, 0.8)}
+    chosen = min(rates, key=rates.get)
+    timed = [
+        sgd_run(batch_size, chosen, [0.9, loss], [0, 0.5 + 0.1 * s], s)
+        for s, loss in enumerate(timed_losses)
+    ]
+    return gd_variants.Variant(batch_size, sweeps, chosen, timed)
 
 
-def test_sgd_plot_has_examples_and_measured_time_panels_with_a_legend():
-    fig = report.plot_sgd_runs({"stochastic": sgd_run(1, 0.1, [0.6, 0.3, 0.2], [0, 1, 2])})
+def test_sgd_plot_has_examples_and_measured_time_panels_with_one_legend_entry_per_variant():
+    fig = report.plot_sgd_runs({"stochastic": sgd_variant(1, {0.1: 0.4, 0.3: 0.3}, [0.6, 0.62])})
     by_examples, by_time = fig.axes
     assert by_examples.get_xlabel() == "training examples processed"
     assert "measured" in by_time.get_xlabel() and "MSE" in by_examples.get_ylabel()
-    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["stochastic (lr 0.1)"]
-
-
-def test_best_run_is_the_lowest_final_loss_and_a_diverged_run_never_is():
-    runs = {
-        0.1: sgd_run(1, 0.1, [0.6, 0.5], [0, 1]),
-        0.3: sgd_run(1, 0.3, [0.6, 0.4], [0, 2]),
-        1.0: sgd_run(1, 1.0, [0.6, math.nan], [0, 1]),
-    }
-    assert gd_variants.best_run(runs).lr == 0.3
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["stochastic (lr 0.3)"]
+    assert len(by_examples.get_lines()) == 2 == len(by_time.get_lines())  # a line per seed
+    plt.close(fig)
 
 
 def test_psnr_plot_marks_the_training_noise_names_every_curve_and_shows_the_paired_gaps():
@@ -325,9 +320,12 @@ def test_psnr_plot_marks_the_training_noise_names_every_curve_and_shows_the_pair
     assert any("training noise 0.5" in t.get_text() for t in levels.texts)
     assert "PSNR" in psnr.get_title() and "stability" in stability.get_title()
     assert psnr.get_ylabel() == "plain − denoising"
-    row = study["comparisons"][0]["curves"]["psnr_db"][0]
+    rows = study["comparisons"][0]["curves"]["psnr_db"]
     low, high = psnr.get_ylim()
-    assert low <= row["interval"][0] and row["interval"][1] <= high and low <= -row["margin"]
+    assert all(low <= row["interval"][0] and row["interval"][1] <= high for row in rows)
+    legend = [t.get_text() for t in psnr.get_legend().get_texts()]
+    assert legend == ["primary (Table C2)", "exploratory"]  # PSNR at 0 is primary
+    plt.close(fig)
 
 
 def test_code_unit_plot_labels_dead_units_active_shares_and_the_value_axis():
@@ -359,7 +357,7 @@ def test_a_missing_seed_study_is_file_not_found_and_a_damaged_one_a_value_error(
     tmp_path, monkeypatch
 ):
     monkeypatch.chdir(tmp_path)  # a project folder: the message names the file as git does
-    with pytest.raises(FileNotFoundError, match="make seeds.*about 30 minutes"):
+    with pytest.raises(FileNotFoundError, match="make seeds.*about 90 minutes"):
         report.read_seed_study("seed_study.json")
     Path("seed_study.json").write_text('{"seeds": [0, 1')
     with pytest.raises(ValueError, match="is damaged.*git checkout -- seed_study.json"):
@@ -450,7 +448,9 @@ def study_of(plain: list[float], denoising: list[float]) -> dict:
     """A seed study with two measures, one noise level each, and code similarities."""
 
     def model(values):
-        return {key: {"values": values} for key in ("test_mse_clean", "knn_accuracy")} | {
+        keys = ("test_mse_clean", "knn_accuracy", "linear_probe_accuracy")
+        return {key: {"values": values} for key in keys} | {
+            "live_code_units": {"values": [6] * len(values)},
             "code_stability": {"values": [[v, v - 0.01 * (v > 0.075)] for v in values]},
             "psnr_db": {"values": [[30.0, v, v - 0.5 * (v > 0.075)] for v in values]},
         }

@@ -1,7 +1,8 @@
-"""seed_study/statistics.py: the exact sign-flip test and its simultaneous interval, the t-test
-beside it, the margins, the verdict rule, the family and its curves, and the summaries of code
-similarity, on differences constructed to be significant, equivalent and neither, for any
-number of models; and the proof that they re-make seed_study.json from its per-seed values."""
+"""seed_study/statistics.py: the exact sign-flip test and its interval over up to 44 seeds (meet
+in the middle), the t-test beside it, the plan's families and margins, the verdict rule, the
+dead-unit adjustment, the power that sized the study, and the summaries of code similarity, on
+differences constructed to be significant, equivalent and neither; and the proof that they
+re-make seed_study.json from its per-seed values."""
 
 import itertools
 import json
@@ -21,26 +22,28 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_statistics_re_make_seed_study_json_to_the_byte_from_its_per_seed_values():
-    """Every summary, comparison and similarity summary of the committed seed_study.json, made
-    again from its per-seed values, restarts and code similarities, with notes.json as "notes"."""
+    """Every summary, comparison, sizing and test against PCA-8 of the committed seed_study.json,
+    made again from its per-seed values, restarts, code similarities and PCA-8's scores."""
     text = (ROOT / "seed_study.json").read_text(encoding="utf-8")
     committed = json.loads(text)
-    study = {
-        "seeds": committed["seeds"],
-        "settings": committed["settings"],
-        "notes": json.loads(study_module.NOTES_FILE.read_text(encoding="utf-8")),
-    }
+    study = {key: committed[key] for key in ("plan", "pilot", "seeds", "settings")}
+    study["notes"] = json.loads(study_module.NOTES_FILE.read_text(encoding="utf-8"))
     for name in committed["settings"]["models"]:
         values = {key: summary["values"] for key, summary in committed[name].items()}
-        study[name] = seed_statistics.summaries(
-            [
-                {key: per_seed[index] for key, per_seed in values.items()}
-                for index in range(len(committed["seeds"]))
-            ]
-        )
+        per_seed = [
+            {key: v[index] for key, v in values.items()} for index in range(len(committed["seeds"]))
+        ]
+        study[name] = seed_statistics.summaries(per_seed)
     study["restarts"] = committed["restarts"]
     comparisons = [entry["models"] for entry in committed["comparisons"]]
     remade = study_module.compared(study, comparisons, committed["similarity"]["pairs"])
+    pilot = json.loads(study_module.PILOT_FILE.read_text(encoding="utf-8"))
+    remade["sizing"] = seed_statistics.sizing(pilot, remade)
+    remade["pca_8"] = committed["pca_8"]
+    models = committed["settings"]["models"]
+    remade["against_pca_8"] = {
+        m: seed_statistics.against(remade, m, committed["pca_8"], "PCA-8") for m in models
+    }
     assert json.loads(provenance.json_text(remade)) == committed
     assert provenance.json_text(remade) == text
 
@@ -52,37 +55,55 @@ def brute_force_p(gaps: np.ndarray) -> float:
     return float(np.mean(np.abs(patterns @ gaps) >= observed - 1e-12))
 
 
+def brute_force_interval(gaps: np.ndarray, alpha: float) -> list[float]:
+    """Hartigan's interval from every non-empty subset's mean, sorted."""
+    count, k = len(gaps), math.floor(alpha * 2 ** len(gaps) / 2)
+    masks = (np.arange(1, 2**count)[:, None] >> np.arange(count)) & 1
+    means = np.sort(masks @ gaps / masks.sum(1))
+    return [means[k - 1], means[-k]]
+
+
 @pytest.mark.parametrize("seed", range(5))
-def test_the_sign_flip_p_counts_every_sign_pattern(seed):
-    gaps = np.random.default_rng(seed).normal(0.4, 1.0, 10)
-    assert seed_statistics.sign_flip_p(gaps) == pytest.approx(brute_force_p(gaps))
+@pytest.mark.parametrize("count", [7, 10, 13])
+def test_the_sign_flip_p_and_interval_count_every_sign_pattern_and_subset(seed, count):
+    gaps = np.random.default_rng(seed).normal(0.4, 1.0, count)
+    exact = {"n_resamples": np.inf, "permutation_type": "samples"}
+    scipy_p = stats.permutation_test((gaps,), np.mean, **exact).pvalue
+    assert (
+        seed_statistics.sign_flip_p(gaps)
+        == pytest.approx(brute_force_p(gaps))
+        == pytest.approx(scipy_p)
+    )
+    interval = seed_statistics.sign_flip_interval(gaps, 0.05 / 3)
+    assert interval == pytest.approx(brute_force_interval(gaps, 0.05 / 3), abs=1e-9)
 
 
-def test_ten_seeds_that_agree_reach_p_2_of_1024_and_five_cannot_go_below_1_in_16():
-    assert seed_statistics.sign_flip_p(np.linspace(0.1, 1.0, 10)) == pytest.approx(2 / 1024)
+def test_thirty_seeds_that_agree_reach_p_2_of_2_to_the_30_and_zeros_give_1():
+    assert seed_statistics.sign_flip_p(np.linspace(0.1, 1.0, 30)) == pytest.approx(2 / 2**30)
     assert seed_statistics.sign_flip_p(np.linspace(0.1, 1.0, 5)) == pytest.approx(2 / 32)
-    assert seed_statistics.sign_flip_p(np.zeros(10)) == 1.0
+    assert seed_statistics.sign_flip_p(np.zeros(30)) == 1.0
 
 
-@pytest.mark.parametrize("family", [10, 6, 1])
-def test_the_interval_holds_what_the_test_does_not_reject(family):
-    """0 lies outside the 1 - alpha/k interval exactly when the test's p is below alpha/k,
-    and the interval's ends are where the test of a shifted mean starts to reject."""
+@pytest.mark.parametrize("count, family", [(10, 10), (20, 3), (30, 3), (30, 1)])
+def test_the_interval_holds_what_the_test_does_not_reject(count, family):
+    """0 lies outside the 1 - alpha/k interval exactly when the test's p is below alpha/k, and
+    the interval's ends are where the test of a shifted mean starts to reject."""
     alpha = seed_statistics.ALPHA / family
-    for _ in range(40):
-        gaps = RNG.normal(RNG.uniform(0, 1.5), 1.0, 10)
+    for _ in range(6):
+        gaps = RNG.normal(RNG.uniform(0, 1.0), 1.0, count)
         low, high = seed_statistics.sign_flip_interval(gaps, alpha)
         assert low <= gaps.mean() <= high
         assert (seed_statistics.sign_flip_p(gaps) < alpha) == (low > 0 or high < 0)
-        for end, step in ((low, -1e-9), (high, 1e-9)):
+        for end, step in ((low, -1e-6), (high, 1e-6)):
             assert seed_statistics.sign_flip_p(gaps - end - step) < alpha
             assert seed_statistics.sign_flip_p(gaps - end + step) >= alpha
 
 
 def test_an_interval_the_seeds_cannot_reach_is_unbounded_and_too_many_seeds_are_refused():
     assert seed_statistics.sign_flip_interval(np.ones(5), 0.005) == [-math.inf, math.inf]
-    with pytest.raises(ValueError, match="at most 20 seeds"):
-        seed_statistics.sign_flip_interval(np.ones(21), 0.05)
+    assert seed_statistics.sign_flip_interval(np.full(12, 0.5), 0.05) == [0.5, 0.5]
+    with pytest.raises(ValueError, match="at most 44"):
+        seed_statistics.sign_flip_p(np.arange(1.0, 46.0))
 
 
 def test_the_t_test_beside_it_is_scipys_and_gives_no_nan():
@@ -93,37 +114,48 @@ def test_the_t_test_beside_it_is_scipys_and_gives_no_nan():
 
 
 LABELS = ("plain", "denoising")
-HIGHER = seed_statistics.Measure("x", True, 3, 0.01)
-LOWER = seed_statistics.Measure("y", False, 3, 0.01)
+HIGHER = seed_statistics.Measure("x", True, 3)
+LOWER = seed_statistics.Measure("y", False, 3)
 
 
 @pytest.mark.parametrize(
-    "interval, measure, expected",
+    "interval, measure, margin, expected",
     [
-        ([0.02, 0.05], HIGHER, "plain better"),
-        ([0.02, 0.05], LOWER, "denoising better"),
-        ([-0.05, -0.02], HIGHER, "denoising better"),
-        ([-0.05, -0.02], LOWER, "plain better"),
-        ([0.001, 0.004], HIGHER, "plain better, by less than 0.010"),
-        ([-0.004, 0.006], HIGHER, "equivalent within ±0.010"),
-        ([-0.004, 0.02], HIGHER, "inconclusive"),
-        ([-math.inf, math.inf], HIGHER, "inconclusive"),
+        ([0.02, 0.05], HIGHER, 0.01, "plain better"),
+        ([0.02, 0.05], LOWER, 0.01, "denoising better"),
+        ([-0.05, -0.02], HIGHER, 0.01, "denoising better"),
+        ([-0.05, -0.02], LOWER, None, "plain better"),
+        ([0.001, 0.004], HIGHER, 0.01, "plain better, by less than the margin"),
+        ([-0.004, 0.006], HIGHER, 0.01, "equivalent within ±0.01"),
+        ([-0.004, 0.02], HIGHER, 0.01, "inconclusive"),
+        ([-0.004, 0.006], HIGHER, None, "no difference shown"),
+        ([-math.inf, math.inf], HIGHER, 0.01, "inconclusive"),
     ],
 )
-def test_the_verdict_reads_the_interval_against_0_and_the_margin(interval, measure, expected):
-    assert seed_statistics.verdict(interval, 0.01, measure, LABELS) == expected
+def test_the_verdict_reads_the_interval_against_0_and_the_margin(
+    interval, measure, margin, expected
+):
+    assert seed_statistics.verdict(interval, margin, measure, LABELS) == expected
 
 
-def test_a_relative_margin_is_a_share_of_the_first_model_s_mean():
-    mse = seed_statistics.MEASURES["test_mse_clean"]
-    row = seed_statistics.paired_row([0.07, 0.07], [0.06, 0.08], mse, 1, LABELS)
-    assert row["margin"] == pytest.approx(0.0035)
-    assert seed_statistics.paired_row([5.0, 5.0], [4.0, 4.5], HIGHER, 1, LABELS)["margin"] == 0.01
+def test_a_row_counts_wins_ties_and_losses_and_adjusts_for_its_family():
+    row = seed_statistics.paired_row([3, 2, 2, 1, 5], [1, 2, 3, 0, 4], HIGHER, 4, LABELS, None)
+    assert (row["first_wins"], row["ties"], row["second_wins"]) == (3, 1, 1)
+    assert row["p_adjusted"] == pytest.approx(min(1, 4 * row["p"]))
+    assert row["interval_level"] == pytest.approx(1 - 0.05 / 4)
+    mse = seed_statistics.paired_row([0.07, 0.06], [0.08, 0.07], LOWER, 1, LABELS, None)
+    assert (mse["first_wins"], mse["second_wins"]) == (2, 0)  # lower is better
 
 
-def study(plain: list[list[float]], denoising: list[list[float]]) -> dict:
-    """A seed study of the code stability at three noise levels and one accuracy."""
+def study(plain: list, denoising: list, live: tuple = (None, None)) -> dict:
+    """A seed study of the code stability at three noise levels, the probe and the live units."""
     seeds = len(plain)
+    live_plain, live_denoising = (units or [6] * seeds for units in live)
+    model = lambda stability, probe, units: {
+        "code_stability": {"values": stability},
+        "linear_probe_accuracy": {"values": probe},
+        "live_code_units": {"values": units},
+    }
     return {
         "settings": {
             "noise_stds_stability": [0.1, 0.5, 1.0],
@@ -133,81 +165,102 @@ def study(plain: list[list[float]], denoising: list[list[float]]) -> dict:
                 "denoising_autoencoder": {"label": "denoising"},
             },
         },
-        "autoencoder": {
-            "code_stability": {"values": plain},
-            "knn_accuracy": {"values": [0.8] * seeds},
-        },
-        "denoising_autoencoder": {
-            "code_stability": {"values": denoising},
-            "knn_accuracy": {"values": [0.8 + 0.001 * (s % 3 - 1) for s in range(seeds)]},
-        },
+        "autoencoder": model(plain, [0.75] * seeds, live_plain),
+        "denoising_autoencoder": model(
+            denoising, [0.75 + 0.001 * (s % 3 - 1) for s in range(seeds)], live_denoising
+        ),
     }
 
 
-def test_compare_puts_each_quantity_once_in_the_family_and_the_curve_apart():
-    base = 0.9 + RNG.normal(0, 0.01, size=(10, 3))
+def test_compare_follows_the_plan_primary_with_margins_secondary_without_curves_apart():
+    base = 0.9 + RNG.normal(0, 0.005, size=(12, 3))
     plain = base.copy()
-    plain[:, 2] -= 0.05 + RNG.normal(0, 0.005, 10)  # less stable at noise 1 in every seed
-    plain[:, 1] += RNG.normal(0, 0.02, 10)  # at the training noise: only seed noise
+    plain[:, 1] -= 0.05 + RNG.normal(0, 0.005, 12)  # less stable at the training noise, every seed
     comparison = seed_statistics.compare(
         study(plain.tolist(), base.tolist()), "autoencoder", "denoising_autoencoder"
     )
     assert comparison["labels"] == ["plain", "denoising"]
-    rows = {row["label"]: row for row in comparison["rows"]}
-    assert list(rows) == ["5-NN accuracy", "code stability at noise 0.5"]
-    assert rows["5-NN accuracy"]["verdict"] == "equivalent within ±0.010"
-    assert rows["code stability at noise 0.5"]["verdict"] == "inconclusive"
-    assert all(row["interval_level"] == pytest.approx(0.975) for row in rows.values())
-    assert curve_and_family_disjoint(comparison)
+    primary = {row["label"]: row for row in comparison["primary"]}
+    assert list(primary) == ["linear-probe accuracy", "code stability at noise 0.5"]  # no PSNR
+    assert primary["linear-probe accuracy"]["verdict"] == "equivalent within ±0.02"
+    assert primary["code stability at noise 0.5"]["verdict"] == "denoising better"
+    assert all(row["interval_level"] == pytest.approx(1 - 0.05 / 2) for row in primary.values())
+    assert [row["label"] for row in comparison["secondary"]] == ["live code units"]
+    assert comparison["secondary"][0]["margin"] is None
     curve = comparison["curves"]["code_stability"]
-    assert [row["noise_std"] for row in curve] == [0.1, 1.0]  # 0.5: in the family
-    assert curve[1]["verdict"] == "denoising better" and curve[1]["first_wins"] == 0
-    assert curve[1]["p_adjusted"] == pytest.approx(2 * curve[1]["p"])
-    assert curve[1]["t_test_p_adjusted"] == pytest.approx(min(1, 2 * curve[1]["t_test_p"]))
+    assert [row["level"] for row in curve] == [0.1, 0.5, 1.0]  # every level, its own family
+    assert all(row["interval_level"] == pytest.approx(1 - 0.05 / 3) for row in curve)
 
 
-def test_the_classes_are_a_family_of_their_own_labelled_by_class():
-    """Ten classes, one per row, tested together (Bonferroni over 10) and in no other family;
-    a class kept better in every seed by 0.2 is found, one that differs by seed noise is not."""
-    classes = [f"class {index}" for index in range(10)]
-    plain = 0.6 + RNG.normal(0, 0.02, size=(10, 10))
-    denoising = plain + RNG.normal(0, 0.02, size=(10, 10))
-    denoising[:, 3] = plain[:, 3] - 0.2 - RNG.normal(0, 0.01, 10)
-    document = study([[0.9, 0.9, 0.9]] * 10, [[0.9, 0.9, 0.9]] * 10)
-    document["settings"]["map_classes"] = classes
-    document["autoencoder"]["map_class_share"] = {"values": plain.tolist()}
-    document["denoising_autoencoder"]["map_class_share"] = {"values": denoising.tolist()}
-    comparison = seed_statistics.compare(document, "autoencoder", "denoising_autoencoder")
-    rows = comparison["classes"]["map_class_share"]
-    assert [row["label"] for row in rows] == classes
-    assert "map_class_share" not in comparison["curves"]
-    assert all(row["measure"] != "map_class_share" for row in comparison["rows"])
-    assert all(row["interval_level"] == pytest.approx(1 - 0.05 / 10) for row in rows)
-    assert rows[3]["verdict"] == "plain better" and rows[3]["first_wins"] == 10
-    assert all(row["verdict"] != "plain better" for index, row in enumerate(rows) if index != 3)
-
-
-def curve_and_family_disjoint(comparison: dict) -> bool:
-    """Whether no quantity and noise level is tested in two families."""
-    tested = [(row["measure"], row["noise_std"]) for row in comparison["rows"]] + [
-        (row["measure"], row["noise_std"]) for rows in comparison["curves"].values() for row in rows
+def test_the_live_units_explain_what_they_make_and_the_adjusted_difference_removes_it():
+    """Probe accuracy made by the live units alone: R^2 near 1, and a paired difference that is
+    all live units adjusts to about 0; a difference beside the units survives the adjustment."""
+    units = RNG.integers(3, 9, size=(2, 16))
+    document = study(
+        [[0.9] * 3] * 16, [[0.9] * 3] * 16, live=(units[0].tolist(), units[1].tolist())
+    )
+    for model, row in zip(("autoencoder", "denoising_autoencoder"), units):
+        document[model]["linear_probe_accuracy"]["values"] = (
+            0.6 + 0.02 * row + RNG.normal(0, 1e-3, 16)
+        ).tolist()
+    made = seed_statistics.live_unit_adjusted(
+        document, ("autoencoder", "denoising_autoencoder"), "linear_probe_accuracy", None
+    )
+    assert min(made["r_squared"]) > 0.95 and made["slope"] == pytest.approx(0.02, abs=2e-3)
+    assert abs(made["adjusted_mean"]) < 2e-3
+    document["autoencoder"]["linear_probe_accuracy"]["values"] = [
+        v + 0.05 for v in document["autoencoder"]["linear_probe_accuracy"]["values"]
     ]
-    return len(tested) == len(set(tested))
+    shifted = seed_statistics.live_unit_adjusted(
+        document, ("autoencoder", "denoising_autoencoder"), "linear_probe_accuracy", None
+    )
+    assert (
+        shifted["adjusted_mean"] == pytest.approx(0.05, abs=2e-3)
+        and shifted["verdict"] == "plain better"
+    )
 
 
-def test_each_comparison_is_its_own_family():
-    """A third model's comparison adds no tests to the first one's family."""
-    two = study([[0.9, 0.9 + 0.01 * s, 0.8] for s in range(10)], [[0.9, 0.9, 0.9]] * 10)
-    third = {
-        "code_stability": {"values": [[0.9, 0.7 + 0.01 * s, 0.7] for s in range(10)]},
-        "knn_accuracy": {"values": [0.7] * 10},
-    }
-    three = {**two, "third": third}
-    first = seed_statistics.compare(two, "autoencoder", "denoising_autoencoder")
-    again = seed_statistics.compare(three, "autoencoder", "denoising_autoencoder")
-    other = seed_statistics.compare(three, "denoising_autoencoder", "third")
-    assert first == again and other["labels"] == ["denoising", "third"]  # no label: its key
-    assert other["rows"][0]["verdict"] == "denoising better"
+def test_the_same_live_units_in_every_seed_leave_the_difference_unadjusted():
+    document = study([[0.9] * 3] * 8, [[0.9] * 3] * 8, live=([8] * 8, [8] * 8))
+    made = seed_statistics.live_unit_adjusted(
+        document, ("autoencoder", "denoising_autoencoder"), "linear_probe_accuracy", None
+    )
+    gaps = np.subtract(
+        *(
+            document[m]["linear_probe_accuracy"]["values"]
+            for m in ("autoencoder", "denoising_autoencoder")
+        )
+    )
+    assert made["r_squared"] == [None, None] and made["adjusted_mean"] == pytest.approx(gaps.mean())
+
+
+@pytest.mark.parametrize("sd, margin", [(0.5, 0.5), (0.029, 0.02), (0.0084, 0.02)])
+def test_the_seeds_needed_reach_80_percent_power_and_one_fewer_does_not(sd, margin):
+    """Against a simulation of the paired t-test at 0.05/3: the power at the seeds needed is
+    0.8 or more, with one seed fewer below it (within the simulation's error)."""
+    needed = seed_statistics.seeds_needed(sd, margin, 3)
+    rng, critical = np.random.default_rng(1), lambda n: stats.t.ppf(1 - 0.05 / 6, n - 1)
+    for seeds, side in ((needed, 1), (needed - 1, -1)):
+        if seeds < 3:
+            continue
+        gaps = rng.normal(margin, sd, size=(20_000, seeds))
+        t = gaps.mean(1) / (gaps.std(1, ddof=1) / math.sqrt(seeds))
+        simulated = np.mean(np.abs(t) > critical(seeds))
+        assert side * (simulated - 0.8) > -0.015
+    assert seed_statistics.detectable(sd, needed, 3) <= margin
+
+
+def test_one_model_against_a_reference_value_is_a_one_sample_family():
+    document = study([[0.9] * 3] * 10, [[0.9] * 3] * 10)
+    document["autoencoder"]["linear_probe_accuracy"]["values"] = [
+        0.75 + 0.001 * s for s in range(10)
+    ]
+    rows = seed_statistics.against(
+        document, "autoencoder", {"linear_probe_accuracy": 0.70, "knn_accuracy": 0.7}, "PCA-8"
+    )
+    assert [row["label"] for row in rows] == ["linear-probe accuracy"]  # the model has no 5-NN
+    assert rows[0]["verdict"] == "plain better" and rows[0]["first_wins"] == 10
+    assert rows[0]["mean"] == pytest.approx(0.0545)
 
 
 def pairs_of(models: list[str], seeds: list[int]) -> list[dict]:

@@ -1,9 +1,9 @@
 """The seed study: its models train in joblib's worker processes exactly as train_autoencoder
 trains the report's, are saved keyed by what determines them and reused; three small models go
-through the statistics, the tables and the loss figure, and their seed-0 records are made again
-(seed0_problems, verify); the notebook's two saved models reproduce the committed
-seed_study.json's records of seed 0, which holds what Question 3 c) reads (the paired tests,
-the code similarity, the code stability)."""
+through the statistics, the tables and the loss figure, and their records are made again
+(seed0_problems, verify); the notebook's two saved models reproduce the pilot's records of seed
+0; the committed seed_study.json holds the plan's seeds, families and verdicts, and its plan's
+numbers are the code's."""
 
 import dataclasses
 import json
@@ -34,6 +34,11 @@ def study() -> dict:
     path = ROOT / "seed_study.json"
     assert path.exists(), "seed_study.json is missing: run `make seeds`"
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def pilot() -> dict:
+    return json.loads(study_module.PILOT_FILE.read_text(encoding="utf-8"))
 
 
 # ---------------------------------------------------------------------------- training
@@ -142,7 +147,6 @@ def test_a_saved_model_whose_key_is_not_the_job_s_is_refused(tmp_path):
 # ---------------------------------------------------------------------------- three small models
 
 
-MEASURE_ROWS = len(seed_statistics.family_rows(settings.SCORING, seed_statistics.MEASURES))
 THREE = settings.VARIANTS
 PAIRS = [
     ("autoencoder", "denoising_autoencoder"),
@@ -189,13 +193,18 @@ def test_three_models_each_comparison_its_own_bonferroni_family_and_labels(small
     assert [entry["models"] for entry in study["comparisons"]] == [list(pair) for pair in PAIRS]
     for entry in study["comparisons"]:
         labels = [THREE[name].label for name in entry["models"]]
-        rows = entry["rows"]
-        assert entry["labels"] == labels and len(rows) == MEASURE_ROWS
-        for row in rows:
-            assert row["p_adjusted"] == pytest.approx(min(1, MEASURE_ROWS * row["p"]))
-            assert row["verdict"] == "inconclusive"  # 3 seeds: the interval is unbounded
-            assert row["seeds"] == 3 and 0 <= row["first_wins"] <= 3
-        assert set(entry["curves"]) == {"psnr_db", "code_stability"}
+        assert entry["labels"] == labels
+        for part, size in (("primary", 3), ("secondary", 8)):
+            assert len(entry[part]) == size
+            for row in entry[part]:
+                assert row["p_adjusted"] == pytest.approx(min(1, size * row["p"]))
+                assert row["verdict"] in ("inconclusive", "no difference shown")  # 3 seeds
+                assert (
+                    row["seeds"] == 3 and row["first_wins"] + row["ties"] + row["second_wins"] == 3
+                )
+        assert (
+            set(entry["curves"]) == {"psnr_db", "code_stability"} and len(entry["live_units"]) == 3
+        )
     assert set(study["restarts"]) == set(THREE) and study["settings"]["models"] == {
         name: variant.to_dict() for name, variant in THREE.items()
     }
@@ -219,17 +228,12 @@ def table_rows(table: str) -> list[list[str]]:
 @SLOW
 def test_three_models_tables(small_study):
     study = small_study[0][0]
-    for first, second in PAIRS:
-        rows = table_rows(tables.comparison_table(study, (first, second)))
-        labels = THREE[first].label, THREE[second].label
-        assert rows[0][1] == f"{labels[0]} − {labels[1]}" and len(rows) == 2 + MEASURE_ROWS
-        codes = table_rows(tables.code_table(study, models=(first, second)))
-        assert codes[0][1:3] == list(labels) and [row[0] for row in codes[2:]] == [
-            *tables.CODE_ROWS,
-            "linear CKA",
-            "10-NN overlap",
-        ]
-    assert tables.comparison_table(study) == tables.comparison_table(study, PAIRS[0])
+    for entry in study["comparisons"]:
+        rows = table_rows(tables.rows_table(study, entry["primary"], entry["models"]))
+        first, second = (THREE[name].label for name in entry["models"])
+        assert rows[0][1:4] == [first, second, f"{first} − {second}"] and len(rows) == 2 + 3
+    codes = table_rows(tables.code_table(study))
+    assert [row[0] for row in codes[2:]] == list(study["similarity"]["summary"])
 
 
 def altered(study: dict, model: str, key: str, change) -> dict:
@@ -285,13 +289,13 @@ def test_seed0_problems_names_each_recorded_value_it_does_not_reproduce(small_st
 
 
 @SLOW
-def test_verify_trains_seed_0_anew_and_finds_the_one_altered_record(small_study, tmp_path):
-    """Seed 0 of the linear-code model, trained again in a worker process, reproduces every
-    record of the study but the one altered (its live code units, a count: exactly)."""
+def test_verify_trains_a_seed_anew_and_finds_the_one_altered_record(small_study, tmp_path):
+    """Seed 0 of the linear-code model, trained again, reproduces every record of the study but
+    the one altered (its live code units, a count: exactly)."""
     study = small_study[0][0]
     changed = altered(study, "linear_code_autoencoder", "live_code_units", lambda v: v - 1)
     linear = {"linear_code_autoencoder": THREE["linear_code_autoencoder"]}
-    problems = study_module.verify(changed, linear, SMALL, tmp_path, 2)
+    problems = study_module.verify(changed, linear, 0, SMALL, tmp_path)
     units = study["linear_code_autoencoder"]["live_code_units"]["values"][0]
     expected = (
         f"linear_code_autoencoder seed 0 live_code_units: recorded {units - 1}, "
@@ -325,42 +329,71 @@ def test_three_models_loss_figure(small_study):
 
 
 @SLOW
-def test_the_notebook_s_two_models_reproduce_the_study_s_records_of_seed_0(study):
+def test_the_notebook_s_two_models_reproduce_the_pilot_s_records_of_seed_0(pilot):
     """exercise9.ipynb trains seed 0 of the plain and the denoising model as the study does:
-    its saved models, scored as the study scores its own, give the recorded values (about 25 s;
+    its saved models, scored as the study scores its own, give the pilot's values (about 25 s;
     the tolerances: seed_study/scoring.py)."""
     problems = seed_scoring.seed0_problems(
-        study_module.NOTEBOOK_MODELS, study, seed_training.DataSpec(str(ROOT / "data"))
+        study_module.NOTEBOOK_MODELS, pilot, seed_training.DataSpec(str(ROOT / "data"))
     )
     assert not problems, "\n".join(problems)
 
 
-def test_every_comparison_has_its_family_its_curves_and_the_verdicts_of_the_one_rule(study):
-    seeds, training_std = len(study["seeds"]), study["settings"]["test_noise_std"]
-    for entry in study["comparisons"]:
-        assert set(entry["curves"]) == {"psnr_db", "code_stability"}
-        assert set(entry["classes"]) == {"map_class_share"}
-        assert (
-            len(entry["rows"])
-            == len(seed_statistics.family_rows(study["settings"], study[entry["models"][0]]))
-            == 10
-        )  # each quantity once, the PSNR as the noisy-input MSE
-        for name, rows in {"rows": entry["rows"], **entry["curves"], **entry["classes"]}.items():
-            if name in entry["curves"]:  # the training noise is in the family, 0 has no noise
-                assert training_std not in [row["noise_std"] for row in rows] and len(rows) == 5
-            for row in rows:
-                measure = seed_statistics.MEASURES[row["measure"]]
-                assert row["seeds"] == seeds >= 10 and row["interval_level"] == pytest.approx(
-                    1 - seed_statistics.ALPHA / len(rows)
-                )
-                assert row["interval"][0] <= row["mean"] <= row["interval"][1]
-                assert row["p_adjusted"] == pytest.approx(min(1, len(rows) * row["p"]))
-                assert (row["p_adjusted"] < seed_statistics.ALPHA) == (
-                    row["interval"][0] > 0 or row["interval"][1] < 0
-                )
-                assert row["verdict"] == seed_statistics.verdict(
-                    row["interval"], row["margin"], measure, tuple(entry["labels"])
-                )
+def test_the_study_holds_the_seeds_of_settings_new_ones_and_the_two_compared_models(study, pilot):
+    assert study["seeds"] == settings.STUDY_SEEDS and len(study["seeds"]) >= 20
+    assert not set(study["seeds"]) & set(pilot["seeds"])  # the pilot's seeds are not reused
+    assert list(study["settings"]["models"]) == list(settings.STUDY_VARIANTS)
+    assert [entry["models"] for entry in study["comparisons"]] == [list(settings.STUDY_VARIANTS)]
+
+
+def test_every_family_has_the_plan_s_rows_and_the_verdicts_of_the_one_rule(study):
+    entry, seeds = study["comparisons"][0], len(study["seeds"])
+    primary = [(row["measure"], row["level"]) for row in entry["primary"]]
+    assert primary == list(seed_statistics.PRIMARY)
+    assert [
+        (row["measure"], row["level"]) for row in entry["secondary"]
+    ] == seed_statistics.SECONDARY
+    families = {"primary": entry["primary"], "secondary": entry["secondary"], **entry["curves"]}
+    for name, rows in {**families, "classes": entry["classes"]}.items():
+        for row in rows:
+            measure = seed_statistics.MEASURES[row["measure"]]
+            assert row["seeds"] == seeds and row["interval_level"] == pytest.approx(
+                1 - seed_statistics.ALPHA / len(rows)
+            )
+            assert row["first_wins"] + row["ties"] + row["second_wins"] == seeds
+            assert row["interval"][0] <= row["mean"] <= row["interval"][1]
+            assert row["p_adjusted"] == pytest.approx(min(1, len(rows) * row["p"]))
+            assert (row["p_adjusted"] < seed_statistics.ALPHA) == (
+                row["interval"][0] > 0 or row["interval"][1] < 0
+            )
+            margin = (
+                seed_statistics.PRIMARY.get((row["measure"], row["level"]))
+                if name == "primary"
+                else None
+            )
+            assert row["margin"] == margin
+            assert row["verdict"] == seed_statistics.verdict(
+                row["interval"], margin, measure, tuple(entry["labels"])
+            )
+
+
+def test_the_plan_s_numbers_are_the_code_s():
+    """seed_study/PLAN.md quotes the margins, the pilot's sd, the seeds they ask for, the family
+    size, the seeds and the differences 20 seeds detect: each as the code makes it."""
+    plan = " ".join(study_module.PLAN_FILE.read_text(encoding="utf-8").split())
+    pilot = json.loads(study_module.PILOT_FILE.read_text(encoding="utf-8"))
+    sizing = seed_statistics.sizing(pilot, pilot)
+    margins = [f"{margin:g}" for margin in seed_statistics.PRIMARY.values()]
+    assert f"| {margins[0]} dB |" in plan and plan.count(f"| {margins[1]} |") == 2
+    sd = [row["pilot_sd"] for row in sizing]
+    assert f"(sd {sd[0]:.2f} dB, {sd[1]:.3f} and {sd[2]:.4f})" in plan
+    needed = [row["seeds_needed"] for row in sizing]
+    assert f"80% power with {needed[0]}, {needed[1]} and {needed[2]} seeds" in plan
+    size = len(seed_statistics.PRIMARY)
+    assert size == 3 and "at 1 - 0.05/3 for each measure, so the three hold together" in plan
+    found = [seed_statistics.detectable(value, 20, size) for value in sd]
+    assert f"differences of {found[0]:.2f} dB, {found[1]:.3f} and {found[2]:.4f}" in plan
+    assert f"seeds {settings.STUDY_SEEDS[0]} to 39, new, 30 of each" in plan
 
 
 def test_similarity_covers_every_pair_of_models_and_its_groups(study):

@@ -5,13 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_report import TEN_DENOISING, TEN_PLAIN, sgd_run, study_of
+from test_report import TEN_DENOISING, TEN_PLAIN, sgd_variant, study_of
 
 import data_files
 import helpers
 import settings
 import tables
-from seed_study import statistics as seed_statistics
 
 
 def rows(table: str) -> list[list[str]]:
@@ -75,7 +74,7 @@ def test_a_pipe_table_gives_pandoc_the_column_widths_asked_for():
 
 def test_signed_numbers_use_a_minus_and_never_show_minus_zero():
     assert tables.signed(-0.0152, 3, plus=True) == "−0.015"
-    assert tables.signed(-0.0004, 3, plus=True) == "−0.0004"
+    assert tables.signed(-0.0004, 3, plus=True) == "≈0"  # not a false 0, not more decimals
     assert tables.signed(0.0061, 3, plus=True) == "+0.006" and tables.signed(0.0, 3) == "0.000"
 
 
@@ -165,180 +164,78 @@ def test_map_table_ends_with_the_footwear_group():
     assert rows(table)[-2:] == [["footwear (group)", "67%"], ["bags (group)", "100%"]]
 
 
-def test_class_map_table_gives_this_run_then_the_seeds_and_the_classes_verdicts():
-    """Per class: this run's two shares, each model's mean ± sd over the seeds in points, and
-    the verdict of the family over the classes; the group rows are this run's only."""
-    classes = ["a", "b", "c"]
-    labels = np.array([0] * 10 + [1] * 10 + [2] * 10)
-    plain = np.array([0] * 10 + [1] * 5 + [2] * 5 + [2] * 10)
-    denoising = np.array([0] * 10 + [1] * 10 + [2] * 4 + [1] * 6)
-    records = {
-        "autoencoder": record_with_votes(plain),
-        "denoising autoencoder": record_with_votes(denoising),
-    }
-    shares = {
-        "autoencoder": [[0.9, 0.5 + 0.01 * s, 0.6] for s in range(10)],
-        "denoising_autoencoder": [[0.9, 0.8 + 0.01 * s, 0.6 + 0.02 * (s % 2)] for s in range(10)],
-    }
-    study = {
-        "seeds": list(range(10)),
-        "settings": {
-            "map_classes": classes,
-            "test_noise_std": 0.5,
-            "models": {
-                "autoencoder": {"label": "plain"},
-                "denoising_autoencoder": {"label": "denoising"},
-            },
-        },
-        **{model: {"map_class_share": {"values": values}} for model, values in shares.items()},
-    }
-    study["comparisons"] = [seed_statistics.compare(study, "autoencoder", "denoising_autoencoder")]
-    table = rows(
-        tables.class_map_table(
-            records, labels, classes, study, {"ab": ["a", "b"], "c": ["c"]}, groups=("ab",)
-        )
-    )
-    assert table[0] == [
-        "class",
-        "plain, this run",
-        "denoising, this run",
-        "plain, 10 seeds",
-        "denoising, 10 seeds",
-        "verdict, 10 seeds",
-    ]
-    assert table[1] == ["a", "100%", "100%", "90% ± 0", "90% ± 0", "equivalent within ±0.05"]
-    assert table[2][:5] == ["b", "50%", "100%", "55% ± 3", "85% ± 3"]
-    assert table[2][5].startswith("denoising better")
-    assert table[3][:5] == ["c", "100%", "40%", "60% ± 0", "61% ± 1"]
-    assert table[4] == ["ab (group)", "75%", "100%", "-", "-", "-"]
-
-
 # ---------------------------------------------------------------------------- the seed study
 
 
-def test_comparison_table_gives_the_difference_its_interval_margin_wins_p_and_verdict():
+def test_rows_table_gives_means_difference_interval_margin_wins_ties_p_and_verdict():
     study = study_of(TEN_PLAIN, TEN_DENOISING)
-    table = rows(tables.comparison_table(study))
-    first = study["comparisons"][0]["rows"][0]
+    entry = study["comparisons"][0]
+    table = rows(tables.rows_table(study, entry["primary"], entry["models"]))
     assert table[0] == [
-        "measure",
-        "plain − denoising",
-        "simultaneous 95% interval",
-        "margin",
-        "plain wins",
-        "p × 3, at most 1",
-        "verdict",
-    ]
-    cells = next(row for row in table if row[0] == "test MSE on clean inputs")
-    low, high = first["interval"]
-    assert cells[1] == "−0.0103" and cells[2] == tables.interval_cell(first, 4)
-    assert cells[2] == f"[{low:+.4f}, {high:+.4f}]".replace("-", "−") and high < 0
-    assert cells[3] == "±0.0035" and cells[4] == "10/10" and cells[-1] == "plain better"
-    assert cells[5] == f"{min(1, 3 * 2 / 1024):.3f}"
-    assert len(table) == 1 + len(study["comparisons"][0]["rows"])
+        "measure", "plain", "denoising", "plain − denoising", "98.3% interval", "margin",
+        "plain wins / ties / denoising wins", "p × 3", "verdict",
+    ]  # fmt: skip
+    [stability] = [row for row in table if row[0] == "code stability at noise 0.5"]
+    first = next(row for row in entry["primary"] if row["label"] == stability[0])
+    assert stability[3] == tables.signed(first["mean"], 3, plus=True)
+    assert stability[4] == tables.interval_cell(first["interval"], 3) and stability[5] == "±0.02"
+    assert stability[6] == f"{first['first_wins']} / {first['ties']} / {first['second_wins']}"
+    assert stability[7] == f"{first['p_adjusted']:.3f}" and stability[8] == first["verdict"]
 
 
-def test_comparison_table_of_another_pair_names_its_models_and_few_seeds_reach_nothing():
-    table = rows(
-        tables.comparison_table(
-            study_of(TEN_PLAIN, TEN_DENOISING), ("autoencoder", "linear_code_autoencoder")
+def test_rows_table_without_margins_drops_the_column_and_without_means_the_models():
+    study = study_of(TEN_PLAIN, TEN_DENOISING)
+    entry = study["comparisons"][0]
+    secondary = rows(tables.rows_table(study, entry["secondary"], entry["models"]))
+    assert "margin" not in secondary[0] and secondary[0][1:3] == ["plain", "denoising"]
+    [mse] = [row for row in secondary if row[0] == "test MSE on clean inputs"]
+    assert mse[-1] == "plain better" and mse[5] == "10 / 0 / 0"  # lower is better
+    curve = rows(tables.rows_table(study, entry["curves"]["psnr_db"], entry["models"], means=False))
+    assert curve[0][1] == "plain − denoising" and [row[0] for row in curve[1:]] == [
+        "PSNR at noise 0 (dB)", "PSNR at noise 0.5 (dB)", "PSNR at noise 1 (dB)",
+    ]  # fmt: skip
+    few = study_of([0.070, 0.068, 0.071, 0.069], [0.080, 0.079, 0.081, 0.080])
+    first = rows(
+        tables.rows_table(
+            few, few["comparisons"][0]["secondary"], ["autoencoder", "denoising_autoencoder"]
         )
     )
-    assert table[0][:3] == ["measure", "plain − linear", "simultaneous 95% interval"]
-    assert table[1][-1] == "equivalent within ±0.0035"  # the same values
-    study = study_of([0.070, 0.068, 0.071, 0.069], [0.080, 0.079, 0.081, 0.080])
-    few = rows(tables.comparison_table(study))[1]
-    assert few[2] == "unbounded" and few[-1] == "inconclusive"  # 4 seeds: no interval
-    with pytest.raises(KeyError, match="compares no denoising_autoencoder - autoencoder"):
-        tables.comparison_table(study, ("denoising_autoencoder", "autoencoder"))
+    assert first[1][4] == "unbounded"  # 4 seeds cannot reach 1 - 0.05/k
 
 
-def test_code_table_has_the_code_measures_then_similarity_within_across_and_same_seed():
-    study = study_of([0.70, 0.68, 0.71], [0.70, 0.69, 0.70])
-    table = rows(tables.code_table(study, ("5-NN accuracy", "code stability at noise 0.5")))
-    assert table[0] == ["measure", "plain", "denoising", "verdict, or across the two models"]
-    assert [row[0] for row in table[1:]] == [
-        "5-NN accuracy",
-        "code stability at noise 0.5",
-        "linear CKA",
-        "10-NN overlap",
-    ]
-    assert table[1][1:3] == ["0.697 ± 0.015", "0.697 ± 0.006"]
-    assert table[3] == [
-        "linear CKA",
-        "0.900 ± 0.000",
-        "0.800 ± 0.000",
-        "across: 0.700 ± 0.000; same seed: 0.600 ± 0.000",
-    ]
+def test_code_table_gives_each_group_of_pairs_its_count_cka_and_overlap():
+    table = rows(tables.code_table(study_of([0.70, 0.68, 0.71], [0.70, 0.69, 0.70])))
+    assert table[0] == ["pairs of codes", "pairs", "linear CKA", "10-NN overlap"]
+    assert table[1] == ["plain-plain", "1", "0.900 ± 0.000", "0.400 ± 0.000"]
 
 
-def test_code_table_without_similarity_and_with_the_seeds_the_better_model_wins():
-    """A verdict that names a better model says in how many seeds it is better; the
-    submission's table leaves the similarity rows to the companion."""
-
-    def verdict(plain: list[float], denoising: list[float]) -> str:
-        table = rows(
-            tables.code_table(
-                study_of(plain, denoising), ("test MSE on clean inputs",), similarity=False
-            )
-        )
-        assert table[0] == ["measure", "plain", "denoising", "verdict"] and len(table) == 2
-        return table[1][-1]
-
-    assert verdict(TEN_PLAIN, TEN_DENOISING) == "plain better, in 10 of 10 seeds"
-    assert verdict(TEN_DENOISING, TEN_PLAIN) == "denoising better, in 10 of 10 seeds"
-    assert verdict(TEN_PLAIN, TEN_PLAIN[::-1]) == "equivalent within ±0.0035"
+def test_live_units_table_sets_the_adjusted_verdict_beside_the_unadjusted():
+    study = study_of(TEN_PLAIN, TEN_DENOISING)
+    table = rows(tables.live_units_table(study))
+    assert table[0] == [
+        "measure", "R², plain", "R², denoising", "adjusted difference", "its interval",
+        "verdict, adjusted", "verdict (Table C2)",
+    ]  # fmt: skip
+    assert table[1][1:3] == ["-", "-"]  # the same live units in every seed: no line
 
 
 # ---------------------------------------------------------------------------- the companion
 
 
-def test_scores_table_labels_and_rounds_each_measure_as_the_seed_study_does():
-    scores = {
-        "autoencoder": {"test_mse_clean": 0.069123, "knn_accuracy": 0.7866},
-        "PCA-8": {"test_mse_clean": 0.10637, "knn_accuracy": -0.00004},
+def test_sgd_table_gives_every_rate_s_held_out_loss_the_chosen_one_and_both_budgets():
+    variants = {
+        "stochastic": sgd_variant(1, {0.1: 0.4, 0.3: 0.3}, [0.6, 0.62]),
+        "batch": sgd_variant(6, {1.0: 0.55}, [0.7, 0.7]),
     }
-    table = rows(tables.scores_table(scores))
-    assert table == [
-        ["measure", "autoencoder", "PCA-8"],
-        ["test MSE on clean inputs", "0.0691", "0.1064"],
-        ["5-NN accuracy", "0.787", "−0.00004"],
-    ]
-
-
-def test_sgd_table_gives_every_rate_tried_the_kept_one_and_the_timings():
-    sweeps = {
-        "stochastic": {
-            0.1: sgd_run(1, 0.1, [0.6, 0.5], [0, 1]),
-            0.3: sgd_run(1, 0.3, [0.6, 0.4], [0, 2]),
-        },
-        "batch": {1.0: sgd_run(6, 1.0, [0.6, 0.55], [0, 4])},
-    }
-    table = rows(tables.sgd_table(sweeps, n_train=6))
+    table = rows(tables.sgd_table(variants, n_train=6))
     assert table[0] == ["measure", "stochastic", "batch"]
-    assert table[1:3] == [["batch size", "1", "6"], ["updates (fixed)", "1", "1"]]
-    assert table[3:5] == [
-        ["lr 1: final loss", "0.1: 0.500", "1: 0.550"],
-        ["lr 2: final loss", "0.3: 0.400", "-"],
+    assert table[1] == ["batch size", "1", "6"]
+    assert table[2:4] == [
+        ["held-out MSE, lr 0.1", "0.405", "-"],
+        ["held-out MSE, lr 0.3", "0.305", "-"],
     ]
-    assert table[5:] == [
-        ["lr kept", "0.3", "1"],
-        ["passes over the training set", "0.167", "1.000"],
-        ["seconds (this machine)", "2.0", "4.0"],
-        ["examples per second (this machine)", "0", "2"],
-    ]
-
-
-def test_budget_table_gives_each_runs_loss_and_where_at_equal_budgets():
-    runs = {
-        "stochastic": sgd_run(1, 0.3, [0.9, 0.5, 0.4, 0.3], [0, 1.0, 2.0, 3.0]),
-        "mini-batch": sgd_run(2, 1.0, [0.9, 0.6, 0.45, 0.35], [0, 0.5, 1.0, 1.5]),
-        "batch": sgd_run(4, 1.0, [0.9, 0.7], [0, 0.8]),
-    }
-    table = rows(tables.budget_table(runs, {"examples": [2, 3], "seconds": 0.8}))
-    assert table == [
-        ["variant", "2 examples", "3 examples", "0.80 s (this machine)"],
-        ["stochastic", "0.400 (at 2)", "0.300 (at 3)", "not reached"],
-        ["mini-batch", "0.600 (at 2)", "0.600 (at 2)", "0.600 (at 0.50 s)"],
-        ["batch", "not reached", "not reached", "0.700 (at 0.80 s)"],
-    ]
+    cells = {row[0]: row[1:] for row in table}
+    assert cells["lr chosen"] == ["0.3", "1"] and cells["held-out MSE, lr 1"] == ["-", "0.555"]
+    assert cells["test MSE, example budget"] == ["0.550 ± 0.071", "0.550 ± 0.071"]
+    assert cells["test MSE, time budget"] == ["0.610 ± 0.014", "0.700 ± 0.000"]
+    assert cells["updates, example budget"] == ["1", "1"]

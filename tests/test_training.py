@@ -4,7 +4,6 @@ schedule, denoising, reproducibility; the gradient-descent variants (gd_variants
 import math
 
 import pytest
-import torch
 
 import gd_variants
 import helpers
@@ -83,58 +82,63 @@ def test_to_dict_has_string_epoch_keys(small_data):
     assert list(result["test_loss"]) == ["1", "2"] and len(result["train_loss"]) == 2
 
 
+def sgd_images(small_data) -> dict:
+    return {
+        "train": small_data.train_x,
+        "held_out": small_data.train_x[:300],
+        "eval": small_data.test_x[:200],
+    }
+
+
 def sgd_run(small_data, **settings):
-    settings = {"batch_size": 64, "lr": 0.1, "updates": 60, "evaluations": 5, **settings}
-    return gd_variants.train_for_updates(
-        helpers.Autoencoder(seed=0), small_data.train_x, small_data.test_x[:200], **settings
-    )
+    settings = {"batch_size": 64, "lr": 0.1, "seed": 0, "passes": 2, "evaluations": 5, **settings}
+    return gd_variants.train_sgd(sgd_images(small_data), **settings)
 
 
-def test_fixed_update_run_counts_updates_examples_and_time(small_data):
-    run = sgd_run(small_data, batch_size=50, evaluate_at=(7,))
+def test_an_example_budget_run_counts_passes_updates_examples_and_time(small_data):
+    run = sgd_run(small_data, batch_size=50)
     assert run.updates[0] == 0 and run.examples[0] == 0 and run.seconds[0] == 0.0
-    assert run.updates[-1] == 60 and 7 in run.updates and run.updates == sorted(run.updates)
-    assert run.examples == [50 * u for u in run.updates]  # 2,000 images: 40 batches of 50
+    assert run.updates[-1] == 80 and run.updates == sorted(run.updates)  # 2 passes of 40 batches
+    assert run.examples == [50 * u for u in run.updates] and run.examples[-1] == 4000
     assert run.seconds == sorted(run.seconds) and run.seconds[-1] > 0
-    assert run.final_loss < run.loss[0]
+    assert run.final_loss < run.loss[0] and math.isfinite(run.held_out)
     assert run.examples_per_second == pytest.approx(run.examples[-1] / run.seconds[-1])
 
 
-def test_fixed_update_run_gives_the_same_losses_every_time(small_data):
+def test_an_example_budget_run_gives_the_same_losses_every_time(small_data):
     """The losses depend on the seed only, not on time or load: what nbval may compare."""
     first, second = sgd_run(small_data), sgd_run(small_data)
-    assert first.loss == second.loss and first.updates == second.updates
+    assert first.loss == second.loss and first.held_out == second.held_out
     assert sgd_run(small_data, seed=1).loss != first.loss
 
 
-def test_partial_last_batch_is_counted_as_its_size(small_data):
-    run = sgd_run(small_data, batch_size=300, updates=7, evaluations=7)
-    assert run.examples[-1] == 6 * 300 + 200  # the seventh batch closes the pass with 200
+def test_a_pass_ends_with_a_partial_batch_counted_as_its_size(small_data):
+    run = sgd_run(small_data, batch_size=300, passes=1, evaluations=7)
+    assert run.updates[-1] == 7 and run.examples[-1] == 2000  # six of 300, then 200
 
 
-def test_full_batch_run_takes_one_update_per_pass(small_data):
-    run = sgd_run(small_data, batch_size=len(small_data.train_x), lr=0.5, updates=3)
-    assert run.examples == [0, 2000, 4000, 6000]
-    assert run.to_dict()["batch_size"] == 2000 and run.to_dict()["updates"] == 3
+def test_batch_gd_takes_one_update_per_pass(small_data):
+    run = sgd_run(small_data, batch_size=len(small_data.train_x), lr=0.5, passes=3)
+    assert run.examples == [0, 2000, 4000, 6000] and run.to_dict()["batch_size"] == 2000
 
 
-def test_a_diverging_run_stops_early_with_an_infinite_final_loss(small_data):
-    run = sgd_run(small_data, lr=1e10, updates=10_000)  # the weights overflow to nan
-    assert run.final_loss == math.inf and run.updates[-1] < 10_000
+def test_a_time_budget_run_stops_when_its_training_time_is_spent(small_data):
+    run = sgd_run(small_data, passes=None, seconds=0.2)
+    assert 0.2 <= run.seconds[-1] < 1.2 and run.updates[-1] > 1
+    assert run.examples[-1] <= 64 * run.updates[-1]  # a pass of 2,000 ends with 16
 
 
-def test_learning_rate_sweep_starts_every_run_from_the_same_model(small_data):
-    model = helpers.Autoencoder(seed=0)
-    before = [p.clone() for p in model.parameters()]
-    runs = gd_variants.sweep_learning_rates(
-        model,
-        small_data.train_x,
-        small_data.test_x[:200],
-        batch_size=64,
-        lrs=[1e-9, 0.1],
-        updates=20,
-    )
-    losses = {lr: run.final_loss for lr, run in runs.items()}
-    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
-    start = helpers.reconstruction_loss(model, small_data.test_x[:200], small_data.test_x[:200])
-    assert losses[1e-9] == pytest.approx(start, rel=1e-4) and losses[0.1] < start
+def test_a_diverging_run_stops_early_with_an_infinite_loss(small_data):
+    run = sgd_run(small_data, lr=1e10, passes=300)  # the weights overflow to nan
+    assert run.final_loss == math.inf and run.updates[-1] < 300 * 32
+    assert gd_variants.held_out_mean([run]) == math.inf
+
+
+def test_a_variant_chooses_its_rate_on_the_held_out_images_and_times_that_rate(small_data):
+    variant = gd_variants.run_variant(sgd_images(small_data), 64, [1e-9, 0.1], [0, 1], 1, 0.1)
+    means = {lr: gd_variants.held_out_mean(runs) for lr, runs in variant.sweeps.items()}
+    assert variant.lr == min(means, key=means.get) == 0.1
+    assert [run.seed for run in variant.runs] == [0, 1] == [run.seed for run in variant.timed]
+    assert all(run.lr == 0.1 and run.seconds[-1] >= 0.1 for run in variant.timed)
+    start = helpers.reconstruction_loss(helpers.Autoencoder(seed=0), *[small_data.test_x[:200]] * 2)
+    assert variant.sweeps[1e-9][0].final_loss == pytest.approx(start, rel=1e-4)

@@ -28,7 +28,7 @@ from provenance import RECORD_VARIABLE, how_to_restore, leftover_temporary_files
 NOTEBOOKS = ("exercise9.ipynb", "companion.ipynb")  # the companion reads the first one's results
 ZIP_CONTENTS = """
     exercise9.ipynb companion.ipynb results.json companion_results.json seed_study.json
-    *.py tests/*.py tests/*.cfg bench/*.py seed_study/*.py seed_study/*.json
+    *.py tests/*.py tests/*.cfg bench/*.py seed_study/*.py seed_study/*.json seed_study/PLAN.md
     figures/*.png models/*.pt README.md MAINTAINERS.md Makefile pytest.ini pyproject.toml
     requirements.txt requirements-dev.txt environment.yml .gitattributes .ci/run
     tools/setup.sh tools/portability.sh tools/build_report.py tools/latex/exercise9.tex.j2
