@@ -150,10 +150,10 @@ def read_pilot(path: str | Path) -> dict:
 
 
 def plan_markdown(path: str | Path) -> str:
-    """Return the study's plan (seed_study/PLAN.md) without its title, its sections one level
-    down, to print under a section of the companion."""
+    """Return the study's plan (seed_study/PLAN.md) without its title, its section headings as
+    bold lines, to print under a section of the companion."""
     lines = Path(path).read_text(encoding="utf-8").splitlines()[1:]
-    return "\n".join("#" + line if line.startswith("## ") else line for line in lines)
+    return "\n".join(f"**{line[3:]}.**" if line.startswith("## ") else line for line in lines)
 
 
 def run_notice(config: dict, device: str, results_file: str | Path) -> str:

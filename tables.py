@@ -37,10 +37,10 @@ def pipe_table(frame: pd.DataFrame, text: tuple = (), widths: tuple = ()) -> str
 
 
 def signed(value: float, decimals: int, plus: bool = False) -> str:
-    """Return a number with a typographic minus (a plus if `plus`); '≈0' where a number that is
-    not 0 rounds to 0 at these decimals."""
+    """Return a number with a typographic minus (a plus if `plus`); a number that rounds to 0
+    at these decimals is written 0.000 (no sign)."""
     if value and round(value, decimals) == 0:
-        return "≈0"
+        return f"{0:.{decimals}f}"  # not −0.000, and no false sign
     return (f"{value:+.{decimals}f}" if plus else f"{value:.{decimals}f}").replace("-", "−")
 
 
@@ -147,9 +147,12 @@ def row_cells(row: dict, labels: tuple[str, str], means: dict[str, list]) -> dic
     }
 
 
-def rows_table(study: dict, rows: list[dict], models: list[str], means: bool = True) -> str:
+def rows_table(
+    study: dict, rows: list[dict], models: list[str], means: bool = True, verdicts: bool = True
+) -> str:
     """Return one family of paired rows of two of the study's models (`means`: each model's
-    mean ± sd first); the margin column only where a row has a margin."""
+    mean ± sd first); the margin column only where a row has a margin; an exploratory family
+    (not `verdicts`) says what its interval shows instead of a verdict."""
     labels = tuple(study["settings"]["models"][name]["label"] for name in models)
     cells = {}
     for row in rows:
@@ -159,7 +162,13 @@ def rows_table(study: dict, rows: list[dict], models: list[str], means: bool = T
     frame = pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure")
     if all(row["margin"] is None for row in rows):
         frame = frame.drop(columns="margin")
-    return pipe_table(frame, text=("verdict",))
+    if not verdicts:
+        frame["verdict"] = frame["verdict"].str.replace("no difference shown", "holds 0")
+        frame["verdict"] = frame["verdict"].str.replace(
+            r"^(\S+) better$", r"excludes 0 (\1)", regex=True
+        )
+        frame = frame.rename(columns={"verdict": "interval"}, errors="ignore")
+    return pipe_table(frame, text=("verdict", "interval"))
 
 
 def pca_table(study: dict) -> str:
@@ -189,6 +198,7 @@ def sizing_table(study: dict) -> str:
         label = stats.MEASURES[row["measure"]].label.format(std=row["level"])
         cells[label] = {
             "margin": f"{row['margin']:g}",
+            "mean difference, pilot": signed(row["pilot_mean"], places, plus=True),
             f"sd of the differences, pilot ({row['pilot_seeds']} seeds)": f"{row['pilot_sd']:.{places}f}",
             "seeds for 80% power": str(row["seeds_needed"]),
             "seeds run": str(row["study_seeds"]),

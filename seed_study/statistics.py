@@ -288,8 +288,9 @@ def detectable(sd: float, seeds: int, family_size: int) -> float:
 
 
 def sizing(pilot: dict, study: dict) -> list[dict]:
-    """Return per primary measure the pilot's sd of paired differences, the seeds it needs for
-    the margin, the seeds run and the smallest difference they detect, and the study's sd."""
+    """Return per primary measure the pilot's mean and sd of paired differences, the seeds it
+    needs for the margin, the seeds run and the smallest difference they detect, and the study's
+    mean and sd."""
     models, rows = STUDY_VARIANTS, []
     for (key, where), margin in PRIMARY.items():
         row = {"measure": key, "level": where, "margin": margin}
@@ -297,6 +298,7 @@ def sizing(pilot: dict, study: dict) -> list[dict]:
             level = level_of(source["settings"], key, where)
             gaps = np.subtract(*(values_of(source[model], key, level) for model in models))
             row[f"{name}_sd"], row[f"{name}_seeds"] = float(np.std(gaps, ddof=1)), len(gaps)
+            row[f"{name}_mean"] = float(np.mean(gaps))
         row["seeds_needed"] = seeds_needed(row["pilot_sd"], margin, len(PRIMARY))
         row["detectable"] = detectable(row["pilot_sd"], row["study_seeds"], len(PRIMARY))
         rows.append(row)

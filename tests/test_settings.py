@@ -215,7 +215,7 @@ def test_the_committed_parameters_pass_and_every_bad_one_is_named_at_once():
     assert settings.check_parameters(config, settings.COMPANION_PARAMETERS) is None
     with pytest.raises(settings.SettingsError) as error:
         settings.check_parameters(
-            {**config, "SGD_LRS_MINI_BATCH": [0.3, -1.0], "SGD_UPDATES_FULL_BATCH": 0},
+            {**config, "SGD_LRS_MINI_BATCH": [0.3, -1.0], "SGD_PASSES": 0},
             settings.COMPANION_PARAMETERS,
         )
     assert str(error.value).count("must be") == 2
@@ -243,7 +243,10 @@ def test_an_unknown_parameter_is_an_error_that_names_the_closest_setting(name, w
     ("changes", "words"),
     [
         ({"TEST_EVERY": 60}, "TEST_EVERY = 60 is more than EPOCHS = 50: no test"),
-        ({"SGD_EVAL_IMAGES": 20000}, "SGD_EVAL_IMAGES = 20000: must be a whole number from 1 to 10,000"),
+        (
+            {"SGD_EVAL_IMAGES": 20000},
+            "SGD_EVAL_IMAGES = 20000: must be a whole number from 1 to 10,000",
+        ),
         ({"SGD_BATCH_SIZE": 20000}, "SGD_BATCH_SIZE = 20000 is more than SGD_TRAIN_IMAGES"),
         ({"SGD_LRS_STOCHASTIC": [0.1, 50.0]}, "SGD_LRS_STOCHASTIC = [0.1, 50.0]: must be"),
         ({"PSNR_NOISE_STDS": [0.5, 3.0]}, "PSNR_NOISE_STDS = [0.5, 3.0]: must be a list"),

@@ -74,7 +74,7 @@ def test_a_pipe_table_gives_pandoc_the_column_widths_asked_for():
 
 def test_signed_numbers_use_a_minus_and_never_show_minus_zero():
     assert tables.signed(-0.0152, 3, plus=True) == "−0.015"
-    assert tables.signed(-0.0004, 3, plus=True) == "≈0"  # not a false 0, not more decimals
+    assert tables.signed(-0.0004, 3, plus=True) == "0.000"  # rounded, with no false sign
     assert tables.signed(0.0061, 3, plus=True) == "+0.006" and tables.signed(0.0, 3) == "0.000"
 
 
@@ -177,8 +177,8 @@ def test_rows_table_gives_means_difference_interval_margin_wins_ties_p_and_verdi
     ]  # fmt: skip
     [stability] = [row for row in table if row[0] == "code stability at noise 0.5"]
     first = next(row for row in entry["primary"] if row["label"] == stability[0])
-    assert stability[3] == tables.signed(first["mean"], 3, plus=True)
-    assert stability[4] == tables.interval_cell(first["interval"], 3) and stability[5] == "±0.02"
+    assert stability[3] == tables.signed(first["mean"], 4, plus=True)
+    assert stability[4] == tables.interval_cell(first["interval"], 4) and stability[5] == "±0.02"
     assert stability[6] == f"{first['first_wins']} / {first['ties']} / {first['second_wins']}"
     assert stability[7] == f"{first['p_adjusted']:.3f}" and stability[8] == first["verdict"]
 

@@ -32,6 +32,7 @@ ZIP_CONTENTS = """
     figures/*.png models/*.pt README.md MAINTAINERS.md Makefile pytest.ini pyproject.toml
     requirements.txt requirements-dev.txt environment.yml .gitattributes .ci/run
     tools/setup.sh tools/portability.sh tools/build_report.py tools/latex/exercise9.tex.j2
+    tools/recheck_restarts.py
 """  # what a grader needs (glob patterns, each must match): no data, CI or build output
 TEMPLATE = ROOT / "tools" / "latex" / "exercise9.tex.j2"
 WIDGET_NOTE = "An interactive widget: run this cell in JupyterLab (a live kernel) to use it.\n"
