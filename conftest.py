@@ -97,14 +97,14 @@ class ReproductionCheck(pytest.Item):
         results_file = RESULTS_FILES[self.path.name]
         problems = reproduction_problems(ROOT / results_file, output / results_file)
         what = f"{results_file} (if the change is meant, `make run` re-makes it)"
-        if not problems and results_file == "results.json":  # this run trains the study's seed 0
+        if not problems and results_file == "results.json":  # this run trains the pilot's seed 0
             from seed_study import scoring, training
             from seed_study.study import NOTEBOOK_MODELS
 
-            study = json.loads((ROOT / "seed_study.json").read_text(encoding="utf-8"))
+            pilot = json.loads((ROOT / "seed_study" / "pilot.json").read_text(encoding="utf-8"))
             models = {name: output / "models" / f"{name}.pt" for name in NOTEBOOK_MODELS}
-            problems = scoring.seed0_problems(models, study, training.DataSpec(str(ROOT / "data")))
-            what = "seed_study.json's records of seed 0"
+            problems = scoring.seed0_problems(models, pilot, training.DataSpec(str(ROOT / "data")))
+            what = "the seed study's pilot records of seed 0 (seed_study/pilot.json)"
         if problems:
             listed = f"{len(problems)} values: {'; '.join(problems[:12])}"
             raise AssertionError(f"the re-run differs from {what} in {listed}")

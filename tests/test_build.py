@@ -152,7 +152,6 @@ def test_pdf_has_every_answer_and_caption(pdf_text, notebook):
         "The starter code.",
         "The footwear forms a band of its own",
         "The two maps.",
-        "Over the seeds",
         "The written code",
     ]
     rendered = [
