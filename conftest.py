@@ -49,13 +49,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def committed_file_problem(root: Path = ROOT) -> str:
     """Return the one message for the first damaged committed file (results, study, models)."""
+    import companion_report
     import measures
 
     remake = "`make run`"
     checks = [
         lambda: report.read_json(root / "results.json", remake, ("config", "autoencoder")),
         lambda: report.read_json(root / "companion_results.json", remake, ("config", "models")),
-        lambda: report.read_seed_study(root / "seed_study.json"),
+        lambda: companion_report.read_seed_study(root / "seed_study.json"),
         *(lambda path=path: measures.load_model(path) for path in sorted(root.glob("models/*.pt"))),
     ]
     for check in checks:

@@ -1,4 +1,4 @@
-"""The report's presentation: figures, listings, the notice for other runs, the results files."""
+"""The submission's presentation: figures, listings, the notice for other runs, the results file."""
 
 import inspect
 import io
@@ -17,11 +17,9 @@ import torch
 from matplotlib import ticker
 from sklearn.metrics import confusion_matrix
 
-import gd_variants
 import helpers
 import provenance
 import settings
-from seed_study import statistics as stats
 
 OUTPUT_VARIABLE = "EXERCISE9_OUTPUT"  # the tests set it: figures and results go there
 OTHER_RUN_FOLDER = "other-runs"  # a folder per run that the prose does not describe
@@ -136,26 +134,6 @@ def not_a_number(constant: str) -> float:
     raise ValueError(f"{constant} where the project writes null or a number")
 
 
-def read_seed_study(path: str | Path) -> dict:
-    """Return the committed seed study, or raise a clear error naming `make seeds`."""
-    remake = "`make seeds` (about 90 minutes on 2 cores; minutes with build/seed_models/)"
-    keys = ("plan", "seeds", "settings", "comparisons", "similarity", "restarts", "sizing")
-    return read_json(path, remake, (*keys, "pca_8", "against_pca_8", *settings.STUDY_VARIANTS))
-
-
-def read_pilot(path: str | Path) -> dict:
-    """Return the seed study's pilot (seeds 0 to 9 of every variant, kept as it was run)."""
-    keys = ("seeds", "settings", "restarts", *settings.VARIANTS)
-    return read_json(path, "nothing: the pilot is not made again", keys)
-
-
-def plan_markdown(path: str | Path) -> str:
-    """Return the study's plan (seed_study/PLAN.md) without its title, its section headings as
-    bold lines, to print under a section of the companion."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()[1:]
-    return "\n".join(f"**{line[3:]}.**" if line.startswith("## ") else line for line in lines)
-
-
 def run_notice(config: dict, device: str, results_file: str | Path) -> str:
     """Return a notice naming each setting (and the device) that differs from the committed
     run's in `results_file`, or '' (none differs or none is committed); `make run`, which
@@ -262,86 +240,6 @@ def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, class
     return fig
 
 
-def plot_sgd_runs(variants: dict[str, gd_variants.Variant]):
-    """Return the test MSE of each variant's seeds against the examples processed (the example
-    budget's runs) and against the measured training time (the time budget's runs)."""
-    fig, [[by_examples, by_time]] = panels(1, 2, 2.6, sharey=True)
-    for name, variant in variants.items():
-        line = None
-        for runs, ax, axis in (
-            (variant.runs, by_examples, "examples"),
-            (variant.timed, by_time, "seconds"),
-        ):
-            for run in runs:
-                label = f"{name} (lr {variant.lr:g})" if line is None else None
-                color = None if line is None else line.get_color()
-                (line,) = ax.plot(
-                    getattr(run, axis)[1:], run.loss[1:], ".-", color=color, label=label, alpha=0.8
-                )
-    by_examples.set_ylabel("test MSE (evaluation images)")
-    for ax, xlabel in zip(fig.axes, ("training examples processed", "measured training time (s)")):
-        ax.set(xscale="log", yscale="log", xlabel=xlabel)
-        ax.grid(alpha=0.3)
-    readable_log_axis(by_examples.yaxis)
-    fig.legend(loc="lower center", ncol=len(variants), frameon=False)
-    fig.subplots_adjust(bottom=0.3, wspace=0.08)
-    return fig
-
-
-def plot_paired_curve(ax, comparison: dict, measure: str, title: str) -> None:
-    """Draw a curve's mean paired differences with their intervals and the 0 line; a level of
-    the primary family gets an open marker."""
-    primary = {row["level"] for row in comparison["primary"] if row["measure"] == measure}
-    bars = {"fmt": "o", "markersize": 3.5, "capsize": 2, "color": "black"}
-    ax.axhline(0, color="gray", linewidth=0.8)
-    for row in comparison["curves"][measure]:
-        tested = row["level"] in primary
-        face, label = ("white", "primary (Table C2)") if tested else ("black", "exploratory")
-        yerr = np.abs(np.array([row["interval"]], dtype=float).T - row["mean"])
-        ax.errorbar([row["level"]], [row["mean"]], yerr, mfc=face, label=label, **bars)
-    handles = dict(zip(*reversed(ax.get_legend_handles_labels())))
-    ax.legend(handles.values(), handles.keys(), fontsize=7, loc="lower left")
-    ax.set(title=title, xlabel="noise std", ylabel=" − ".join(comparison["labels"]))
-    ax.grid(alpha=0.3)
-
-
-def plot_psnr(noise_stds: list, curves: dict[str, list], training_std: float, study: dict):
-    """Return PSNR against noise std (top) and the seeds' paired differences (bottom)."""
-    layout = [["levels", "levels"], ["psnr_db", "code_stability"]]
-    fig, axes = plt.subplot_mosaic(layout, figsize=(FIGURE_WIDTH, 4.6), height_ratios=[1, 1.1])
-    ax = axes["levels"]
-    for (name, values), marker in zip(curves.items(), "osD^v"):
-        ax.plot(noise_stds, values, marker=marker, markersize=4, label=name)
-    ax.axvline(training_std, color="gray", linestyle="--", linewidth=1)
-    note = f"training noise {training_std:g}"  # 3 points right of the line, near the top
-    ax.annotate(note, (training_std, 0.97), (3, 0), textcoords="offset points", va="top", **ABOVE)
-    ax.set(xlabel="noise std on the [-1, 1] scale", ylabel="PSNR against the\nclean image (dB)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    comparison = stats.comparison_of(study)
-    for measure, title in (("psnr_db", "PSNR (dB)"), ("code_stability", "code stability")):
-        plot_paired_curve(axes[measure], comparison, measure, f"{title}, over the seeds")
-    fig.subplots_adjust(hspace=0.65, wspace=0.45)
-    return fig
-
-
-def plot_code_units(codes: dict[str, np.ndarray]):
-    """Return a figure with one row per model: each code unit's values (box) and active share."""
-    fig, axes = panels(len(codes), 1, 1.05 * len(codes) + 0.55, sharex=True)
-    for ax, (name, values) in zip(axes[:, 0], codes.items()):
-        ax.boxplot(list(values.T), widths=0.5, showfliers=False)  # units 1, 2, ... on the x axis
-        for unit, share in enumerate(helpers.unit_activity(values), 1):
-            text, color = (f"{share:.0%}", "black") if share else ("dead", "tab:red")
-            ax.annotate(text, (unit, 1.0), ha="center", va="bottom", color=color, **ABOVE)
-        ax.axhline(0, color="gray", linewidth=0.5)
-        ax.set_ylabel("code value")
-        ax.set_title(name, loc="left", pad=12)
-    whiskers = "code unit (box: middle half of its values on the test set, whiskers: 1.5 IQR)"
-    axes[-1, 0].set_xlabel(whiskers)
-    fig.subplots_adjust(hspace=0.6)
-    return fig
-
-
 def listing(*objects) -> str:
     """Return the source code of functions or classes as one fenced Python block."""
     return "```python\n" + "\n\n".join(inspect.getsource(obj).rstrip() for obj in objects) + "\n```"
@@ -422,44 +320,5 @@ def results_document(
         "references": references,
         "code_quality": {key(name): record.quality for name, record in records.items()},
         "tsne_map": maps,
-        "config": {**config, "device": device},
-    }
-
-
-def sgd_results(variants: dict[str, gd_variants.Variant]) -> dict:
-    """Return the gradient-descent experiment (every rate's and seed's runs) as JSON."""
-    document = {}
-    for name, variant in variants.items():
-        document[key(name)] = {
-            "batch_size": variant.batch_size,
-            "lr": variant.lr,
-            "held_out": {
-                f"{lr:g}": gd_variants.held_out_mean(runs) for lr, runs in variant.sweeps.items()
-            },
-            "runs": {
-                f"{lr:g}": [run.to_dict() for run in runs] for lr, runs in variant.sweeps.items()
-            },
-            "timed": [run.to_dict() for run in variant.timed],
-        }
-    return document
-
-
-def companion_results(*, config, device, model_files, codes, psnr_curves, sgd_variants) -> dict:
-    """Return every number of the companion notebook as JSON (companion_results.json)."""
-    models = {}
-    for name, path in model_files.items():
-        activity, path = helpers.unit_activity(codes[name]), Path(path)
-        models[key(name)] = {
-            "file": path.as_posix(),
-            "sha256": provenance.file_sha256(path),
-            "unit_activity": activity.tolist(),
-            "unit_quartiles": np.percentile(codes[name], [25, 50, 75], axis=0).T.tolist(),
-            "live_code_units": int((activity > 0).sum()),
-        }
-    psnr = {f"{key(name)}_db": values for name, values in psnr_curves.items()}
-    return {
-        "models": models,
-        "denoising_psnr": {"noise_std": config["PSNR_NOISE_STDS"]} | psnr,
-        "sgd_variants": sgd_results(sgd_variants),
         "config": {**config, "device": device},
     }

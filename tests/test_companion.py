@@ -23,12 +23,12 @@ import numpy as np
 import pytest
 from test_numbers import NUMBER, binding_errors, is_checked, leaves, missed_substitutions, prose
 
+import companion_report
 import explorer as explorer_module
 import gd_variants
 import helpers
 import measures
 import provenance
-import report
 import settings
 from seed_study import statistics as seed_statistics
 
@@ -464,7 +464,7 @@ def test_companion_results_name_the_models_their_units_and_every_run(tmp_path):
     run = gd_variants.SGDRun(1, 0.3, 0, held_out=0.4)
     run.record(0, 0, 0.0, 1.0), run.record(2, 2, 0.5, 0.5)
     variant = gd_variants.Variant(1, {0.3: [run]}, 0.3, [run])
-    document = report.companion_results(
+    document = companion_report.companion_results(
         config={"PSNR_NOISE_STDS": [0.0, 1.0]},
         device="cpu",
         model_files={"autoencoder": path},

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import filelock
 import matplotlib
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -300,46 +299,6 @@ def sgd_variant(batch_size, rates: dict, timed_losses: list) -> gd_variants.Vari
     return gd_variants.Variant(batch_size, sweeps, chosen, timed)
 
 
-def test_sgd_plot_has_examples_and_measured_time_panels_with_one_legend_entry_per_variant():
-    fig = report.plot_sgd_runs({"stochastic": sgd_variant(1, {0.1: 0.4, 0.3: 0.3}, [0.6, 0.62])})
-    by_examples, by_time = fig.axes
-    assert by_examples.get_xlabel() == "training examples processed"
-    assert "measured" in by_time.get_xlabel() and "MSE" in by_examples.get_ylabel()
-    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["stochastic (lr 0.3)"]
-    assert len(by_examples.get_lines()) == 2 == len(by_time.get_lines())  # a line per seed
-    plt.close(fig)
-
-
-def test_psnr_plot_marks_the_training_noise_names_every_curve_and_shows_the_paired_gaps():
-    curves = {"noisy input": [math.inf, 10.0, 6.0], "autoencoder": [20.0, 18.0, 12.0]}
-    study = study_of(TEN_PLAIN, TEN_DENOISING)
-    fig = report.plot_psnr([0.0, 0.5, 1.0], curves, training_std=0.5, study=study)
-    levels, psnr, stability = fig.axes
-    assert [t.get_text() for t in levels.get_legend().get_texts()] == list(curves)
-    assert "dB" in levels.get_ylabel() and "noise std" in levels.get_xlabel()
-    assert any("training noise 0.5" in t.get_text() for t in levels.texts)
-    assert "PSNR" in psnr.get_title() and "stability" in stability.get_title()
-    assert psnr.get_ylabel() == "plain − denoising"
-    rows = study["comparisons"][0]["curves"]["psnr_db"]
-    low, high = psnr.get_ylim()
-    assert all(low <= row["interval"][0] and row["interval"][1] <= high for row in rows)
-    legend = [t.get_text() for t in psnr.get_legend().get_texts()]
-    assert legend == ["primary (Table C2)", "exploratory"]  # PSNR at 0 is primary
-    plt.close(fig)
-
-
-def test_code_unit_plot_labels_dead_units_active_shares_and_the_value_axis():
-    codes = np.zeros((4, 8))
-    codes[:2, 0] = 1.0
-    codes[:, 1:] = 2.0
-    codes[:, 7] = 0.0
-    fig = report.plot_code_units({"autoencoder": codes})
-    ax = fig.axes[0]
-    assert [t.get_text() for t in ax.texts] == ["50%"] + ["100%"] * 6 + ["dead"]
-    assert ax.get_ylabel() == "code value" and ax.get_title(loc="left") == "autoencoder"
-    assert min(fonts(fig)) >= 8
-
-
 def test_results_json_is_strict_json_with_null_for_infinite_values():
     text = provenance.json_text({"psnr": [math.inf, 1.5], "n": {"x": math.nan, "y": 2}})
     assert json.loads(text) == {"psnr": [None, 1.5], "n": {"x": None, "y": 2}}
@@ -351,24 +310,6 @@ def test_write_results_replaces_the_file_whole(tmp_path):
     report.write_results(target, {"a": 1})
     assert json.loads(target.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
-
-
-def test_a_missing_seed_study_is_file_not_found_and_a_damaged_one_a_value_error(
-    tmp_path, monkeypatch
-):
-    monkeypatch.chdir(tmp_path)  # a project folder: the message names the file as git does
-    with pytest.raises(FileNotFoundError, match="make seeds.*about 90 minutes"):
-        report.read_seed_study("seed_study.json")
-    Path("seed_study.json").write_text('{"seeds": [0, 1')
-    with pytest.raises(ValueError, match="is damaged.*git checkout -- seed_study.json"):
-        report.read_seed_study("seed_study.json")
-    study = json.loads((ROOT / "seed_study.json").read_text(encoding="utf-8"))
-    del study["comparisons"]
-    Path("seed_study.json").write_text(json.dumps(study))
-    with pytest.raises(
-        ValueError, match="seed_study.json is damaged .it lacks 'comparisons'.*seeds"
-    ):
-        report.read_seed_study("seed_study.json")
 
 
 DAMAGED_RESULTS = {  # what a damaged results.json holds: the words of its one message

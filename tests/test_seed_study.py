@@ -14,10 +14,10 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
+import companion_report
 import helpers
 import report
 import settings
-import tables
 from seed_study import scoring as seed_scoring
 from seed_study import statistics as seed_statistics
 from seed_study import study as study_module
@@ -229,10 +229,10 @@ def table_rows(table: str) -> list[list[str]]:
 def test_three_models_tables(small_study):
     study = small_study[0][0]
     for entry in study["comparisons"]:
-        rows = table_rows(tables.rows_table(study, entry["primary"], entry["models"]))
+        rows = table_rows(companion_report.rows_table(study, entry["primary"], entry["models"]))
         first, second = (THREE[name].label for name in entry["models"])
         assert rows[0][1:4] == [first, second, f"{first} − {second}"] and len(rows) == 2 + 3
-    codes = table_rows(tables.code_table(study))
+    codes = table_rows(companion_report.code_table(study))
     assert [row[0] for row in codes[2:]] == list(study["similarity"]["summary"])
 
 

@@ -5,7 +5,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_report import TEN_DENOISING, TEN_PLAIN, sgd_variant, study_of
 
 import data_files
 import helpers
@@ -70,18 +69,6 @@ def test_a_pipe_table_gives_pandoc_the_column_widths_asked_for():
 
 
 # ---------------------------------------------------------------------------- numbers
-
-
-def test_signed_numbers_use_a_minus_and_never_show_minus_zero():
-    assert tables.signed(-0.0152, 3, plus=True) == "−0.015"
-    assert tables.signed(-0.0004, 3, plus=True) == "0.000"  # rounded, with no false sign
-    assert tables.signed(0.0061, 3, plus=True) == "+0.006" and tables.signed(0.0, 3) == "0.000"
-
-
-def test_spreads_are_mean_and_sample_sd_the_shares_in_percentage_points():
-    assert tables.spread([0.1, 0.2, 0.3], 3) == "0.200 ± 0.100"
-    assert tables.spread([-0.1, -0.2, -0.3], 2) == "−0.20 ± 0.10"
-    assert tables.percent_spread([0.5, 0.6, 0.7]) == "60% ± 10"
 
 
 def test_settings_are_written_as_the_sheet_writes_them():
@@ -167,75 +154,4 @@ def test_map_table_ends_with_the_footwear_group():
 # ---------------------------------------------------------------------------- the seed study
 
 
-def test_rows_table_gives_means_difference_interval_margin_wins_ties_p_and_verdict():
-    study = study_of(TEN_PLAIN, TEN_DENOISING)
-    entry = study["comparisons"][0]
-    table = rows(tables.rows_table(study, entry["primary"], entry["models"]))
-    assert table[0] == [
-        "measure", "plain", "denoising", "plain − denoising", "98.3% interval", "margin",
-        "plain wins / ties / denoising wins", "p × 3", "verdict",
-    ]  # fmt: skip
-    [stability] = [row for row in table if row[0] == "code stability at noise 0.5"]
-    first = next(row for row in entry["primary"] if row["label"] == stability[0])
-    assert stability[3] == tables.signed(first["mean"], 4, plus=True)
-    assert stability[4] == tables.interval_cell(first["interval"], 4) and stability[5] == "±0.02"
-    assert stability[6] == f"{first['first_wins']} / {first['ties']} / {first['second_wins']}"
-    assert stability[7] == f"{first['p_adjusted']:.3f}" and stability[8] == first["verdict"]
-
-
-def test_rows_table_without_margins_drops_the_column_and_without_means_the_models():
-    study = study_of(TEN_PLAIN, TEN_DENOISING)
-    entry = study["comparisons"][0]
-    secondary = rows(tables.rows_table(study, entry["secondary"], entry["models"]))
-    assert "margin" not in secondary[0] and secondary[0][1:3] == ["plain", "denoising"]
-    [mse] = [row for row in secondary if row[0] == "test MSE on clean inputs"]
-    assert mse[-1] == "plain better" and mse[5] == "10 / 0 / 0"  # lower is better
-    curve = rows(tables.rows_table(study, entry["curves"]["psnr_db"], entry["models"], means=False))
-    assert curve[0][1] == "plain − denoising" and [row[0] for row in curve[1:]] == [
-        "PSNR at noise 0 (dB)", "PSNR at noise 0.5 (dB)", "PSNR at noise 1 (dB)",
-    ]  # fmt: skip
-    few = study_of([0.070, 0.068, 0.071, 0.069], [0.080, 0.079, 0.081, 0.080])
-    first = rows(
-        tables.rows_table(
-            few, few["comparisons"][0]["secondary"], ["autoencoder", "denoising_autoencoder"]
-        )
-    )
-    assert first[1][4] == "unbounded"  # 4 seeds cannot reach 1 - 0.05/k
-
-
-def test_code_table_gives_each_group_of_pairs_its_count_cka_and_overlap():
-    table = rows(tables.code_table(study_of([0.70, 0.68, 0.71], [0.70, 0.69, 0.70])))
-    assert table[0] == ["pairs of codes", "pairs", "linear CKA", "10-NN overlap"]
-    assert table[1] == ["plain-plain", "1", "0.900 ± 0.000", "0.400 ± 0.000"]
-
-
-def test_live_units_table_sets_the_adjusted_verdict_beside_the_unadjusted():
-    study = study_of(TEN_PLAIN, TEN_DENOISING)
-    table = rows(tables.live_units_table(study))
-    assert table[0] == [
-        "measure", "R², plain", "R², denoising", "adjusted difference", "its interval",
-        "verdict, adjusted", "verdict (Table C2)",
-    ]  # fmt: skip
-    assert table[1][1:3] == ["-", "-"]  # the same live units in every seed: no line
-
-
 # ---------------------------------------------------------------------------- the companion
-
-
-def test_sgd_table_gives_every_rate_s_held_out_loss_the_chosen_one_and_both_budgets():
-    variants = {
-        "stochastic": sgd_variant(1, {0.1: 0.4, 0.3: 0.3}, [0.6, 0.62]),
-        "batch": sgd_variant(6, {1.0: 0.55}, [0.7, 0.7]),
-    }
-    table = rows(tables.sgd_table(variants, n_train=6))
-    assert table[0] == ["measure", "stochastic", "batch"]
-    assert table[1] == ["batch size", "1", "6"]
-    assert table[2:4] == [
-        ["held-out MSE, lr 0.1", "0.405", "-"],
-        ["held-out MSE, lr 0.3", "0.305", "-"],
-    ]
-    cells = {row[0]: row[1:] for row in table}
-    assert cells["lr chosen"] == ["0.3", "1"] and cells["held-out MSE, lr 1"] == ["-", "0.555"]
-    assert cells["test MSE, example budget"] == ["0.550 ± 0.071", "0.550 ± 0.071"]
-    assert cells["test MSE, time budget"] == ["0.610 ± 0.014", "0.700 ± 0.000"]
-    assert cells["updates, example budget"] == ["1", "1"]
