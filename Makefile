@@ -30,5 +30,5 @@ verify: setup  ## the notebook's models against the pilot's seed 0, and the stud
 	$(VENV_PYTHON) -m seed_study --verify
 
 .PHONY: portability
-portability:  ## the ZIP's quick tests on Python 3.12 and 3.13: not root, umask 077, no LaTeX, offline
+portability:  ## the ZIP's check (pytest --nbval exercise9.ipynb) on Python 3.12 and 3.13: not root, umask 077, no LaTeX, offline
 	sh tools/portability.sh

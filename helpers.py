@@ -20,12 +20,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.linear_model import LogisticRegression
-from sklearn.manifold import TSNE, trustworthiness
-from sklearn.metrics import recall_score, silhouette_score
-from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.manifold import TSNE
+from sklearn.metrics import confusion_matrix, recall_score
+from sklearn.neighbors import NearestNeighbors
 from torch import nn
 from tqdm import tqdm
 
@@ -330,31 +327,6 @@ def unit_activity(codes: np.ndarray) -> np.ndarray:
     return (np.asarray(codes) != 0).mean(0)
 
 
-def code_quality(
-    train_codes: np.ndarray,
-    train_labels: np.ndarray,
-    test_codes: np.ndarray,
-    test_labels: np.ndarray,
-    subset: np.ndarray,
-    embedding: np.ndarray,
-) -> dict[str, float]:
-    """Return how well codes separate classes: the test accuracy of 5-nearest-neighbour voting
-    and of logistic regression on standardised codes (a linear probe), and, for the embedded
-    test codes `subset`, their silhouettes in code space and in the map and its trustworthiness."""
-    embedded, labels = test_codes[subset], test_labels[subset]
-    knn = KNeighborsClassifier(n_neighbors=5).fit(train_codes, train_labels)
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    return {
-        "knn_accuracy": float(knn.score(test_codes, test_labels)),
-        "linear_probe_accuracy": float(
-            probe.fit(train_codes, train_labels).score(test_codes, test_labels)
-        ),
-        "code_silhouette": float(silhouette_score(embedded, labels)),
-        "tsne_silhouette": float(silhouette_score(embedding, labels)),
-        "trustworthiness": float(trustworthiness(embedded, embedding, n_neighbors=5)),
-    }
-
-
 def per_class_recall(
     labels: np.ndarray, predicted: np.ndarray, classes: list[str]
 ) -> dict[str, float]:
@@ -364,19 +336,19 @@ def per_class_recall(
 
 
 def group_recall(
-    labels: np.ndarray,
-    predicted: np.ndarray,
-    classes: list[str],
-    class_groups: dict[str, list[str]],
+    labels: np.ndarray, predicted: np.ndarray, classes: list[str], groups: dict[str, list[str]]
 ) -> dict[str, float]:
     """Return, per group of classes, the share of its images predicted inside the group."""
-    group_of = np.array(
-        [next(group for group, names in class_groups.items() if name in names) for name in classes]
-    )
-    return {
-        group: float(np.mean(group_of[predicted[group_of[labels] == group]] == group))
-        for group in class_groups
-    }
+    group_of = np.array([next(g for g in groups if name in groups[g]) for name in classes])
+    inside = group_of[predicted] == group_of[labels]
+    return {group: float(inside[group_of[labels] == group].mean()) for group in groups}
+
+
+def most_taken_for(labels: np.ndarray, votes: np.ndarray, classes: list[str]) -> list[str]:
+    """Return per class the other class its points' votes name most often ('-' if none)."""
+    counts = confusion_matrix(labels, votes, labels=range(len(classes)))
+    np.fill_diagonal(counts, 0)  # the votes that keep a point in its class
+    return [classes[row.argmax()] if row.any() else "-" for row in counts]
 
 
 # ---------------------------------------------------------------------------- embedding
@@ -414,11 +386,9 @@ class ModelRecord:
     recorder: Recorder
     mse_clean: float = math.nan
     mse_noisy: float = math.nan
-    train_codes: np.ndarray | None = None
     test_codes: np.ndarray | None = None
     tsne: np.ndarray | None = None
     votes: np.ndarray | None = None
-    quality: dict[str, float] = field(default_factory=dict)
 
 
 def measure_errors(record: ModelRecord, test_x: torch.Tensor, noisy_test_x: torch.Tensor) -> None:
@@ -430,12 +400,8 @@ def measure_errors(record: ModelRecord, test_x: torch.Tensor, noisy_test_x: torc
 def measure_codes(
     record: ModelRecord, data: FashionMNISTData, subset: np.ndarray, seed: int
 ) -> None:
-    """Set the record's codes, t-SNE map of the test codes `subset`, votes and code quality."""
-    record.train_codes = encode(record.model, data.train_x).numpy()
+    """Set the record's test codes, the t-SNE map of the codes `subset` and its votes."""
     record.test_codes = encode(record.model, data.test_x).numpy()
     record.tsne = tsne_embed(record.test_codes[subset], seed)
     labels = data.test_y.numpy()
     record.votes = plane_neighbour_votes(record.tsne, labels[subset])
-    record.quality = code_quality(
-        record.train_codes, data.train_y.numpy(), record.test_codes, labels, subset, record.tsne
-    )

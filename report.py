@@ -179,7 +179,7 @@ def readable_log_axis(axis) -> None:
 
 def show_image_rows(rows: dict[str, torch.Tensor], column_titles: list[str], title: str):
     """Return a figure with one labelled row of 28x28 images per entry of `rows`."""
-    height = 0.47 * len(rows) + 0.55  # inches: a row of images, the titles above them
+    height = 0.37 * len(rows) + 0.55  # inches: a row of images, the titles above them
     fig, axes = panels(len(rows), len(column_titles), height)
     for row, (label, images) in zip(axes, rows.items()):
         for ax, image in zip(row, images):
@@ -205,7 +205,7 @@ def plot_recorded(recorder: helpers.Recorder, classes: list[str], title: str):
 
 def plot_losses(histories: dict[str, helpers.TrainingHistory]):
     """Return a figure of training loss per epoch (lines) and test loss (markers), log y."""
-    fig, [[ax]] = panels(1, 1, 2.4)
+    fig, [[ax]] = panels(1, 1, 2.0)
     for name, history in histories.items():
         losses, tests = history.train_loss, history.test_loss
         (line,) = ax.plot(range(1, len(losses) + 1), losses, label=f"{name}: training loss")
@@ -230,7 +230,7 @@ def plot_embedding(points: np.ndarray, labels: np.ndarray, classes: list[str], t
 def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, classes: list[str]):
     """Return a figure with the embeddings side by side and one legend of class names."""
     wide = len(embeddings) > 1
-    fig, axes = panels(1, len(embeddings), 3.1 if wide else 2.9)
+    fig, axes = panels(1, len(embeddings), 2.7 if wide else 2.5)
     for ax, (title, points) in zip(axes[0], embeddings.items()):
         plot_embedding(points, labels, classes, title, ax)
     plt.setp(axes[0, 1:], ylabel="")  # the first panel's label serves the row: no overlap
@@ -287,13 +287,6 @@ def vote_counts(labels: np.ndarray, votes: np.ndarray, classes: list[str]) -> di
     }
 
 
-def most_taken_for(labels: np.ndarray, votes: np.ndarray, classes: list[str]) -> list[str]:
-    """Return per class the other class its points' votes name most often ('-' if none)."""
-    counts = confusion_matrix(labels, votes, labels=range(len(classes)))
-    np.fill_diagonal(counts, 0)  # the votes that keep a point in its class
-    return [classes[row.argmax()] if row.any() else "-" for row in counts]
-
-
 def results_document(
     *, config, device, records, references, noisy_input_mse, labels, classes, class_groups
 ) -> dict:
@@ -312,13 +305,12 @@ def results_document(
         maps[key(name)] = {
             "class_recall": helpers.per_class_recall(labels, record.votes, classes),
             "group_recall": helpers.group_recall(labels, record.votes, classes, class_groups),
-            "taken_for": dict(zip(classes, most_taken_for(labels, record.votes, classes))),
+            "taken_for": dict(zip(classes, helpers.most_taken_for(labels, record.votes, classes))),
             "votes": vote_counts(labels, record.votes, classes),
         }
     document["denoising_autoencoder"]["noisy_input_mse"] = noisy_input_mse
     return document | {
         "references": references,
-        "code_quality": {key(name): record.quality for name, record in records.items()},
         "tsne_map": maps,
         "config": {**config, "device": device},
     }

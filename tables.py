@@ -7,7 +7,6 @@ import pandas as pd
 import torch
 
 import helpers
-from report import most_taken_for
 
 SETTINGS = {  # the parameters cell's settings that the text names
     "epochs per model": "EPOCHS",
@@ -89,6 +88,6 @@ def map_table(
     """Return per class and map the share its 5-NN vote keeps and what it is most taken for."""
     frame = kept_shares(records, labels, classes, class_groups, groups)
     for name, record in records.items():
-        taken = most_taken_for(labels, record.votes, classes)
+        taken = helpers.most_taken_for(labels, record.votes, classes)
         frame.loc[classes, name] += [f", {other}" for other in taken]
     return pipe_table(frame, widths=(14, *[30] * len(records)))

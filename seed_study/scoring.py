@@ -8,8 +8,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.linear_model import LogisticRegression
+from sklearn.manifold import trustworthiness
 from sklearn.metrics import silhouette_score
-from sklearn.neighbors import NearestNeighbors
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import helpers
@@ -65,6 +68,31 @@ def map_class_shares(embedding: np.ndarray, labels: np.ndarray, classes: list[st
     return list(helpers.per_class_recall(labels, votes, classes).values())
 
 
+def code_quality(
+    train_codes: np.ndarray,
+    train_labels: np.ndarray,
+    test_codes: np.ndarray,
+    test_labels: np.ndarray,
+    subset: np.ndarray,
+    embedding: np.ndarray,
+) -> dict[str, float]:
+    """Return how well codes separate classes: the test accuracy of 5-nearest-neighbour voting
+    and of logistic regression on standardised codes (a linear probe), and, for the embedded
+    test codes `subset`, their silhouettes in code space and in the map and its trustworthiness."""
+    embedded, labels = test_codes[subset], test_labels[subset]
+    knn = KNeighborsClassifier(n_neighbors=5).fit(train_codes, train_labels)
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    return {
+        "knn_accuracy": float(knn.score(test_codes, test_labels)),
+        "linear_probe_accuracy": float(
+            probe.fit(train_codes, train_labels).score(test_codes, test_labels)
+        ),
+        "code_silhouette": float(silhouette_score(embedded, labels)),
+        "tsne_silhouette": float(silhouette_score(embedding, labels)),
+        "trustworthiness": float(trustworthiness(embedded, embedding, n_neighbors=5)),
+    }
+
+
 def standardised_silhouette(
     train_codes: np.ndarray, codes: np.ndarray, labels: np.ndarray
 ) -> float:
@@ -82,7 +110,7 @@ def code_scores(train_codes: np.ndarray, test_codes: np.ndarray, data, settings:
     embedding = helpers.tsne_embed(test_codes[subset], 0)
     train_y, embedded, labels = data.train_y.numpy(), test_codes[subset], test_y[subset]
     return {
-        **helpers.code_quality(train_codes, train_y, test_codes, test_y, subset, embedding),
+        **code_quality(train_codes, train_y, test_codes, test_y, subset, embedding),
         "standardised_silhouette": standardised_silhouette(train_codes, embedded, labels),
         "map_class_share": map_class_shares(embedding, labels, settings["map_classes"]),
     }

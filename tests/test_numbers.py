@@ -56,27 +56,6 @@ CLASS = {name: index for index, name in enumerate(settings.SCORING["map_classes"
 
 
 BOUND = [  # (fragment, [(source, path) for each {}])
-    # Answers at a glance
-    (
-        r"learning rate {}, weight decay {} for the sheet's",
-        [("setting", ("LR",)), ("setting", ("WEIGHT_DECAY",))],
-    ),
-    (
-        "{} epochs; training loss every epoch, test loss every ten. Final test MSE {}.",
-        [("setting", ("EPOCHS",)), ("results", (AE, "test_mse_clean"))],
-    ),
-    (r"The starter code's noise, $\mathcal{N}(0, {}^2)$", [("setting", ("NOISE_STD",))]),
-    (
-        (
-            "Final test MSE on the noisy test images {} (the plain autoencoder on the same images: "
-            "{}; the noisy images themselves: {})."
-        ),
-        [
-            ("results", (DAE, "test_mse_noisy")),
-            ("results", (AE, "test_mse_noisy")),
-            ("results", (DAE, "noisy_input_mse")),
-        ],
-    ),
     # Question 2
     ("and a constant bias of {} before every ReLU", [("fact", "relu_bias")]),
     (
@@ -84,15 +63,15 @@ BOUND = [  # (fragment, [(source, path) for each {}])
         [("results", ("references", "predict_the_mean_mse"))],
     ),
     ("**Answer.** Adam [3] with learning rate {}, batch size 128", [("setting", ("LR",))]),
-    ('The sheet\'s "momentum of {}"', [("setting", ("WEIGHT_DECAY",))]),
+    ('the sheet\'s "momentum of {}"', [("setting", ("WEIGHT_DECAY",))]),
     ("so it is used here as weight decay {}, an L2 penalty", [("setting", ("WEIGHT_DECAY",))]),
-    (r"coefficient $\beta_1$ to {} and all but switch off", [("setting", ("WEIGHT_DECAY",))]),
+    (r"would set $\beta_1$ to {} and all but switch off", [("setting", ("WEIGHT_DECAY",))]),
     (
         r"$\beta_1 = {}$ and $\beta_2 = {}$ keep their defaults",
         [("fact", "beta_1"), ("fact", "beta_2")],
     ),
     (
-        "The training loss falls from {} after the first epoch to {} after the fiftieth",
+        "The training loss (Table 1) falls from {} after the first epoch to {} after the fiftieth",
         [("results", (AE, "train_loss", 0)), ("results", (AE, "train_loss", -1))],
     ),
     (
@@ -117,10 +96,6 @@ BOUND = [  # (fragment, [(source, path) for each {}])
         ],
     ),
     (
-        "apart from the clothes: {} of its points have mostly footwear neighbours",
-        [("results", ("tsne_map", AE, "group_recall", "footwear"))],
-    ),
-    (
         "and gather at its right end ({})",
         [("results", ("tsne_map", AE, "class_recall", "Ankle boot"))],
     ),
@@ -142,14 +117,9 @@ BOUND = [  # (fragment, [(source, path) for each {}])
     ),
     # Question 3
     (
-        r"on the network's input scale $[-1, 1]$, here with $\sigma = {}$",
+        r"on the input scale $[-1, 1]$, here $\sigma = {}$",
         [("setting", ("NOISE_STD",))],
     ),
-    (
-        r"which is Gaussian noise of standard deviation {}: $\sigma = {}$ is the starter's default",
-        [("setting", ("NOISE_STD",)), ("setting", ("NOISE_STD",))],
-    ),
-    (r"$\sigma = {}$ is the training noise", [("setting", ("NOISE_STD",))]),
     (
         r"with clean inputs and with the fixed noisy inputs ($\sigma = {}$)",
         [("setting", ("NOISE_STD",))],
@@ -167,7 +137,7 @@ BOUND = [  # (fragment, [(source, path) for each {}])
         [("results", (DAE, "test_mse_clean"))],
     ),
     (
-        "region of its own ({} of its points in the\ndenoising map, {} in the plain one)",
+        "region of its own ({} of its points in the denoising map, {} in the plain one)",
         [
             ("results", ("tsne_map", DAE, "group_recall", "footwear")),
             ("results", ("tsne_map", AE, "group_recall", "footwear")),
@@ -330,7 +300,7 @@ def test_fifty_numbers_changed_to_other_values_of_the_results_are_all_caught(tex
     """Each of 50 bound numbers, picked at random, replaced by another value taken from
     results.json or seed_study.json and written in the same form, fails the check."""
     numbers = [m for m in NUMBER.finditer(text) if is_checked(m[0])]
-    assert len(numbers) >= 40, "fewer bound numbers than expected"
+    assert len(numbers) >= 35, "fewer bound numbers than expected"
     picks = random.Random(1).choices(numbers, k=50)
     values = leaves(sources["results"]) + leaves(sources["study"])
     assert not missed_substitutions(text, BOUND, sources, values, picks)

@@ -447,12 +447,6 @@ TEN_DENOISING = [0.080, 0.079, 0.081, 0.080, 0.082, 0.080, 0.079, 0.081, 0.080, 
 # ---------------------------------------------------------------------------- map votes, results
 
 
-def test_most_taken_for_names_the_other_class_a_class_is_voted_most_or_none():
-    labels = np.array([0] * 10 + [1] * 10 + [2] * 10)
-    votes = np.array([0] * 10 + [1] * 5 + [2] * 5 + [2] * 8 + [1] * 2)
-    assert report.most_taken_for(labels, votes, ["a", "b", "c"]) == ["-", "c", "b"]
-
-
 def test_recorded_numbers_are_the_shown_images_errors_and_brightness():
     clean = torch.zeros(10, 784)
     recorder = helpers.Recorder(clean, clean + 1.0)

@@ -12,10 +12,7 @@ value by value (differences). What may differ, and why:
   50 epochs. Measured here on 2026-12-05, a 1-thread run of the submission against the
   committed 2-thread one: 84 values differ, a loss or an MSE by at most 1e-5 relative, a
   train-test gap (the difference of two losses) by RELATIVE_SEEN;
-* the linear probes' accuracies within PROBE_SHARE (0.002, 20 of the 10,000 test images): the
-  logistic regression converges to a slightly different boundary on codes that differ in their
-  last bits, and a few test images change sides (measured: 5 images, 6.7e-4 relative);
-* the t-SNE maps' shares (the tsne_map block, the t-SNE silhouette and trustworthiness) within
+* the t-SNE maps' shares (the tsne_map block) within
   MAP_SHARE (0.05): t-SNE amplifies those last bits into a slightly different map, so a class's
   share of points that keep to their own class can move by a point or two;
 * timings, the SGD runs' seconds and the time budget's runs are machine facts and are left out
@@ -33,11 +30,9 @@ import pytest
 
 RELATIVE = 1e-3
 RELATIVE_SEEN = 2.3e-5  # the largest relative difference of a loss measured between threads
-PROBE_SHARE = 0.002
-PROBE_KEYS = ("linear_probe_accuracy",)
 ABSOLUTE = 1e-6
 MAP_SHARE = 0.05
-MAP_KEYS = ("tsne_map", "tsne_silhouette", "trustworthiness")
+MAP_KEYS = ("tsne_map",)
 TIMING_KEYS = (
     "epoch_seconds",
     "seconds",
@@ -90,8 +85,6 @@ def differences(committed, produced, path: tuple = ()) -> list[str]:
     if isinstance(committed, (int, float)) and isinstance(produced, (int, float)):
         if is_map_value(path):
             close = abs(committed - produced) <= MAP_SHARE
-        elif path and path[-1] in PROBE_KEYS:
-            close = abs(committed - produced) <= PROBE_SHARE
         else:
             close = math.isclose(committed, produced, rel_tol=RELATIVE, abs_tol=ABSOLUTE)
         return [] if close else [f"{where}: {committed!r} != {produced!r}"]
@@ -141,8 +134,6 @@ def test_a_run_reproduces_itself(name):
         (("autoencoder", "train_loss", 49), lambda v: v * 1.01, True),
         (("denoising_autoencoder", "live_code_units"), lambda v: v - 1, True),
         (("tsne_map", "autoencoder", "class_recall", "Shirt"), lambda v: v + 0.04, False),
-        (("code_quality", "autoencoder", "linear_probe_accuracy"), lambda v: v + 0.0005, False),
-        (("code_quality", "autoencoder", "linear_probe_accuracy"), lambda v: v + 0.003, True),
         (("tsne_map", "autoencoder", "class_recall", "Shirt"), lambda v: v + 0.06, True),
         (("config", "EPOCHS"), lambda v: v + 1, True),
     ],

@@ -88,7 +88,7 @@ def test_a_run_cut_off_in_training_leaves_every_earlier_file_whole(tmp_path):
     earlier = copy / report.OTHER_RUN_FOLDER / "2026-12-01_10-00-00_100_abcd"
     (earlier / "figures").mkdir(parents=True)
     (earlier / "results.json").write_text('{"config": {"EPOCHS": 3}}\n', encoding="utf-8")
-    (earlier / "figures" / "fig01_ae_loss_curves.png").write_bytes(b"an earlier run's figure")
+    (earlier / "figures" / "fig01_ae_reconstructions.png").write_bytes(b"an earlier run's figure")
     before = hashes(copy)
     client, notebook = client_for(copy, "EPOCHS = 2\nTEST_EVERY = 1\nTSNE_POINTS = 100")
     training = [
@@ -109,7 +109,7 @@ def test_a_run_cut_off_in_training_leaves_every_earlier_file_whole(tmp_path):
     } == before
     written = [name for name in after if name not in before]
     assert written and all(name.startswith(unfinished) for name in written)  # not published
-    assert any(name.endswith("/figures/fig01_ae_loss_curves.png") for name in written)
+    assert any(name.endswith("/figures/fig01_ae_reconstructions.png") for name in written)
 
 
 def papermill(copy: Path, output: str, *parameters: str) -> subprocess.Popen:

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 
@@ -420,3 +421,58 @@ def test_code_stability_is_given_for_every_model_at_every_noise_level(study):
     for model in study["settings"]["models"]:
         values = study[model]["code_stability"]["values"]
         assert len(values) == len(study["seeds"]) and all(len(v) == len(levels) for v in values)
+
+
+# ---------------------------------------------------------------------------- code quality
+
+
+def clustered(seed: int = 0):
+    """Codes of three well separated classes and their labels."""
+    generator = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(3), 30)
+    return generator.normal(size=(90, 8)) * 0.1 + labels[:, None] * 5.0, labels
+
+
+def quality(train_codes, train_labels, test_codes, test_labels) -> dict[str, float]:
+    """code_quality with every test code embedded, its first two numbers as the map."""
+    subset = np.arange(len(test_codes))
+    return seed_scoring.code_quality(
+        train_codes, train_labels, test_codes, test_labels, subset, test_codes[:, :2]
+    )
+
+
+def test_knn_and_linear_probe_are_perfect_on_separable_codes():
+    codes, labels = clustered(0)
+    test_codes, test_labels = clustered(1)
+    scores = quality(codes, labels, test_codes, test_labels)
+    assert scores["knn_accuracy"] == scores["linear_probe_accuracy"] == 1.0
+
+
+def test_linear_probe_is_scored_on_the_test_codes_not_the_training_codes():
+    """On codes without class information a probe fits its 12 training codes almost perfectly
+    (8 dimensions) but is near chance (1/3) on 300 independent test codes."""
+    generator = np.random.default_rng(2)
+    train_codes, train_labels = generator.normal(size=(12, 8)), np.arange(12) % 3
+    test_codes, test_labels = generator.normal(size=(300, 8)), np.arange(300) % 3
+    own = quality(train_codes, train_labels, train_codes, train_labels)
+    assert own["linear_probe_accuracy"] > 0.8
+    assert (
+        quality(train_codes, train_labels, test_codes, test_labels)["linear_probe_accuracy"] < 0.5
+    )
+
+
+def test_code_quality_is_high_for_separated_classes_and_low_for_shuffled_labels():
+    codes, labels = clustered(0)
+    test_codes, test_labels = clustered(1)
+    subset = np.arange(0, 90, 2)
+    good = seed_scoring.code_quality(
+        codes, labels, test_codes, test_labels, subset, test_codes[subset, :2]
+    )
+    assert good["knn_accuracy"] == 1.0 and good["linear_probe_accuracy"] == 1.0
+    assert good["code_silhouette"] > 0.9 and good["tsne_silhouette"] > 0.9
+    assert 0.9 < good["trustworthiness"] <= 1.0
+    shuffled_labels = np.random.default_rng(1).permutation(test_labels)
+    bad = seed_scoring.code_quality(
+        codes, labels, test_codes, shuffled_labels, subset, test_codes[subset, :2]
+    )
+    assert bad["knn_accuracy"] < 0.6 and bad["tsne_silhouette"] < 0.1

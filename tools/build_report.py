@@ -27,13 +27,10 @@ from provenance import RECORD_VARIABLE, how_to_restore, leftover_temporary_files
 
 NOTEBOOKS = ("exercise9.ipynb", "companion.ipynb")  # the companion reads the first one's results
 ZIP_CONTENTS = """
-    exercise9.ipynb companion.ipynb results.json companion_results.json seed_study.json
-    *.py tests/*.py tests/*.cfg bench/*.py seed_study/*.py seed_study/*.json seed_study/PLAN.md
-    figures/*.png models/*.pt README.md MAINTAINERS.md Makefile pytest.ini pyproject.toml
-    requirements.txt requirements-dev.txt environment.yml .gitattributes .ci/run
-    tools/setup.sh tools/portability.sh tools/build_report.py tools/latex/exercise9.tex.j2
-    tools/recheck_restarts.py
-"""  # what a grader needs (glob patterns, each must match): no data, CI or build output
+    exercise9.ipynb helpers.py report.py tables.py settings.py safeguards.py runtime.py
+    data_files.py provenance.py requirements.txt environment.yml results.json figures/fig*.png
+"""  # the hand-in (glob patterns, each must match): the notebook, the modules it imports, its run
+HAND_IN = {"hand-in/README.md": "README.md", "hand-in/pytest.ini": "pytest.ini"}  # the ZIP's own
 TEMPLATE = ROOT / "tools" / "latex" / "exercise9.tex.j2"
 WIDGET_NOTE = "An interactive widget: run this cell in JupyterLab (a live kernel) to use it.\n"
 NAMES_MISSING = "[names not set: set AUTHORS in the parameters cell of exercise9.ipynb]"
@@ -111,7 +108,7 @@ def with_current_listings(notebook: nbformat.NotebookNode) -> nbformat.NotebookN
         if "listing" in cell.metadata.get("tags", []):
             shown: list[str] = []  # Markdown(text) stays the text; display collects it
             namespace = {"display": shown.append, "Markdown": str}
-            exec("import helpers, report, safeguards\n" + cell.source, namespace)  # noqa: S102
+            exec("import helpers, report, tables\n" + cell.source, namespace)  # noqa: S102
             cell.outputs = [new_output("display_data", data={"text/markdown": t}) for t in shown]
     return notebook
 
@@ -140,20 +137,23 @@ def export(notebook: nbformat.NotebookNode, target: Path, to_pdf: bool) -> None:
     write_atomically(target, body)
 
 
-def zip_members() -> list[str]:
-    """Return the project files a grader needs, as relative POSIX paths."""
+def zip_members() -> dict[str, str]:
+    """Return the hand-in's files: their path in the ZIP's folder -> their path here (POSIX)."""
     found = {pattern: sorted(ROOT.glob(pattern)) for pattern in ZIP_CONTENTS.split()}
     if missing := [pattern for pattern, paths in found.items() if not paths]:
         raise BuildError(f"files for the ZIP are missing: {', '.join(missing)}")
-    return sorted({path.relative_to(ROOT).as_posix() for paths in found.values() for path in paths})
+    members = {path.relative_to(ROOT).as_posix() for paths in found.values() for path in paths}
+    return {name: name for name in sorted(members)} | {
+        shown: here for here, shown in HAND_IN.items()
+    }
 
 
 def pack_zip(target: Path) -> None:
-    """Write the ZIP of the code (folder exercise9/ inside), atomically."""
+    """Write the ZIP of the hand-in (folder exercise9/ inside), atomically."""
     packed = io.BytesIO()
     with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in zip_members():
-            archive.write(ROOT / name, f"exercise9/{name}")
+        for name, here in sorted(zip_members().items()):
+            archive.write(ROOT / here, f"exercise9/{name}")
     write_atomically(target, packed.getvalue())
 
 

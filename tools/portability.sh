@@ -1,6 +1,7 @@
 #!/bin/sh
-# make portability: the unpacked ZIP's quick tests (`python -m pytest -m "not slow"`: the unit
-# tests and the notebook under nbval) on each of Python 3.12 and 3.13 found here, with all of:
+# make portability: the unpacked ZIP's check, as its README gives it (`python -m pytest --nbval
+# exercise9.ipynb`: the notebook run top to bottom under nbval, minutes), on each of Python 3.12
+# and 3.13 found here, with all of:
 #   * a user who is not root ($PORTABILITY_USER, default portability), with umask 077;
 #   * no LaTeX on PATH (a private bin folder without xelatex, pandoc and the other TeX tools);
 #   * no Debian data package (an empty tmpfs over /usr/share/datasets; FASHION_MNIST_DIR names
@@ -145,7 +146,7 @@ virtual_environment() {
     echo "$venv"
 }
 
-# Unpack the ZIP as the other user and run its quick tests offline; the log goes to $2.
+# Unpack the ZIP as the other user and run its check offline; the log goes to $2.
 run_tests() {
     venv=$1 log=$2
     work=$(mktemp -d /tmp/portability.XXXXXX)
@@ -164,7 +165,7 @@ run_tests() {
             VIRTUAL_ENV="$3" FASHION_MNIST_DIR="$6" COLUMNS=200 /bin/sh -c "
             umask 077 && cd \"$2\" && mkdir home && python -m zipfile -e exercise9.zip . \
             && cd exercise9 && echo \"umask \$(umask), user \$(id -un), \$(python --version)\" \
-            && python -m pytest -m \"not slow\" -rfEs"
+            && python -m pytest --nbval exercise9.ipynb -rfEs"
         ' portability "$RUN_USER" "$work" "$venv" "$CACHE/bin-without-latex" "$DATASETS" \
         "$CACHE/fashion-mnist" > "$log" 2>&1 || status=$?
     if [ "${KEEP:-}" = 1 ]; then say "kept $work"; else rm -rf "$work"; fi
@@ -194,7 +195,7 @@ for version in $PYTHONS; do
     python=$(readable_python "$version" "$found")
     venv=$(virtual_environment "$version" "$python")
     log=$CACHE/test-$version.log
-    say "Python $version ($("$python" --version 2>&1)): quick tests of the unpacked ZIP" \
+    say "Python $version ($("$python" --version 2>&1)): the unpacked ZIP's check" \
         "as $RUN_USER, umask 077, no LaTeX, no Debian data, offline (log: $log)"
     began=$(date +%s)
     status=0
