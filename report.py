@@ -211,7 +211,7 @@ def plot_losses(histories: dict[str, helpers.TrainingHistory]):
         (line,) = ax.plot(range(1, len(losses) + 1), losses, label=f"{name}: training loss")
         label = f"{name}: test loss" + (", noisy inputs" if history.noise_std else "")
         ax.plot([*tests], [*tests.values()], "o", color=line.get_color(), mfc="white", label=label)
-    ax.set(yscale="log", xlabel="epoch", ylabel="MSE per pixel ([-1, 1] scale)")
+    ax.set(yscale="log", xlabel="epoch", ylabel="MSE per pixel, log scale")
     readable_log_axis(ax.yaxis)
     ax.grid(alpha=0.3)
     ax.legend()

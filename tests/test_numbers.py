@@ -64,7 +64,7 @@ BOUND = [  # (fragment, [(source, path) for each {}])
     ),
     ("**Answer.** Adam [3] with learning rate {}, batch size 128", [("setting", ("LR",))]),
     ('the sheet\'s "momentum of {}"', [("setting", ("WEIGHT_DECAY",))]),
-    ("so it is used here as weight decay {}, an L2 penalty", [("setting", ("WEIGHT_DECAY",))]),
+    ("it is used here as weight decay {}, an L2 penalty", [("setting", ("WEIGHT_DECAY",))]),
     (r"would set $\beta_1$ to {} and all but switch off", [("setting", ("WEIGHT_DECAY",))]),
     (
         r"$\beta_1 = {}$ and $\beta_2 = {}$ keep their defaults",
@@ -100,7 +100,7 @@ BOUND = [  # (fragment, [(source, path) for each {}])
         [("results", ("tsne_map", AE, "class_recall", "Ankle boot"))],
     ),
     (
-        "Most bags have mostly bag neighbours ({})",
+        "Most bags ({}) are voted bags",
         [("results", ("tsne_map", AE, "class_recall", "Bag"))],
     ),
     (

@@ -108,7 +108,7 @@ def with_current_listings(notebook: nbformat.NotebookNode) -> nbformat.NotebookN
         if "listing" in cell.metadata.get("tags", []):
             shown: list[str] = []  # Markdown(text) stays the text; display collects it
             namespace = {"display": shown.append, "Markdown": str}
-            exec("import helpers, report, tables\n" + cell.source, namespace)  # noqa: S102
+            exec("import helpers, report, safeguards, settings, tables\n" + cell.source, namespace)  # noqa: S102
             cell.outputs = [new_output("display_data", data={"text/markdown": t}) for t in shown]
     return notebook
 

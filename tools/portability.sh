@@ -8,7 +8,7 @@
 #     a readable copy of the four files);
 #   * no network (a network namespace with only loopback up: the kernel talks over 127.0.0.1).
 # Linux, as root (useradd, unshare, mount). Before going offline each Python gets a virtual
-# environment build/portability/venv-X.Y-HASH (HASH: the ZIP's requirements.txt; about 3.6 GB,
+# environment build/portability/venv-X.Y-HASH (HASH: the pins of the ZIP's requirements.txt; 3.6 GB,
 # PyTorch), reused by later runs; pyenv's Pythons are copied to /opt/portability first, since
 # the other user cannot enter /root. Not part of `make test`.
 # Usage: sh tools/portability.sh [ZIP]    ZIP defaults to dist/exercise9.zip (`make report`);
@@ -129,7 +129,7 @@ virtual_environment() {
     requirements=$CACHE/requirements-$version.txt
     "$python" -c "import sys, zipfile; sys.stdout.buffer.write(
         zipfile.ZipFile(sys.argv[1]).read('exercise9/requirements.txt'))" "$ZIP" > "$requirements"
-    hash=$(sha256sum "$requirements" | cut -c1-12)
+    hash=$(grep -v "^#" "$requirements" | sha256sum | cut -c1-12)  # the pins, not the comments
     venv=$CACHE/venv-$version-$hash log=$CACHE/install-$version.log
     if [ ! -f "$venv/.complete" ]; then
         say "installing requirements.txt for Python $version into $venv" \
