@@ -173,11 +173,17 @@ def row_cells(row: dict, labels: tuple[str, str], means: dict[str, list]) -> dic
 
 
 def rows_table(
-    study: dict, rows: list[dict], models: list[str], means: bool = True, verdicts: bool = True
+    study: dict,
+    rows: list[dict],
+    models: list[str],
+    means: bool = True,
+    verdicts: bool = True,
+    t_test: bool = False,
 ) -> str:
     """Return one family of paired rows of two of the study's models (`means`: each model's
     mean ± sd first); the margin column only where a row has a margin; an exploratory family
-    (not `verdicts`) says what its interval shows instead of a verdict."""
+    (not `verdicts`) says what its interval shows instead of a verdict; `t_test`: the paired
+    t-test's adjusted p beside the sign-flip test's, for reference."""
     labels = tuple(study["settings"]["models"][name]["label"] for name in models)
     cells = {}
     for row in rows:
@@ -185,6 +191,10 @@ def rows_table(
         values = [stats.values_of(study[name], row["measure"], level) for name in models]
         cells[row["label"]] = row_cells(row, labels, dict(zip(labels, values)) if means else {})
     frame = pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure")
+    if t_test:
+        family = round(stats.ALPHA / (1 - rows[0]["interval_level"]))
+        column = [p_cell(row["t_test_p_adjusted"]) for row in rows]
+        frame.insert(frame.columns.get_loc("verdict"), f"t-test p × {family}", column)
     if all(row["margin"] is None for row in rows):
         frame = frame.drop(columns="margin")
     if not verdicts:

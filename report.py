@@ -236,7 +236,7 @@ def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, class
     plt.setp(axes[0, 1:], ylabel="")  # the first panel's label serves the row: no overlap
     style = {"markerscale": 1.6, "handletextpad": 0.2, "columnspacing": 0.8, "frameon": False}
     fig.legend(handles=axes[0, 0].collections, loc="lower center", ncol=5, **style)
-    fig.subplots_adjust(bottom=0.22 if wide else 0.19, wspace=0.08)
+    fig.subplots_adjust(bottom=0.28 if wide else 0.25, wspace=0.08)  # the legend under the x labels
     return fig
 
 

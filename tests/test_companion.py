@@ -506,6 +506,16 @@ def primary(study: dict, label: str) -> dict:
     return next(r for r in study["comparisons"][0]["primary"] if r["label"] == label)
 
 
+def test_v1_the_sign_flip_and_the_t_test_agree_in_every_primary_row(study, text):
+    """Table C2's caption: 'the two agree in every row': each row's sign-flip and paired t-test
+    p, both times 3, fall on the same side of the 0.05 level and round to the same cell."""
+    said("the two agree in every row", text)
+    for row in study["comparisons"][0]["primary"]:
+        sign_flip, t_test = row["p_adjusted"], row["t_test_p_adjusted"]
+        assert (sign_flip < seed_statistics.ALPHA) == (t_test < seed_statistics.ALPHA), row["label"]
+        assert companion_report.p_cell(sign_flip) == companion_report.p_cell(t_test), row["label"]
+
+
 def test_v1_the_stability_differs_by_less_than_the_margin_the_rest_equivalent(study, text):
     """The verdicts, the one-sentence summary and Table C2's text: stability better by less
     than the margin in 28 of 29 seeds; PSNR and probe equivalent, well inside the margins."""

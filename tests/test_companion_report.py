@@ -162,3 +162,12 @@ def test_sgd_table_gives_every_rate_s_held_out_loss_the_chosen_one_and_both_budg
     assert cells["test MSE, example budget"] == ["0.550 ± 0.071", "0.550 ± 0.071"]
     assert cells["test MSE, time budget"] == ["0.610 ± 0.014", "0.700 ± 0.000"]
     assert cells["updates, example budget"] == ["1", "1"]
+
+
+def test_rows_table_with_the_t_test_sets_its_adjusted_p_before_the_verdict():
+    study = study_of(TEN_PLAIN, TEN_DENOISING)
+    entry = study["comparisons"][0]
+    table = rows(companion_report.rows_table(study, entry["primary"], entry["models"], t_test=True))
+    assert table[0][-3:] == ["p × 3", "t-test p × 3", "verdict"]
+    first = entry["primary"][0]
+    assert table[1][-2] == companion_report.p_cell(first["t_test_p_adjusted"])
