@@ -150,7 +150,7 @@ def test_pdf_has_every_answer_and_caption(pdf_text, notebook):
         "Stochastic gradient descent (SGD)",
         "Mini-batch gradient descent",
         "Adam has no momentum argument",
-        "The footwear forms a band of its own",
+        "the footwear forms a band of its own",
         "Both maps put the footwear in a region of its own",
         "The written code",
     ]
