@@ -154,11 +154,16 @@ def p_cell(p: float) -> str:
     return "<0.001" if p < 0.0005 else f"{p:.3f}"
 
 
+def family_size(row: dict) -> int:
+    """Return how many tests a row's family holds (its interval level is 1 - ALPHA / k)."""
+    return round(stats.ALPHA / (1 - row["interval_level"]))
+
+
 def row_cells(row: dict, labels: tuple[str, str], means: dict[str, list]) -> dict:
     """Return the cells of one tested row: each of `means`' mean ± sd, the difference of the
     two `labels`, its interval, the margin, wins/ties/losses, the adjusted p and the verdict."""
     places = stats.MEASURES[row["measure"]].decimals
-    family = round(stats.ALPHA / (1 - row["interval_level"]))
+    family = family_size(row)
     cells = {label: spread(values, places) for label, values in means.items()}
     return cells | {
         " − ".join(labels): signed(row["mean"], places, plus=True),
@@ -192,7 +197,7 @@ def rows_table(
         cells[row["label"]] = row_cells(row, labels, dict(zip(labels, values)) if means else {})
     frame = pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure")
     if t_test:
-        family = round(stats.ALPHA / (1 - rows[0]["interval_level"]))
+        family = family_size(rows[0])
         column = [p_cell(row["t_test_p_adjusted"]) for row in rows]
         frame.insert(frame.columns.get_loc("verdict"), f"t-test p × {family}", column)
     if all(row["margin"] is None for row in rows):
