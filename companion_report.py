@@ -9,7 +9,7 @@ import pandas as pd
 import gd_variants
 import helpers
 import provenance
-import settings
+import study_settings
 from report import ABOVE, FIGURE_WIDTH, key, panels, read_json, readable_log_axis
 from seed_study import statistics as stats
 from tables import pipe_table
@@ -21,12 +21,14 @@ def read_seed_study(path: str | Path) -> dict:
     """Return the committed seed study, or raise a clear error naming `make seeds`."""
     remake = "`make seeds` (about 90 minutes on 2 cores; minutes with build/seed_models/)"
     keys = ("plan", "seeds", "settings", "comparisons", "similarity", "restarts", "sizing")
-    return read_json(path, remake, (*keys, "pca_8", "against_pca_8", *settings.STUDY_VARIANTS))
+    return read_json(
+        path, remake, (*keys, "pca_8", "against_pca_8", *study_settings.STUDY_VARIANTS)
+    )
 
 
 def read_pilot(path: str | Path) -> dict:
     """Return the seed study's pilot (seeds 0 to 9 of every variant, kept as it was run)."""
-    keys = ("seeds", "settings", "restarts", *settings.VARIANTS)
+    keys = ("seeds", "settings", "restarts", *study_settings.VARIANTS)
     return read_json(path, "nothing: the pilot is not made again", keys)
 
 

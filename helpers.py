@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import io
 import math
 import time
@@ -28,7 +27,7 @@ from tqdm import tqdm
 
 from data_files import FASHION_MNIST, Dataset, ensure_raw_files
 from provenance import write_atomically
-from settings import SHEET, Variant
+from settings import SHEET
 
 # ---------------------------------------------------------------------------- data
 
@@ -117,13 +116,6 @@ class Autoencoder(nn.Module):
         """Return a batch's training loss, the MSE of g(f(inputs)) against targets (a
         variant with its own loss term, a penalty on the code say, overrides it)."""
         return F.mse_loss(self(inputs), targets)
-
-
-def build_model(variant: Variant, seed: int | None = None) -> Autoencoder:
-    """Return a new model of a variant (settings.VARIANTS), initialised from `seed`."""
-    module, _, name = variant.model.rpartition(".")
-    model_class = getattr(importlib.import_module(module), name)
-    return model_class(seed=seed, **dict(variant.options))
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -20,7 +20,7 @@ import measures
 from helpers import Autoencoder, add_white_noise, encode
 from seed_study.statistics import MEASURES
 from seed_study.training import DataSpec, Job, load_data, load_trained
-from settings import VARIANTS
+from study_settings import VARIANTS
 
 
 def code_stability(model: Autoencoder, x: torch.Tensor, noise_std: float, seed: int) -> float:
@@ -186,7 +186,7 @@ def seed0_problems(model_files: dict[str, Path], study: dict, spec: DataSpec) ->
     """Return how the saved models (by variant key), scored, differ from the records of seed 0."""
     data, problems = load_data(spec), []
     for name, path in model_files.items():
-        model = helpers.build_model(VARIANTS[name])
+        model = VARIANTS[name].build()
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         problems += record_problems(study, name, 0, score(model, data, study["settings"]))
     return problems

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from scipy import optimize, stats
 
-from settings import STUDY_VARIANTS
+from study_settings import STUDY_VARIANTS
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,7 +20,8 @@ import runtime
 from seed_study import scoring as seed_scoring
 from seed_study import statistics as seed_statistics
 from seed_study.training import DataSpec, Job, is_saved, load_data, model_file, train_job
-from settings import SCORING, SHEET, STUDY_SEEDS, STUDY_VARIANTS, VARIANTS, Training, Variant
+from settings import SHEET, Training
+from study_settings import SCORING, STUDY_SEEDS, STUDY_VARIANTS, VARIANTS, Variant
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY_FILE, NOTES_FILE = ROOT / "seed_study.json", ROOT / "seed_study" / "notes.json"

@@ -15,7 +15,8 @@ import helpers
 import provenance
 import runtime
 import safeguards
-from settings import SHEET, Training, Variant
+from settings import SHEET, Training
+from study_settings import Variant
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +64,7 @@ def model_file(folder: str | Path, job: Job, spec: DataSpec, device: str) -> Pat
 def train_job(job: Job, spec: DataSpec, path: Path) -> dict:
     """Train the job's model, save it with its key to `path`; return its history and seconds."""
     device, data, training = runtime.get_device(), load_data(spec), dataclasses.asdict(job.training)
-    model = helpers.build_model(job.variant, job.seed).to(device)
+    model = job.variant.build(job.seed).to(device)
     history = safeguards.train(
         model, data, **training, noise_std=job.variant.noise_std, seed=job.seed, progress=False
     )
@@ -91,6 +92,6 @@ def load_trained(
     saved = torch.load(path, map_location="cpu", weights_only=True)
     if saved.get("key") != (expected := model_key(job, spec, device)):
         raise ValueError(f"{path} holds the model of {saved.get('key')}, not {expected}")
-    model = helpers.build_model(job.variant, job.seed)
+    model = job.variant.build(job.seed)
     model.load_state_dict(saved["state_dict"])
     return model, saved["history"]

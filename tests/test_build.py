@@ -368,7 +368,7 @@ def test_unpacked_zip_imports_the_notebook_s_modules_and_collects_its_check(
         [
             sys.executable,
             "-c",
-            "import helpers, report, tables, safeguards; print(helpers.__file__)",
+            "import helpers, report, tables; print(helpers.__file__)",
         ],
         cwd=unpacked,
         capture_output=True,

@@ -30,6 +30,7 @@ import helpers
 import measures
 import provenance
 import settings
+import study_settings
 from seed_study import statistics as seed_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -329,9 +330,9 @@ def comparison(study: dict, index: int) -> dict[str, dict]:
 
 
 def parameters(code_cells) -> dict:
-    """Return the settings of the parameters cell (NAME = a literal or a value of settings.py)."""
+    """Return the settings of the parameters cell (NAME = a literal or a value of the settings)."""
     cell = next(cell for cell in code_cells if "parameters" in cell.metadata.get("tags", []))
-    namespace: dict = {"settings": settings}
+    namespace: dict = {"settings": settings, "study_settings": study_settings}
     exec(cell.source, namespace)  # noqa: S102 (assignments of literals and settings.py's values)
     return {name: value for name, value in namespace.items() if name.isupper()}
 

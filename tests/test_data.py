@@ -12,9 +12,9 @@ import torchvision
 
 import data_files
 import helpers
-import settings
+import study_settings
 
-CLASSES = settings.SCORING["map_classes"]  # the data's classes, in label order
+CLASSES = study_settings.SCORING["map_classes"]  # the data's classes, in label order
 
 
 def test_load_returns_scaled_flat_images_labels_and_class_names(data):

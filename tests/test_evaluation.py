@@ -10,7 +10,7 @@ import data_files
 import explorer
 import helpers
 import measures
-import settings
+import study_settings
 from seed_study import scoring as seed_scoring
 
 
@@ -207,7 +207,7 @@ def test_plane_neighbour_votes_follow_the_map_not_the_label_of_the_point():
 
 
 def test_group_recall_counts_mix_ups_inside_a_group_as_right():
-    classes = settings.SCORING["map_classes"]
+    classes = study_settings.SCORING["map_classes"]
     labels = np.array([0, 2, 1, 5, 7, 8])
     predicted = np.array([2, 1, 1, 7, 5, 8])  # a pullover taken for a trouser
     groups = data_files.FASHION_MNIST.class_groups

@@ -88,7 +88,7 @@ def test_every_rendering_cell_hides_its_input(code_cells):
 def test_training_and_evaluation_cells_stay_visible(code_cells):
     visible = [c.source for c in code_cells if not {"remove-input", "remove-cell"} & set(tags(c))]
     for call in (
-        "safeguards.train(",
+        "helpers.train_autoencoder(",
         "helpers.measure_codes(",
         "helpers.measure_errors(",
         "runtime.get_device(",

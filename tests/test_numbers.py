@@ -21,6 +21,7 @@ import pytest
 
 import helpers
 import settings
+import study_settings
 from seed_study import statistics as seed_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +35,7 @@ FACTS = {  # numbers the text may state that no result file holds: name -> (valu
     "confidence": (1 - seed_statistics.ALPHA, "the joint level of the simultaneous intervals"),
 }
 AE, DAE = "autoencoder", "denoising_autoencoder"
-STABILITY_AT_05 = settings.SCORING["noise_stds_stability"].index(settings.NOISE_STD)
+STABILITY_AT_05 = study_settings.SCORING["noise_stds_stability"].index(settings.NOISE_STD)
 
 
 def maximum(values: dict) -> float:
@@ -52,7 +53,7 @@ def largest_of(*names: str):
     return lambda values: max(values[name] for name in names)
 
 
-CLASS = {name: index for index, name in enumerate(settings.SCORING["map_classes"])}
+CLASS = {name: index for index, name in enumerate(study_settings.SCORING["map_classes"])}
 
 
 BOUND = [  # (fragment, [(source, path) for each {}])

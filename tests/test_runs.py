@@ -92,7 +92,9 @@ def test_a_run_cut_off_in_training_leaves_every_earlier_file_whole(tmp_path):
     before = hashes(copy)
     client, notebook = client_for(copy, "EPOCHS = 2\nTEST_EVERY = 1\nTSNE_POINTS = 100")
     training = [
-        index for index, cell in enumerate(notebook.cells) if "safeguards.train(" in cell.source
+        index
+        for index, cell in enumerate(notebook.cells)
+        if "helpers.train_autoencoder(" in cell.source
     ]
     with client.setup_kernel(env=kernel_environment()):
         for index, cell in enumerate(notebook.cells[: training[1] + 1]):

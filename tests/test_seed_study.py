@@ -19,6 +19,7 @@ import companion_report
 import helpers
 import report
 import settings
+import study_settings
 from seed_study import scoring as seed_scoring
 from seed_study import statistics as seed_statistics
 from seed_study import study as study_module
@@ -26,7 +27,7 @@ from seed_study import training as seed_training
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = seed_training.DataSpec(str(ROOT / "data"), train_images=1000, test_images=300)
-DENOISING = settings.VARIANTS["denoising_autoencoder"]
+DENOISING = study_settings.VARIANTS["denoising_autoencoder"]
 SLOW = pytest.mark.slow  # trains and scores models (about 20 s each): part of `make test`
 
 
@@ -91,7 +92,7 @@ def test_a_worker_runs_on_one_thread_whatever_this_process_allows(monkeypatch):
 
 
 def test_a_model_file_is_named_by_what_determines_the_weights(tmp_path):
-    plain = settings.VARIANTS["autoencoder"]
+    plain = study_settings.VARIANTS["autoencoder"]
     job = seed_training.Job("autoencoder", 0, plain)
     path = seed_training.model_file(tmp_path, job, SMALL, "cpu")
     renamed = dataclasses.replace(plain, label="renamed", title="another title")
@@ -129,7 +130,7 @@ def test_a_model_file_is_named_by_what_determines_the_weights(tmp_path):
 
 
 def test_a_saved_model_whose_key_is_not_the_job_s_is_refused(tmp_path):
-    plain = settings.VARIANTS["autoencoder"]
+    plain = study_settings.VARIANTS["autoencoder"]
     job, other = (seed_training.Job("autoencoder", seed, plain) for seed in (0, 1))
     path = seed_training.model_file(tmp_path, job, SMALL, "cpu")
     torch.save(
@@ -148,7 +149,7 @@ def test_a_saved_model_whose_key_is_not_the_job_s_is_refused(tmp_path):
 # ---------------------------------------------------------------------------- three small models
 
 
-THREE = settings.VARIANTS
+THREE = study_settings.VARIANTS
 PAIRS = [
     ("autoencoder", "denoising_autoencoder"),
     ("autoencoder", "linear_code_autoencoder"),
@@ -163,7 +164,7 @@ def small_study(tmp_path_factory):
     (in this process: --workers 0)."""
     folder = tmp_path_factory.mktemp("seed_models")
     training = dataclasses.replace(settings.SHEET, epochs=2)
-    scoring = {**settings.SCORING, "embedded_test_images": 100}
+    scoring = {**study_settings.SCORING, "embedded_test_images": 100}
     logs: list[list[str]] = [[], []]
     studies = []
     for log in logs:
@@ -341,10 +342,12 @@ def test_the_notebook_s_two_models_reproduce_the_pilot_s_records_of_seed_0(pilot
 
 
 def test_the_study_holds_the_seeds_of_settings_new_ones_and_the_two_compared_models(study, pilot):
-    assert study["seeds"] == settings.STUDY_SEEDS and len(study["seeds"]) >= 20
+    assert study["seeds"] == study_settings.STUDY_SEEDS and len(study["seeds"]) >= 20
     assert not set(study["seeds"]) & set(pilot["seeds"])  # the pilot's seeds are not reused
-    assert list(study["settings"]["models"]) == list(settings.STUDY_VARIANTS)
-    assert [entry["models"] for entry in study["comparisons"]] == [list(settings.STUDY_VARIANTS)]
+    assert list(study["settings"]["models"]) == list(study_settings.STUDY_VARIANTS)
+    assert [entry["models"] for entry in study["comparisons"]] == [
+        list(study_settings.STUDY_VARIANTS)
+    ]
 
 
 def test_every_family_has_the_plan_s_rows_and_the_verdicts_of_the_one_rule(study):
@@ -394,7 +397,7 @@ def test_the_plan_s_numbers_are_the_code_s():
     assert size == 3 and "at 1 - 0.05/3 for each measure, so the three hold together" in plan
     found = [seed_statistics.detectable(value, 20, size) for value in sd]
     assert f"differences of {found[0]:.2f} dB, {found[1]:.3f} and {found[2]:.4f}" in plan
-    assert f"seeds {settings.STUDY_SEEDS[0]} to 39, new, 30 of each" in plan
+    assert f"seeds {study_settings.STUDY_SEEDS[0]} to 39, new, 30 of each" in plan
 
 
 def test_similarity_covers_every_pair_of_models_and_its_groups(study):

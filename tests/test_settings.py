@@ -13,8 +13,11 @@ import torch.nn.functional as F
 
 import helpers
 import settings
+import study_settings
 from seed_study import study as study_module
 from seed_study import training as seed_training
+
+COMPANION_RULES = (study_settings.KINDS, study_settings.AT_MOST)  # the companion's kinds
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = seed_training.DataSpec(str(ROOT / "data"), train_images=1000, test_images=300)
@@ -43,7 +46,7 @@ class SparseAutoencoder(helpers.Autoencoder):
         return F.mse_loss(self.decoder(codes), targets) + self.l1 * codes.abs().mean()
 
 
-SPARSE = settings.Variant(
+SPARSE = study_settings.Variant(
     "sparse", "sparse autoencoder", model="test_settings.SparseAutoencoder", options=(("l1", 0.2),)
 )
 
@@ -83,10 +86,10 @@ def test_a_disagreement_between_the_study_and_a_run_is_found(committed):
 
 def test_the_committed_runs_use_the_settings_of_settings_py(committed):
     study = committed["seed_study.json"]
-    assert study["seeds"] == settings.STUDY_SEEDS
-    studied = {name: settings.VARIANTS[name] for name in settings.STUDY_VARIANTS}
+    assert study["seeds"] == study_settings.STUDY_SEEDS
+    studied = {name: study_settings.VARIANTS[name] for name in study_settings.STUDY_VARIANTS}
     assert study["settings"] == study_module.study_settings(
-        studied, settings.SHEET, settings.SCORING, "cpu"
+        studied, settings.SHEET, study_settings.SCORING, "cpu"
     )
     config = committed["results.json"]["config"]
     assert (
@@ -104,7 +107,7 @@ def test_the_committed_runs_use_the_settings_of_settings_py(committed):
 
 
 def test_a_variant_s_own_loss_term_is_what_the_training_step_minimises(small_data):
-    model = helpers.build_model(SPARSE, seed=0)
+    model = SPARSE.build(seed=0)
     assert isinstance(model, SparseAutoencoder) and model.l1 == 0.2
     batch = small_data.train_x[:64]
     with torch.no_grad():
@@ -118,8 +121,8 @@ def test_a_variant_s_own_loss_term_is_what_the_training_step_minimises(small_dat
 
 def test_the_penalty_shrinks_the_code_under_the_unchanged_training_loop(small_data):
     codes = {}
-    for variant in (settings.VARIANTS["autoencoder"], SPARSE):
-        model = helpers.build_model(variant, seed=0)
+    for variant in (study_settings.VARIANTS["autoencoder"], SPARSE):
+        model = variant.build(seed=0)
         helpers.train_autoencoder(model, small_data, epochs=2, seed=0, progress=False)
         codes[variant.label] = helpers.encode(model, small_data.test_x).abs().mean().item()
     assert codes["sparse"] < 0.5 * codes["plain"]
@@ -129,9 +132,9 @@ def test_the_penalty_shrinks_the_code_under_the_unchanged_training_loop(small_da
 def test_a_sparse_variant_goes_through_training_scoring_and_the_statistics(tmp_path):
     """One entry in a table of variants: the seed study trains, saves, scores and compares it
     (3 seeds, 2 epochs on 1,000 images, in this process)."""
-    variants = {"autoencoder": settings.VARIANTS["autoencoder"], "sparse": SPARSE}
+    variants = {"autoencoder": study_settings.VARIANTS["autoencoder"], "sparse": SPARSE}
     training = dataclasses.replace(settings.SHEET, epochs=2)
-    scoring = {**settings.SCORING, "embedded_test_images": 100}
+    scoring = {**study_settings.SCORING, "embedded_test_images": 100}
     study = study_module.run_study(
         variants,
         [("autoencoder", "sparse")],
@@ -212,11 +215,15 @@ def test_the_committed_parameters_pass_and_every_bad_one_is_named_at_once():
     )
     companion = json.loads((ROOT / "companion_results.json").read_text(encoding="utf-8"))
     config = {name: value for name, value in companion["config"].items() if name != "device"}
-    assert settings.check_parameters(config, settings.COMPANION_PARAMETERS) is None
+    assert (
+        settings.check_parameters(config, study_settings.COMPANION_PARAMETERS, *COMPANION_RULES)
+        is None
+    )
     with pytest.raises(settings.SettingsError) as error:
         settings.check_parameters(
             {**config, "SGD_LRS_MINI_BATCH": [0.3, -1.0], "SGD_PASSES": 0},
-            settings.COMPANION_PARAMETERS,
+            study_settings.COMPANION_PARAMETERS,
+            *COMPANION_RULES,
         )
     assert str(error.value).count("must be") == 2
 
@@ -233,10 +240,10 @@ def test_an_unknown_parameter_is_an_error_that_names_the_closest_setting(name, w
     known = (
         settings.SUBMISSION_PARAMETERS
         if name.isupper() and "SGD" not in name
-        else settings.COMPANION_PARAMETERS
+        else study_settings.COMPANION_PARAMETERS
     )
     with pytest.raises(settings.SettingsError, match=words):
-        settings.check_parameters({**SUBMISSION_CONFIG, name: 1}, known)
+        settings.check_parameters({**SUBMISSION_CONFIG, name: 1}, known, *COMPANION_RULES)
 
 
 @pytest.mark.parametrize(
@@ -256,9 +263,9 @@ def test_a_parameter_larger_than_what_it_applies_to_is_named(changes, words):
     companion = json.loads((ROOT / "companion_results.json").read_text(encoding="utf-8"))
     config = {name: value for name, value in companion["config"].items() if name != "device"}
     config = {**SUBMISSION_CONFIG, **config} if "TEST_EVERY" in changes else config
-    known = {**settings.SUBMISSION_PARAMETERS, **settings.COMPANION_PARAMETERS}
+    known = {**settings.SUBMISSION_PARAMETERS, **study_settings.COMPANION_PARAMETERS}
     with pytest.raises(settings.SettingsError, match=re.escape(words)):
-        settings.check_parameters({**config, **changes}, known)
+        settings.check_parameters({**config, **changes}, known, *COMPANION_RULES)
 
 
 def test_each_parameters_cell_sets_exactly_the_names_settings_py_knows():
@@ -266,7 +273,7 @@ def test_each_parameters_cell_sets_exactly_the_names_settings_py_knows():
 
     for notebook, known in (
         ("exercise9.ipynb", settings.SUBMISSION_PARAMETERS),
-        ("companion.ipynb", settings.COMPANION_PARAMETERS),
+        ("companion.ipynb", study_settings.COMPANION_PARAMETERS),
     ):
         cell = next(
             cell
@@ -275,4 +282,4 @@ def test_each_parameters_cell_sets_exactly_the_names_settings_py_knows():
         )
         names = {line.split(" = ")[0] for line in cell.source.splitlines() if " = " in line}
         assert names - {"AUTHORS"} == set(known), notebook
-        assert set(known.values()) <= set(settings.KINDS), notebook
+        assert set(known.values()) <= set(study_settings.KINDS), notebook

@@ -8,7 +8,7 @@ import torch
 
 import data_files
 import helpers
-import settings
+import study_settings
 import tables
 
 
@@ -136,7 +136,7 @@ def test_map_table_gives_each_class_its_own_share_and_what_it_is_taken_for():
 
 
 def test_map_table_ends_with_the_footwear_group():
-    classes = settings.SCORING["map_classes"]
+    classes = study_settings.SCORING["map_classes"]
     labels = np.arange(100) % 10
     votes = labels.copy()
     votes[labels == 5] = 7  # sandals taken for sneakers: still footwear

@@ -27,7 +27,7 @@ from provenance import RECORD_VARIABLE, how_to_restore, leftover_temporary_files
 
 NOTEBOOKS = ("exercise9.ipynb", "companion.ipynb")  # the companion reads the first one's results
 ZIP_CONTENTS = """
-    exercise9.ipynb helpers.py report.py tables.py settings.py safeguards.py runtime.py
+    exercise9.ipynb helpers.py report.py tables.py settings.py runtime.py
     data_files.py provenance.py requirements.txt environment.yml results.json figures/fig*.png
 """  # the hand-in (glob patterns, each must match): the notebook, the modules it imports, its run
 HAND_IN = {"hand-in/README.md": "README.md", "hand-in/pytest.ini": "pytest.ini"}  # the ZIP's own
@@ -108,7 +108,7 @@ def with_current_listings(notebook: nbformat.NotebookNode) -> nbformat.NotebookN
         if "listing" in cell.metadata.get("tags", []):
             shown: list[str] = []  # Markdown(text) stays the text; display collects it
             namespace = {"display": shown.append, "Markdown": str}
-            exec("import helpers, report, safeguards, settings, tables\n" + cell.source, namespace)  # noqa: S102
+            exec("import helpers, report, settings, tables\n" + cell.source, namespace)  # noqa: S102
             cell.outputs = [new_output("display_data", data={"text/markdown": t}) for t in shown]
     return notebook
 

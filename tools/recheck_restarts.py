@@ -19,7 +19,7 @@ import helpers
 import provenance
 import safeguards
 from seed_study.study import run_parallel
-from settings import PILOT_SEEDS, VARIANTS
+from study_settings import PILOT_SEEDS, VARIANTS
 
 
 class Decided(Exception):
@@ -47,7 +47,7 @@ def decisions(name: str, seed: int) -> list[dict]:
             if None not in fired.values() or epoch == safeguards.COLLAPSE_CHECK_EPOCHS:
                 raise Decided
 
-        model = helpers.build_model(variant, init)
+        model = variant.build(init)
         try:
             epochs = safeguards.COLLAPSE_CHECK_EPOCHS
             helpers.train_autoencoder(
