@@ -10,11 +10,13 @@ import gd_variants
 import helpers
 import provenance
 import study_settings
-from report import ABOVE, FIGURE_WIDTH, key, panels, read_json, readable_log_axis
+from report import FIGURE_WIDTH, key, panels, read_json, readable_log_axis
 from seed_study import statistics as stats
 from tables import pipe_table
 
 # ---------------------------------------------------------------------------- the study's files
+
+ABOVE = {"xycoords": ("data", "axes fraction"), "fontsize": 8}  # a note at a height in the axes
 
 
 def read_seed_study(path: str | Path) -> dict:

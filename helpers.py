@@ -47,11 +47,12 @@ class FashionMNISTData(NamedTuple):
 
 def one_per_class(labels: torch.Tensor) -> torch.Tensor:
     """Return the index of the first image of each class, in class order."""
-    return torch.stack([torch.nonzero(labels == c)[0, 0] for c in range(int(labels.max()) + 1)])
+    classes = range(int(labels.max()) + 1)
+    return torch.stack([torch.nonzero(labels == c)[0, 0] for c in classes])
 
 
 def scale_images(images: torch.Tensor) -> torch.Tensor:
-    """Return uint8 images [N, 28, 28] as float32 [N, 784] scaled from [0, 255] to [-1, 1]."""
+    """Return uint8 images [N, 28, 28] as float32 [N, 784], from [0, 255] to [-1, 1]."""
     return images.reshape(len(images), IMAGE_SIZE).float().div_(127.5).sub_(1.0)
 
 
@@ -62,11 +63,11 @@ def load_fashion_mnist(
     import torchvision.datasets
 
     ensure_raw_files(dataset, Path(root))  # found offline, checked against their SHA-256
-    splits = []
+    dataset_class, splits = getattr(torchvision.datasets, dataset.torchvision_class), []
     for train in (True, False):
-        split = getattr(torchvision.datasets, dataset.torchvision_class)(str(root), train=train)
+        split = dataset_class(str(root), train=train)
         splits += [scale_images(split.data), split.targets.long()]
-    return FashionMNISTData(*splits, classes=list(split.classes), class_groups=dataset.class_groups)
+    return FashionMNISTData(*splits, list(split.classes), dataset.class_groups)
 
 
 # ---------------------------------------------------------------------------- model
@@ -88,7 +89,7 @@ def mlp(sizes: tuple[int, ...], last_activation: nn.Module) -> nn.Sequential:
 
 class Autoencoder(nn.Module):
     """The sheet's autoencoder: encoder 784-128-64-32-16-8, decoder 8-8-32-64-128-784, Tanh
-    out. linear_code=True (an ablation, not the sheet's) drops the ReLU on the 8 code units."""
+    out. linear_code=True (the companion's ablation) drops the ReLU on the 8 code units."""
 
     def __init__(self, seed: int | None = None, linear_code: bool = False) -> None:
         super().__init__()
@@ -155,7 +156,7 @@ def encode(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
 
 
 def reconstruct(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Return the reconstructions g(f(x)), shape [N, 784], on the device of x, no gradients."""
+    """Return the reconstructions g(f(x)) [N, 784] on the device of x, without gradients."""
     with evaluating(model):
         return model(x.to(model_device(model))).to(x.device)
 
@@ -217,17 +218,14 @@ class TrainingHistory:
         return {key: value for key, value in data.items() if key != "epoch_seconds"}
 
 
-def make_optimizer(
-    model: nn.Module | list[torch.Tensor], lr: float, weight_decay: float
-) -> torch.optim.Adam:
-    """Return Adam with an L2 penalty (fused kernels where they exist) for the parameters."""
-    parameters = list(model.parameters()) if isinstance(model, nn.Module) else model
-    fused = parameters[0].device.type in ("cpu", "cuda")
-    return torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay, fused=fused)
+def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Adam:
+    """Return Adam with an L2 penalty (fused kernels where they exist) for the model."""
+    fused = model_device(model).type in ("cpu", "cuda")
+    return torch.optim.Adam(model.parameters(), lr, weight_decay=weight_decay, fused=fused)
 
 
 def train_step(
-    model: nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor, target: torch.Tensor
+    model: nn.Module, optimizer: torch.optim.Adam, inputs: torch.Tensor, target: torch.Tensor
 ) -> torch.Tensor:
     """Take one optimiser step on the batch's model.loss; return the loss (detached)."""
     loss = model.loss(inputs, target)
@@ -328,7 +326,7 @@ def per_class_recall(
 
 
 def group_recall(
-    labels: np.ndarray, predicted: np.ndarray, classes: list[str], groups: dict[str, list[str]]
+    labels: np.ndarray, predicted: np.ndarray, classes: list[str], groups: dict
 ) -> dict[str, float]:
     """Return, per group of classes, the share of its images predicted inside the group."""
     group_of = np.array([next(g for g in groups if name in groups[g]) for name in classes])
@@ -348,9 +346,8 @@ def most_taken_for(labels: np.ndarray, votes: np.ndarray, classes: list[str]) ->
 
 def sample_indices(total: int, count: int, seed: int) -> torch.Tensor:
     """Return `count` distinct indices below `total`, drawn at random from `seed`, sorted."""
-    return (
-        torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:count].sort().values
-    )
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randperm(total, generator=generator)[:count].sort().values
 
 
 def tsne_embed(codes: np.ndarray, seed: int, perplexity: float = 30.0) -> np.ndarray:
@@ -360,10 +357,10 @@ def tsne_embed(codes: np.ndarray, seed: int, perplexity: float = 30.0) -> np.nda
 
 
 def plane_neighbour_votes(points: np.ndarray, labels: np.ndarray, k: int = 5) -> np.ndarray:
-    """Return each map point's majority label among its k nearest others (ties: the lower)."""
+    """Return each map point's majority label among its k nearest others (ties: lower)."""
     neighbours = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)[1][:, 1:]
-    votes = np.apply_along_axis(np.bincount, 1, labels[neighbours], minlength=labels.max() + 1)
-    return votes.argmax(1)
+    votes = [np.bincount(row, minlength=labels.max() + 1) for row in labels[neighbours]]
+    return np.argmax(votes, axis=1)
 
 
 # ---------------------------------------------------------------------------- one record per model
@@ -383,10 +380,10 @@ class ModelRecord:
     votes: np.ndarray | None = None
 
 
-def measure_errors(record: ModelRecord, test_x: torch.Tensor, noisy_test_x: torch.Tensor) -> None:
+def measure_errors(record: ModelRecord, test_x: torch.Tensor, noisy_x: torch.Tensor) -> None:
     """Set the record's test MSE against the clean images, on clean and on noisy inputs."""
     record.mse_clean = reconstruction_loss(record.model, test_x, test_x)
-    record.mse_noisy = reconstruction_loss(record.model, noisy_test_x, test_x)
+    record.mse_noisy = reconstruction_loss(record.model, noisy_x, test_x)
 
 
 def measure_codes(

@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-RECORD_VARIABLE = "EXERCISE9_RECORD"  # set by `make run`: its run becomes the committed one
+RECORD_VARIABLE = "EXERCISE9_RECORD"  # set by the repository's `make run`: the committed run
 PROJECT = Path(__file__).resolve().parent
 
 

@@ -30,7 +30,6 @@ STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "figure.title
 STYLE |= dict.fromkeys(("xtick.labelsize", "ytick.labelsize", "legend.fontsize"), 8)
 MARKERS = "os^DPX*vph"  # one shape per class, with tab10's ten colours: two triangles
 LOG_SUBS = (1, 1.5, 2, 3, 5, 7)  # labelled log ticks: about six per decade, plain numbers
-ABOVE = {"xycoords": ("data", "axes fraction"), "fontsize": 8}  # a note at a height in the axes
 plt.rcParams.update(STYLE)  # on import: every font at least 8 pt at the PDF's width
 
 # ---------------------------------------------------------------------------- files and notice
@@ -38,7 +37,8 @@ plt.rcParams.update(STYLE)  # on import: every font at least 8 pt at the PDF's w
 
 def output_folder() -> Path:
     """Return a new staging folder of this run's own: in other-runs/, or in $EXERCISE9_OUTPUT
-    (the tests) or the project (`make run`); first remove those of runs that ended unpublished."""
+    (the tests) or the project (the repository's `make run`); first remove those of runs that
+    ended unpublished."""
     tests, recorded = os.environ.get(OUTPUT_VARIABLE), os.environ.get(provenance.RECORD_VARIABLE)
     base, own = Path(tests or ("." if recorded else OTHER_RUN_FOLDER)), not (tests or recorded)
     name = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{os.getpid()}_{secrets.token_hex(2)}"
@@ -136,8 +136,8 @@ def not_a_number(constant: str) -> float:
 
 def run_notice(config: dict, device: str, results_file: str | Path) -> str:
     """Return a notice naming each setting (and the device) that differs from the committed
-    run's in `results_file`, or '' (none differs or none is committed); `make run`, which
-    records the committed run, refuses values other than settings.py's."""
+    run's in `results_file`, or '' (none differs or none is committed); the repository's
+    `make run`, which records the committed run, refuses values other than settings.py's."""
     if os.environ.get(provenance.RECORD_VARIABLE):
         committed = settings.COMMITTED.items()
         if others := [f"{k} = {config[k]!r}" for k, v in committed if config.get(k, v) != v]:
@@ -150,7 +150,7 @@ def run_notice(config: dict, device: str, results_file: str | Path) -> str:
         return ""
     if not Path(results_file).is_file():
         return ""
-    committed = read_json(results_file, "`make run`", ("config",))["config"]
+    committed = read_json(results_file, "the notebook from the top", ("config",))["config"]
     current = {**config, "device": device}
     changes = [
         f"`{name} = {current.get(name)!r}` instead of {value!r}"
@@ -168,7 +168,8 @@ def run_notice(config: dict, device: str, results_file: str | Path) -> str:
 
 def panels(rows: int, columns: int, height: float, **options):
     """Return a figure of the PDF's width and its rows x columns of axes (a 2-D array)."""
-    return plt.subplots(rows, columns, squeeze=False, figsize=(FIGURE_WIDTH, height), **options)
+    size = (FIGURE_WIDTH, height)
+    return plt.subplots(rows, columns, squeeze=False, figsize=size, **options)
 
 
 def readable_log_axis(axis) -> None:
@@ -177,30 +178,26 @@ def readable_log_axis(axis) -> None:
     axis.set_minor_locator(ticker.NullLocator())
 
 
-def show_image_rows(rows: dict[str, torch.Tensor], column_titles: list[str], title: str):
-    """Return a figure with one labelled row of 28x28 images per entry of `rows`."""
-    height = 0.37 * len(rows) + 0.55  # inches: a row of images, the titles above them
-    fig, axes = panels(len(rows), len(column_titles), height)
+def plot_recorded(recorder: helpers.Recorder, classes: list[str], title: str):
+    """Return a figure of a Recorder's inputs, its outputs after every test and any clean
+    originals: a labelled row of 28x28 images each, a column per class."""
+    noisy = recorder.inputs is not recorder.images
+    rows = {"noisy input" if noisy else "input": recorder.inputs}
+    rows |= {f"epoch {epoch}": output for epoch, output in recorder.outputs.items()}
+    rows |= {"original": recorder.images} if noisy else {}
+    height = 0.34 * len(rows) + 0.55  # inches: a row of images, the titles above them
+    fig, axes = panels(len(rows), len(classes), height)
     for row, (label, images) in zip(axes, rows.items()):
         for ax, image in zip(row, images):
             ax.imshow(image.reshape(28, 28).cpu().numpy(), cmap="gray", vmin=-1, vmax=1)
             ax.set(xticks=[], yticks=[])
-        row[0].set_ylabel(label.replace(" ", "\n"), fontsize=8, rotation=0, ha="right", va="center")
-    for ax, name in zip(axes[0], column_titles):  # class names on two lines: narrow columns
+        name = label.replace(" ", "\n")
+        row[0].set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
+    for ax, name in zip(axes[0], classes):  # class names on two lines: narrow columns
         ax.set_title(name.replace("/", "/\n").replace(" ", "\n"), fontsize=8, pad=2)
     fig.suptitle(title, y=1 - 0.02 / height, va="top")
     fig.subplots_adjust(0.13, 0.01, 0.99, 1 - 0.55 / height, wspace=0.05, hspace=0.06)
     return fig
-
-
-def plot_recorded(recorder: helpers.Recorder, classes: list[str], title: str):
-    """Return a Recorder's inputs, its output after every test and any clean originals."""
-    noisy = recorder.inputs is not recorder.images
-    rows = {"noisy input" if noisy else "input": recorder.inputs}
-    rows.update({f"epoch {epoch}": output for epoch, output in recorder.outputs.items()})
-    if noisy:
-        rows["original"] = recorder.images
-    return show_image_rows(rows, classes, title)
 
 
 def plot_losses(histories: dict[str, helpers.TrainingHistory]):
@@ -210,7 +207,8 @@ def plot_losses(histories: dict[str, helpers.TrainingHistory]):
         losses, tests = history.train_loss, history.test_loss
         (line,) = ax.plot(range(1, len(losses) + 1), losses, label=f"{name}: training loss")
         label = f"{name}: test loss" + (", noisy inputs" if history.noise_std else "")
-        ax.plot([*tests], [*tests.values()], "o", color=line.get_color(), mfc="white", label=label)
+        marker = {"color": line.get_color(), "mfc": "white", "label": label}
+        ax.plot([*tests], [*tests.values()], "o", **marker)
     ax.set(yscale="log", xlabel="epoch", ylabel="MSE per pixel, log scale")
     readable_log_axis(ax.yaxis)
     ax.grid(alpha=0.3)
@@ -218,31 +216,25 @@ def plot_losses(histories: dict[str, helpers.TrainingHistory]):
     return fig
 
 
-def plot_embedding(points: np.ndarray, labels: np.ndarray, classes: list[str], title: str, ax):
-    """Draw a 2-D embedding into `ax`, a tab10 colour and a marker per class."""
-    for index, name in enumerate(classes):
-        style = {"marker": MARKERS[index], "color": plt.get_cmap("tab10")(index), "linewidths": 0}
-        ax.scatter(*points[labels == index].T, s=14, alpha=0.85, label=name, **style)
-    ax.set_title(title)
-    ax.set(xlabel="t-SNE 1 (no units)", ylabel="t-SNE 2 (no units)", xticks=[], yticks=[])
-
-
-def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, classes: list[str]):
-    """Return a figure with the embeddings side by side and one legend of class names."""
-    wide = len(embeddings) > 1
-    fig, axes = panels(1, len(embeddings), 2.7 if wide else 2.5)
+def plot_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, classes: list):
+    """Return a figure of 2-D embeddings side by side: a tab10 colour, marker per class."""
+    fig, axes = panels(1, len(embeddings), 2.7)
     for ax, (title, points) in zip(axes[0], embeddings.items()):
-        plot_embedding(points, labels, classes, title, ax)
-    plt.setp(axes[0, 1:], ylabel="")  # the first panel's label serves the row: no overlap
-    style = {"markerscale": 1.6, "handletextpad": 0.2, "columnspacing": 0.8, "frameon": False}
-    fig.legend(handles=axes[0, 0].collections, loc="lower center", ncol=5, **style)
-    fig.subplots_adjust(bottom=0.28 if wide else 0.25, wspace=0.08)  # the legend under the x labels
+        for index, name in enumerate(classes):
+            style = {"marker": MARKERS[index], "color": plt.cm.tab10(index), "lw": 0}
+            ax.scatter(*points[labels == index].T, s=14, alpha=0.85, label=name, **style)
+        ax.set(title=title, xlabel="t-SNE 1 (no units)", xticks=[], yticks=[])
+    axes[0, 0].set_ylabel("t-SNE 2 (no units)")  # the row's label, beside the first map only
+    style = {"markerscale": 1.6, "handletextpad": 0.2, "columnspacing": 0.8, "ncol": 5}
+    fig.legend(handles=axes[0, 0].collections, loc="lower center", frameon=False, **style)
+    fig.subplots_adjust(bottom=0.28, wspace=0.08)  # the legend under the x labels
     return fig
 
 
-def listing(*objects) -> str:
-    """Return the source code of functions or classes as one fenced Python block."""
-    return "```python\n" + "\n\n".join(inspect.getsource(obj).rstrip() for obj in objects) + "\n```"
+def listing(*parts) -> str:
+    """Return one fenced Python block of the source of functions or classes (or of text)."""
+    sources = [part if isinstance(part, str) else inspect.getsource(part) for part in parts]
+    return "```python\n" + "\n".join(source.rstrip() for source in sources) + "\n```"
 
 
 def source_lines(obj, first: str, last: str) -> str:
@@ -250,7 +242,7 @@ def source_lines(obj, first: str, last: str) -> str:
     lines = inspect.getsource(obj).splitlines()
     start = next(i for i, line in enumerate(lines) if first in line)
     end = next(i for i, line in enumerate(lines[start:], start) if last in line)
-    return "```python\n" + textwrap.dedent("\n".join(lines[start : end + 1])) + "\n```"
+    return textwrap.dedent("\n".join(lines[start : end + 1]))
 
 
 # ---------------------------------------------------------------------------- results files

@@ -53,11 +53,17 @@ def child_environment(**variables: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def pdf(notebook, tmp_path_factory) -> PdfReader:
+def pdf_file(notebook, tmp_path_factory) -> Path:
+    """The notebook exported, its listings rendered from the current code (as `make report`)."""
     needs_latex()
     target = tmp_path_factory.mktemp("pdf") / "exercise9.pdf"
-    build_report.export(notebook, target, to_pdf=True)
-    return PdfReader(target)
+    build_report.export(build_report.with_current_listings(notebook), target, to_pdf=True)
+    return target
+
+
+@pytest.fixture(scope="module")
+def pdf(pdf_file) -> PdfReader:
+    return PdfReader(pdf_file)
 
 
 @pytest.fixture(scope="module")
@@ -248,15 +254,12 @@ def test_pdf_has_the_sheets_part_in_6_pages_and_10_in_all(pdf):
 
 
 @SLOW
-def test_the_listings_glyphs_are_at_least_9_points(tmp_path, notebook):
+def test_the_listings_glyphs_are_at_least_9_points(tmp_path, pdf_file):
     """Measured as the issue asks, with pdftotext -bbox (a word's box is as tall as its font
     size, in PDF points): every word from the written code on is 9 pt or more."""
-    needs_latex()
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) is not installed")
-    target = tmp_path / "exercise9.pdf"
-    build_report.export(build_report.with_current_listings(notebook), target, to_pdf=True)
-    subprocess.run(["pdftotext", "-bbox", str(target), str(tmp_path / "words.html")], check=True)
+    subprocess.run(["pdftotext", "-bbox", str(pdf_file), str(tmp_path / "words.html")], check=True)
     pages = (tmp_path / "words.html").read_text(encoding="utf-8").split("<page ")[1:]
     heading = re.compile(r">The</word>\s*<word[^>]*>written</word>\s*<word[^>]*>code<")
     first = max(i for i, page in enumerate(pages) if heading.search(page))  # not the intro's

@@ -50,19 +50,24 @@ def fonts(fig) -> list[float]:
     return [text.get_fontsize() for text in fig.findobj(matplotlib.text.Text) if text.get_text()]
 
 
+def recorded(rows: int, images: int = 10) -> helpers.Recorder:
+    """Return a Recorder of `images` clean images with `rows` - 1 recorded epochs."""
+    recorder = helpers.Recorder(torch.zeros(images, 784))
+    recorder.outputs = {10 * k: torch.ones(images, 784) for k in range(1, rows)}
+    return recorder
+
+
 def test_image_rows_have_row_labels_and_class_titles_at_8_points_or_more():
-    fig = report.show_image_rows(
-        {"input": torch.zeros(10, 784), "output": torch.ones(10, 784)}, CLASSES, "title"
-    )
+    fig = report.plot_recorded(recorded(2), CLASSES, "title")
     axes = fig.axes
     assert len(axes) == 20 and fig.get_size_inches()[0] <= report.FIGURE_WIDTH
-    assert axes[0].get_ylabel() == "input" and axes[10].get_ylabel() == "output"
+    assert axes[0].get_ylabel() == "input" and axes[10].get_ylabel() == "epoch\n10"
     assert [ax.get_title() for ax in axes[:10]] == [f"class\n{i}" for i in range(10)]
     assert min(fonts(fig)) >= 8
 
 
 def test_image_rows_break_class_names_at_a_space_or_after_a_slash():
-    fig = report.show_image_rows({"input": torch.zeros(2, 784)}, ["T-shirt/top", "Ankle boot"], "t")
+    fig = report.plot_recorded(recorded(1, images=2), ["T-shirt/top", "Ankle boot"], "t")
     assert [ax.get_title() for ax in fig.axes] == ["T-shirt/\ntop", "Ankle\nboot"]
 
 
@@ -85,9 +90,7 @@ def test_plot_recorded_draws_inputs_every_recorded_epoch_and_the_originals():
 
 def test_image_rows_leave_no_gap_between_the_title_and_the_first_row():
     """The column titles and the figure title take about half an inch above the images."""
-    fig = report.show_image_rows(
-        {f"row {i}": torch.zeros(10, 784) for i in range(6)}, CLASSES, "title"
-    )
+    fig = report.plot_recorded(recorded(6), CLASSES, "title")
     height = fig.get_size_inches()[1]
     top_of_images = fig.axes[0].get_position().y1
     assert (1 - top_of_images) * height < 0.6
@@ -371,9 +374,12 @@ def test_a_first_run_and_make_run_have_no_committed_run_to_differ_from(tmp_path,
 def test_source_lines_give_a_complete_dedented_fragment():
     text = report.source_lines(helpers.train_epoch, "for batch in", "total.add_(")
     lines = text.splitlines()
-    assert lines[0] == "```python" and lines[1].startswith("for batch in order.split(")
-    assert lines[-2].startswith("    total.add_(") and lines[-1] == "```"
+    assert lines[0].startswith("for batch in order.split(")
+    assert lines[-1].startswith("    total.add_(")
     assert "inputs = add_white_noise(target, noise_std, generator)" in text
+    block = report.listing(text, helpers.add_white_noise).splitlines()
+    assert block[0] == "```python" and block[1] == lines[0] and block[-1] == "```"
+    assert "def add_white_noise(" in block[len(lines) + 1]
 
 
 def test_listing_renders_the_real_source():

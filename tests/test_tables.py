@@ -68,37 +68,6 @@ def test_a_pipe_table_gives_pandoc_the_column_widths_asked_for():
         tables.pipe_table(frame, widths=(10, 4))  # one width per column and the index
 
 
-# ---------------------------------------------------------------------------- numbers
-
-
-def test_settings_are_written_as_the_sheet_writes_them():
-    assert [tables.sheet_number(v) for v in (1e-5, 0.001, 0.5, 128, 2.5e-5)] == [
-        "1e-5",
-        "0.001",
-        "0.5",
-        "128",
-        "2.5e-5",
-    ]
-    table = rows(
-        tables.settings_table(
-            {
-                "EPOCHS": 50,
-                "BATCH_SIZE": 128,
-                "LR": 1e-3,
-                "WEIGHT_DECAY": 1e-5,
-                "TEST_EVERY": 10,
-                "NOISE_STD": 0.5,
-                "SEED": 0,
-                "TSNE_POINTS": 500,
-                "TSNE_SEED": 0,
-            }
-        )
-    )
-    assert table[0] == ["setting", "name", "value"] and len(table) == 1 + 9
-    assert ['weight decay (the sheet\'s "momentum")', "`WEIGHT_DECAY`", "1e-5"] in table
-    assert table[3] == ["Adam learning rate", "`LR`", "0.001"]
-
-
 # ---------------------------------------------------------------------------- the submission
 
 
