@@ -9,14 +9,20 @@ import pandas as pd
 import gd_variants
 import helpers
 import provenance
+import report
 import study_settings
-from report import FIGURE_WIDTH, key, panels, read_json, readable_log_axis
+from report import FIGURE_WIDTH, panels, read_json, readable_log_axis
 from seed_study import statistics as stats
 from tables import pipe_table
 
 # ---------------------------------------------------------------------------- the study's files
 
 ABOVE = {"xycoords": ("data", "axes fraction"), "fontsize": 8}  # a note at a height in the axes
+
+
+def key(name: str) -> str:
+    """Return a model's name as a companion_results.json key ('PCA-8' -> 'pca8')."""
+    return "pca8" if name == "PCA-8" else report.key(name)
 
 
 def read_seed_study(path: str | Path) -> dict:

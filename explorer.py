@@ -67,7 +67,7 @@ class CodeExplorer:
         named = {"description_width": "90px"}
         self.units = [
             widgets.FloatSlider(description=f"unit {unit + 1}", readout_format=".2f", style=named)
-            for unit in range(helpers.CODE_SIZE)
+            for unit in range(helpers.ENCODER_SIZES[-1])
         ]
         self.noise = widgets.FloatSlider(
             noise_std, min=0.0, max=1.0, step=0.05, description="noise std", style=named

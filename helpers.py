@@ -74,7 +74,6 @@ def load_fashion_mnist(
 
 ENCODER_SIZES = (IMAGE_SIZE, 128, 64, 32, 16, 8)
 DECODER_SIZES = (8, 8, 32, 64, 128, IMAGE_SIZE)
-CODE_SIZE = ENCODER_SIZES[-1]
 RELU_BIAS = 0.01  # a small positive bias keeps the narrow ReLU layers alive at the start
 
 
@@ -88,12 +87,12 @@ def mlp(sizes: tuple[int, ...], last_activation: nn.Module) -> nn.Sequential:
 
 
 class Autoencoder(nn.Module):
-    """The sheet's autoencoder: encoder 784-128-64-32-16-8, decoder 8-8-32-64-128-784, Tanh
-    out. linear_code=True (the companion's ablation) drops the ReLU on the 8 code units."""
+    """The sheet's autoencoder: encoder 784-128-64-32-16-8, decoder 8-8-32-64-128-784 with
+    Tanh out, ReLU after every other layer."""
 
-    def __init__(self, seed: int | None = None, linear_code: bool = False) -> None:
+    def __init__(self, seed: int | None = None) -> None:
         super().__init__()
-        self.encoder = mlp(ENCODER_SIZES, nn.Identity() if linear_code else nn.ReLU())
+        self.encoder = mlp(ENCODER_SIZES, nn.ReLU())
         self.decoder = mlp(DECODER_SIZES, nn.Tanh())
         self.reset_parameters(seed)
 
@@ -202,14 +201,13 @@ def fixed_test_noise(test_x: torch.Tensor, noise_std: float, seed: int) -> torch
 
 @dataclass
 class TrainingHistory:
-    """Per-epoch mean training loss, test loss by epoch, live code units and restarts."""
+    """Per-epoch mean training loss, test loss by epoch, seconds and live code units."""
 
     noise_std: float = 0.0
     train_loss: list[float] = field(default_factory=list)
     test_loss: dict[int, float] = field(default_factory=dict)
     epoch_seconds: list[float] = field(default_factory=list)
     live_code_units: int = 0
-    restarts: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """Return the history as JSON-ready data (test-loss keys as strings, no timings)."""
@@ -283,7 +281,7 @@ def train_autoencoder(
         history.train_loss.append(loss)
         history.epoch_seconds.append(time.perf_counter() - start)
         if on_epoch is not None:
-            on_epoch(epoch, model)  # safeguards.train: the collapse check
+            on_epoch(epoch, model)  # a check after every epoch, of a collapse say
         if epoch % test_every == 0 or epoch == epochs:
             history.test_loss[epoch] = reconstruction_loss(model, test_input, test_x)
             if on_test is not None:

@@ -1,5 +1,6 @@
 """Measures beyond the sheet, for the companion and the seed study: the PSNR against noise,
-the best linear code of the same size (PCA-8), and load_model for the submission's models."""
+the best linear code of the same size (PCA-8), the linear-code ablation, and load_model for
+the submission's models."""
 
 from __future__ import annotations
 
@@ -13,16 +14,24 @@ from sklearn.decomposition import PCA
 from torch import nn
 
 import provenance
-from helpers import CODE_SIZE, Autoencoder, add_white_noise, reconstruct
+from helpers import ENCODER_SIZES, Autoencoder, add_white_noise, reconstruct
 
 
-def load_model(path: str | Path, linear_code: bool = False) -> Autoencoder:
+class LinearCodeAutoencoder(Autoencoder):
+    """The companion's ablation: the sheet's autoencoder without the ReLU on the 8 code units."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        super().__init__(seed)
+        self.encoder[-1] = nn.Identity()  # the code layer's activation; weights as the sheet's
+
+
+def load_model(path: str | Path) -> Autoencoder:
     """Return an Autoencoder with the weights saved at `path` by save_model, on the CPU; a
     missing or damaged file is one error that names it and how to make it again."""
     remedy = provenance.how_to_restore(path, "`make run` (exercise9.ipynb saves it)")
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path} is missing: {remedy}")
-    model = Autoencoder(linear_code=linear_code)
+    model = Autoencoder()
     try:
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     except Exception as error:  # noqa: BLE001 (not a zip, a pickle, or these weights: one message)
@@ -34,7 +43,7 @@ def load_model(path: str | Path, linear_code: bool = False) -> Autoencoder:
     return model.eval()
 
 
-def fit_pca(train_x: torch.Tensor, n_components: int = CODE_SIZE) -> PCA:
+def fit_pca(train_x: torch.Tensor, n_components: int = ENCODER_SIZES[-1]) -> PCA:
     """Return a PCA with n_components fitted on the training images: the best linear code."""
     return PCA(n_components=n_components, random_state=0).fit(train_x.numpy())
 

@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-RECORD_VARIABLE = "EXERCISE9_RECORD"  # set by the repository's `make run`: the committed run
+RECORD_VARIABLE = "EXERCISE9_RECORD"  # set for the run that becomes the committed one
 PROJECT = Path(__file__).resolve().parent
 
 

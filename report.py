@@ -37,7 +37,7 @@ plt.rcParams.update(STYLE)  # on import: every font at least 8 pt at the PDF's w
 
 def output_folder() -> Path:
     """Return a new staging folder of this run's own: in other-runs/, or in $EXERCISE9_OUTPUT
-    (the tests) or the project (the repository's `make run`); first remove those of runs that
+    (the tests) or the project (a recording run, $EXERCISE9_RECORD); first remove those of runs that
     ended unpublished."""
     tests, recorded = os.environ.get(OUTPUT_VARIABLE), os.environ.get(provenance.RECORD_VARIABLE)
     base, own = Path(tests or ("." if recorded else OTHER_RUN_FOLDER)), not (tests or recorded)
@@ -137,12 +137,12 @@ def not_a_number(constant: str) -> float:
 def run_notice(config: dict, device: str, results_file: str | Path) -> str:
     """Return a notice naming each setting (and the device) that differs from the committed
     run's in `results_file`, or '' (none differs or none is committed); the repository's
-    `make run`, which records the committed run, refuses values other than settings.py's."""
+    recording run ($EXERCISE9_RECORD) refuses values other than settings.py's."""
     if os.environ.get(provenance.RECORD_VARIABLE):
         committed = settings.COMMITTED.items()
         if others := [f"{k} = {config[k]!r}" for k, v in committed if config.get(k, v) != v]:
             raise settings.SettingsError(
-                f"`make run` records the committed run, with settings.py's values, but this "
+                f"A recording run makes the committed run, with settings.py's values, but this "
                 f"run sets {', '.join(others)}. Nothing was trained or written: put the value "
                 "in settings.py, or run the notebook in JupyterLab or with papermill (its run "
                 f"goes to {OTHER_RUN_FOLDER}/)."
@@ -249,8 +249,8 @@ def source_lines(obj, first: str, last: str) -> str:
 
 
 def key(name: str) -> str:
-    """Return a model's name as a results.json key ('PCA-8' -> 'pca8', 'a b' -> 'a_b')."""
-    return {"PCA-8": "pca8"}.get(name, name.replace(" ", "_").replace("-", "_"))
+    """Return a model's name as a results.json key ('denoising autoencoder' -> its snake case)."""
+    return name.replace(" ", "_").replace("-", "_")
 
 
 def recorded_numbers(recorder: helpers.Recorder, classes: list[str]) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
+from dataclasses import dataclass, field
 
 import torch
 
@@ -56,7 +57,7 @@ def collapse_reason(model: helpers.Autoencoder, inputs: torch.Tensor) -> str:
     """Return why the model has collapsed (dead code, constant output), or '' if it has not."""
     live = helpers.count_live_units(model, inputs)
     if live < MIN_LIVE_UNITS:
-        return f"only {live} of {helpers.CODE_SIZE} code units fire on the checked images"
+        return f"only {live} of {helpers.ENCODER_SIZES[-1]} code units fire on the checked images"
     spread = helpers.reconstruct(model, inputs).var(0).mean().item()
     if spread < CONSTANT_OUTPUT_RATIO * inputs.var(0).mean().item():
         return "the output is (almost) the same image for every input"
@@ -66,6 +67,13 @@ def collapse_reason(model: helpers.Autoencoder, inputs: torch.Tensor) -> str:
 def restart_seed(seed: int, restarts: int) -> int:
     """Return the initialisation seed of a collapsed model's next try: 1000 * (k + 1) + seed."""
     return 1000 * (restarts + 1) + seed
+
+
+@dataclass
+class CheckedHistory(helpers.TrainingHistory):
+    """A TrainingHistory with why the model restarted (none: an empty list)."""
+
+    restarts: list[str] = field(default_factory=list)
 
 
 class Collapsed(Exception):
@@ -102,11 +110,11 @@ def train(
     *,
     restart_on_collapse: bool = True,
     **settings,
-) -> helpers.TrainingHistory:
+) -> CheckedHistory:
     """Check the arguments, then train with helpers.train_autoencoder; a model that collapses
     in its first epochs (fewer than MIN_LIVE_UNITS live code units on the first CHECK_IMAGES
-    training images with the training noise, or one output for every input) restarts from restart_seed(seed, k), and history.restarts says why; CannotTrain
-    after MAX_RESTARTS restarts."""
+    training images with the training noise, or one output for every input) restarts from
+    restart_seed(seed, k), and history.restarts says why; CannotTrain after MAX_RESTARTS."""
     full = dataclasses.asdict(SHEET) | {"noise_std": 0.0, "seed": 0} | settings
     check_training_args(data, **full)
     if not flush_denormals() and subnormals_are_slow():
@@ -126,5 +134,4 @@ def train(
             print(f"Collapse at {restarts[-1]}")
             model.reset_parameters(new_seed)
             continue
-        history.restarts = restarts
-        return history
+        return CheckedHistory(**dataclasses.asdict(history), restarts=restarts)

@@ -1,5 +1,5 @@
 """The submission's settings: the sheet's training, the report's run and the checks of the
-parameters cell (study_settings.py adds the companion's and the seed study's)."""
+notebook's parameters cell."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ VARIANTS = {  # key in results.json and seed_study.json: the variant
     "autoencoder": Variant("plain", "sheet's autoencoder"),
     "denoising_autoencoder": Variant("denoising", "denoising autoencoder", noise_std=NOISE_STD),
     "linear_code_autoencoder": Variant(
-        "linear", "linear-code autoencoder", options=(("linear_code", True),)
+        "linear", "linear-code autoencoder", model="measures.LinearCodeAutoencoder"
     ),
 }
 COMPARISONS = (

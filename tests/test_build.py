@@ -157,7 +157,7 @@ def test_pdf_has_every_answer_and_caption(pdf_text, notebook):
         "Mini-batch gradient descent",
         "Adam has no momentum argument",
         "the footwear forms a band of its own",
-        "Both maps put the footwear in a region of its own",
+        "Both maps (Figure 4) put the footwear apart from the clothes",
         "The written code",
     ]
     rendered = [

@@ -347,47 +347,15 @@ def test_q3b_the_plain_model_also_removes_most_noise_the_denoising_loses_little(
     assert denoising["test_mse_noisy"] < plain["test_mse_noisy"]
 
 
-def test_q3c_the_same_footwear_and_clothes_its_bags_split(results, text):
-    """'Both maps (Figure 4) put the footwear apart from the clothes, keep the T-shirts and
-    trousers largely to themselves and let the other clothes overlap; the denoising map keeps
-    the dresses, sneakers and trousers more to themselves and the bags and coats less, its
-    bags in several small groups (Table 4).'"""
+def test_q3c_the_denoising_map_keeps_dresses_sneakers_trousers_more_bags_coats_less(results, text):
+    """'the denoising map keeps the dresses (...), sneakers and trousers more to themselves and
+    the bags (...) and coats less, its bags in several small groups where the plain map has
+    one main group and a small clump': the five classes that differ by 10 points or more."""
+    said("the denoising map keeps the dresses", text)
+    said("sneakers and trousers more to themselves and the bags", text)
     said(
-        "Both maps (Figure 4) put the footwear apart from the clothes, keep the T-shirts and "
-        "trousers largely to themselves and let the other clothes overlap; the denoising map "
-        "keeps the dresses, sneakers and trousers more to themselves and the bags and coats "
-        "less, its bags in several small groups (Table 4)",
-        text,
-    )
-    assert recall(results, DENOISING)["Bag"] < recall(results, PLAIN)["Bag"]
-    for model in (PLAIN, DENOISING):
-        shares = recall(results, model)
-        assert results["tsne_map"][model]["group_recall"]["footwear"] >= 0.95, model
-        assert min(shares["T-shirt/top"], shares["Trouser"]) > 0.6, model
-        assert max(shares[name] for name in ("Pullover", "Coat", "Shirt")) < 0.6, model
-
-
-def test_q3c_both_maps_keep_the_footwear_apart_and_the_tops_overlap(results, text):
-    """'Both maps put the footwear in a region of its own (...) and let the tops overlap, the
-    shirts most.'"""
-    said("Both maps put the footwear in a region of its own", text)
-    said("let the tops overlap, the shirts most", text)
-    for model in (PLAIN, DENOISING):
-        shares = recall(results, model)
-        assert results["tsne_map"][model]["group_recall"]["footwear"] >= 0.95, model
-        assert all(shares[name] < 0.75 for name in TOPS), model
-        assert min(shares, key=shares.get) == "Shirt", model
-
-
-def test_q3c_in_this_run_dresses_sneakers_more_bags_less(results, text):
-    """'In this run they differ class by class: the denoising map keeps the dresses (...), the
-    sneakers (...) and the trousers (...) more to themselves and the bags (...) and the coats
-    (...) less; its bags lie in several small groups, among the tops and at the edge of the
-    footwear': the five classes that differ by 10 points or more, all of them."""
-    said("In this run they differ class by class: the denoising map keeps the dresses", text)
-    said(
-        "its bags lie in several small groups, among the tops and at the edge of the footwear, "
-        "where the plain map has one main group",
+        "and coats less, its bags in several small groups where the plain map has one main "
+        "group and a small clump",
         text,
     )
     plain, denoising = recall(results, PLAIN), recall(results, DENOISING)
@@ -395,10 +363,21 @@ def test_q3c_in_this_run_dresses_sneakers_more_bags_less(results, text):
     assert {name for name in plain if abs(denoising[name] - plain[name]) >= 0.095} == set(named)
     for name, sign in named.items():
         assert sign * (denoising[name] - plain[name]) > 0.095, name
-    assert votes_for(results, DENOISING, "Bag", TOPS) >= 3
 
 
-# ---------------------------------------------------------------------------- the check itself
+def test_q3c_both_maps_keep_the_footwear_apart_and_the_other_clothes_overlap(results, text):
+    """'Both maps (Figure 4) put the footwear apart from the clothes (...), keep the T-shirts
+    and trousers largely to themselves and let the other clothes overlap, the shirts most'."""
+    said("Both maps (Figure 4) put the footwear apart from the clothes", text)
+    said("keep the T-shirts and trousers largely to themselves and let the other clothes", text)
+    said("overlap, the shirts most", text)
+    others = ("Pullover", "Dress", "Coat", "Shirt")
+    for model in (PLAIN, DENOISING):
+        shares = recall(results, model)
+        assert results["tsne_map"][model]["group_recall"]["footwear"] >= 0.95, model
+        assert min(shares["T-shirt/top"], shares["Trouser"]) > 0.65, model
+        assert all(shares[name] < 0.75 for name in others), model
+        assert min(shares, key=shares.get) == "Shirt", model
 
 
 def swapped(results: dict) -> dict:

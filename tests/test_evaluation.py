@@ -87,7 +87,7 @@ def test_unit_activity_is_the_share_of_codes_where_a_unit_is_non_zero():
 
 
 def test_linear_code_units_count_as_live_even_when_negative():
-    model = helpers.Autoencoder(seed=0, linear_code=True)
+    model = measures.LinearCodeAutoencoder(seed=0)
     with torch.no_grad():
         model.encoder[8].bias[:] = -1e3  # every code value negative
     assert helpers.count_live_units(model, torch.randn(20, 784)) == 8
@@ -119,7 +119,7 @@ def test_fixed_test_noise_is_the_same_draw_every_time():
 
 def code_reading(weights: torch.Tensor) -> helpers.Autoencoder:
     """A model whose 8 code units all read the image through the same first-layer weights."""
-    model = helpers.Autoencoder(seed=0, linear_code=True)
+    model = measures.LinearCodeAutoencoder(seed=0)
     with torch.no_grad():
         for layer in model.encoder[::2]:
             layer.weight.zero_()

