@@ -140,8 +140,8 @@ BOUND = [  # (fragment, [(source, path) for each {}])
     (
         "put the footwear apart from the clothes ({} and {} of its points, Table 4)",
         [
-            ("results", ("tsne_map", DAE, "group_recall", "footwear")),
             ("results", ("tsne_map", AE, "group_recall", "footwear")),
+            ("results", ("tsne_map", DAE, "group_recall", "footwear")),
         ],
     ),
     (
