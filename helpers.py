@@ -87,8 +87,8 @@ def mlp(sizes: tuple[int, ...], last_activation: nn.Module) -> nn.Sequential:
 
 
 class Autoencoder(nn.Module):
-    """The sheet's autoencoder: encoder 784-128-64-32-16-8, decoder 8-8-32-64-128-784 with
-    Tanh out, ReLU after every other layer."""
+    """The sheet's autoencoder: encoder 784-128-64-32-16-8, decoder 8-8-32-64-128-784, ReLU
+    after each layer but the last, Tanh there."""
 
     def __init__(self, seed: int | None = None) -> None:
         super().__init__()
@@ -373,15 +373,18 @@ class ModelRecord:
     recorder: Recorder
     mse_clean: float = math.nan
     mse_noisy: float = math.nan
+    live_units: int = 0
     test_codes: np.ndarray | None = None
     tsne: np.ndarray | None = None
     votes: np.ndarray | None = None
 
 
 def measure_errors(record: ModelRecord, test_x: torch.Tensor, noisy_x: torch.Tensor) -> None:
-    """Set the record's test MSE against the clean images, on clean and on noisy inputs."""
+    """Set the record's test MSEs against the clean images, on clean and on noisy inputs,
+    and its code units that fire on some clean test image."""
     record.mse_clean = reconstruction_loss(record.model, test_x, test_x)
     record.mse_noisy = reconstruction_loss(record.model, noisy_x, test_x)
+    record.live_units = count_live_units(record.model, test_x)
 
 
 def measure_codes(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import math
@@ -58,12 +57,6 @@ def write_atomically(target: str | Path, data: bytes | str) -> Path:
         if temp_name and os.path.exists(temp_name):
             os.remove(temp_name)
     return target
-
-
-def leftover_temporary_files(target: str | Path) -> list[Path]:
-    """Return the temporary files that a killed write_atomically left beside `target`."""
-    target = Path(target)
-    return sorted(target.parent.glob(f".{glob.escape(target.name)}.*"))
 
 
 def how_to_restore(path: str | Path, remake: str = "") -> str:

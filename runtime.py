@@ -4,7 +4,6 @@ importing this module flushes to zero before PyTorch starts its worker threads."
 from __future__ import annotations
 
 import os
-import platform
 
 import torch
 
@@ -35,20 +34,6 @@ def get_device() -> torch.device:
     return torch.device("cpu")
 
 
-def subnormals_are_slow() -> bool:
-    """Return whether this CPU computes with subnormal floats far more slowly than with
-    normal ones: x86 does (microcode assists); ARM, Apple silicon included, does not."""
-    return platform.machine().lower() in {"x86_64", "amd64", "i386", "i686", "x86"}
-
-
-def flush_denormals() -> bool:
-    """Flush subnormal floats to zero; return whether all of PyTorch's CPU threads do so (a
-    thread copies the setting when it starts: importing this module makes it early)."""
-    if not torch.set_flush_denormal(True):
-        return True  # this CPU has no such mode; nothing more can be done
-    smallest_subnormal = torch.ones(1 << 20, dtype=torch.int32).view(torch.float32)
-    return not (smallest_subnormal * 1.0).view(torch.int32).any().item()
-
-
-# Made at import, before PyTorch starts its CPU worker threads, which copy it (flush_denormals).
+# Made at import, before PyTorch starts its CPU worker threads, which copy it (the seed study's
+# safeguards.flush_denormals checks that they did).
 torch.set_flush_denormal(True)

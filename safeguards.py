@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import platform
 import warnings
 from dataclasses import dataclass, field
 
 import torch
 
 import helpers
-from runtime import flush_denormals, subnormals_are_slow
+import runtime  # noqa: F401 (its import flushes subnormal floats in the threads started later)
 from settings import SHEET
 
 COLLAPSE_CHECK_EPOCHS, MAX_RESTARTS = 5, 5  # checked in the first epochs, restarted at most
@@ -23,6 +24,21 @@ SUBNORMAL_WARNING = (
     "helpers was imported): late epochs can get several times slower on this CPU. Import "
     "helpers before any other PyTorch work: restart the kernel and run the notebook from the top."
 )
+
+
+def subnormals_are_slow() -> bool:
+    """Return whether this CPU computes with subnormal floats far more slowly than with
+    normal ones: x86 does (microcode assists); ARM, Apple silicon included, does not."""
+    return platform.machine().lower() in {"x86_64", "amd64", "i386", "i686", "x86"}
+
+
+def flush_denormals() -> bool:
+    """Flush subnormal floats to zero; return whether all of PyTorch's CPU threads do so (a
+    thread copies the setting when it starts: importing this module makes it early)."""
+    if not torch.set_flush_denormal(True):
+        return True  # this CPU has no such mode; nothing more can be done
+    smallest_subnormal = torch.ones(1 << 20, dtype=torch.int32).view(torch.float32)
+    return not (smallest_subnormal * 1.0).view(torch.int32).any().item()
 
 
 def check_images(x: torch.Tensor, what: str) -> None:

@@ -76,7 +76,7 @@ AT_MOST = [  # (name, name, why): the first may not exceed the second
 ]
 
 
-PATHS = ["DATA_DIR", "FIGURES_DIR", "MODELS_DIR"]  # both notebooks
+PATHS = ["DATA_DIR", "FIGURES_DIR", "MODELS_DIR"]  # the folders a run reads and writes
 SUBMISSION_PARAMETERS = {  # exercise9.ipynb's parameters cell (AUTHORS aside): name: kind
     "EPOCHS": "count", "BATCH_SIZE": "images", "LR": "rate", "WEIGHT_DECAY": "decay",
     "TEST_EVERY": "count", "NOISE_STD": "noise", "SEED": "seed", "TSNE_POINTS": "points",

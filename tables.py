@@ -4,7 +4,6 @@ import re
 
 import numpy as np
 import pandas as pd
-import torch
 
 import helpers
 
@@ -31,13 +30,12 @@ def loss_table(history: helpers.TrainingHistory) -> str:
     return pipe_table(frame.rename_axis("epochs")) + f"\n\nTest loss after epoch {tests}."
 
 
-def error_table(records: dict, test_x: torch.Tensor, noisy_input_mse: float) -> str:
+def error_table(records: dict, noisy_input_mse: float) -> str:
     """Return each model's test MSEs (clean, noisy inputs), live units; the noise's MSE."""
     frame = pd.DataFrame(index=list(records))
     frame["test MSE, clean inputs"] = [f"{r.mse_clean:.4f}" for r in records.values()]
     frame["test MSE, noisy inputs"] = [f"{r.mse_noisy:.4f}" for r in records.values()]
-    live = [helpers.count_live_units(record.model, test_x) for record in records.values()]
-    frame["live code units"] = live
+    frame["live code units"] = [record.live_units for record in records.values()]
     frame = frame.astype(str)  # the row below is text in every column
     frame.loc["the noisy inputs themselves"] = ["-", f"{noisy_input_mse:.4f}", "-"]
     return pipe_table(frame, widths=(40, 22, 22, 16))

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 import helpers
-import runtime
 import safeguards
 from conftest import BAD_TRAINING_SETTINGS
 
@@ -109,10 +108,10 @@ def test_every_cpu_thread_flushes_subnormal_floats():
     """Importing helpers first makes every worker thread flush: products that would be
     subnormal (1e-20 x 1e-20 = 1e-40), computed across both threads, come out as 0."""
     script = (
-        "import helpers, runtime, torch; "
+        "import helpers, runtime, safeguards, torch; "
         "products = torch.full((1 << 22,), 1e-20) * 1e-20; "
         "print(torch.get_num_threads(), products.count_nonzero().item(), "
-        "runtime.flush_denormals())"
+        "safeguards.flush_denormals())"
     )
     assert run_with_two_threads(script).split() == ["2", "0", "True"]
 
@@ -130,16 +129,16 @@ def test_threads_started_before_helpers_are_detected():
     the old setting in running threads; LLVM's and Intel's runtimes (macOS, Windows, conda)
     pass it on, and ARM has no slow subnormals to warn about."""
     script = (
-        "import torch; torch.ones(1 << 22).sum(); import helpers, runtime; "
-        f"print(runtime.flush_denormals()); {GNU_OPENMP}"
+        "import torch; torch.ones(1 << 22).sum(); import helpers, safeguards; "
+        f"print(safeguards.flush_denormals()); {GNU_OPENMP}"
     )
     flushes, gnu_openmp = run_with_two_threads(script).split()
-    if gnu_openmp != "True" or not runtime.subnormals_are_slow():
+    if gnu_openmp != "True" or not safeguards.subnormals_are_slow():
         pytest.skip("the threads inherit the flush setting here (not GNU OpenMP on x86)")
     assert flushes == "False"
 
 
 def test_the_slow_subnormal_warning_is_only_for_x86(monkeypatch):
     for machine, slow in [("x86_64", True), ("AMD64", True), ("arm64", False), ("aarch64", False)]:
-        monkeypatch.setattr(runtime.platform, "machine", lambda machine=machine: machine)
-        assert runtime.subnormals_are_slow() == slow
+        monkeypatch.setattr(safeguards.platform, "machine", lambda machine=machine: machine)
+        assert safeguards.subnormals_are_slow() == slow

@@ -85,11 +85,12 @@ def test_loss_table_lists_every_epoch_in_rows_of_ten_and_the_test_losses_below()
 
 def test_the_error_table_gives_both_errors_the_live_units_and_the_noisy_inputs(tiny_data):
     model = helpers.Autoencoder(seed=0)
-    record = helpers.ModelRecord(
-        model, helpers.TrainingHistory(), None, mse_clean=0.06912, mse_noisy=0.07486
-    )
-    table = rows(tables.error_table({"autoencoder": record}, tiny_data.test_x, 0.25021))
+    record = helpers.ModelRecord(model, helpers.TrainingHistory(), None)
+    helpers.measure_errors(record, tiny_data.test_x, tiny_data.test_x + 0.5)
+    record.mse_clean, record.mse_noisy = 0.06912, 0.07486
+    table = rows(tables.error_table({"autoencoder": record}, 0.25021))
     live = helpers.count_live_units(model, tiny_data.test_x)
+    assert record.live_units == live
     assert table == [
         ["", "test MSE, clean inputs", "test MSE, noisy inputs", "live code units"],
         ["autoencoder", "0.0691", "0.0749", str(live)],

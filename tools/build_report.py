@@ -2,6 +2,7 @@
 
 import argparse
 import copy
+import glob
 import io
 import os
 import re
@@ -23,7 +24,7 @@ from nbformat.v4 import new_output
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as tools/build_report.py: the project's modules
 
-from provenance import RECORD_VARIABLE, how_to_restore, leftover_temporary_files, write_atomically
+from provenance import RECORD_VARIABLE, how_to_restore, write_atomically
 
 NOTEBOOKS = ("exercise9.ipynb", "companion.ipynb")  # the companion reads the first one's results
 ZIP_CONTENTS = """
@@ -43,6 +44,13 @@ HIDING_TAGS = {  # Jupyter Book's tags, as nbconvert's TagRemovePreprocessor tak
 
 class BuildError(Exception):
     """A build step failed; the message says what is wrong and what to do."""
+
+
+def leftover_temporary_files(target: str | Path) -> list[Path]:
+    """Return the temporary files that a killed provenance.write_atomically left beside
+    `target` (it names them ".{name}.<random>")."""
+    target = Path(target)
+    return sorted(target.parent.glob(f".{glob.escape(target.name)}.*"))
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
