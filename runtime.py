@@ -34,6 +34,6 @@ def get_device() -> torch.device:
     return torch.device("cpu")
 
 
-# Made at import, before PyTorch starts its CPU worker threads, which copy it (the seed study's
-# safeguards.flush_denormals checks that they did).
+# Made at import, before PyTorch starts its CPU worker threads, which copy it (a thread started
+# before this import keeps its old setting: import this module before any PyTorch work).
 torch.set_flush_denormal(True)

@@ -80,7 +80,7 @@ BOUND = [  # (fragment, [(source, path) for each {}])
         [("results", (AE, "test_loss", "50"))],
     ),
     (
-        "the training loss of the same epoch, by at most {}:",
+        "the training loss of the same epoch, by at most {}, and",
         [("results", (AE, "train_test_gap", maximum))],
     ),
     (
