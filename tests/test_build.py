@@ -254,6 +254,17 @@ def test_pdf_has_the_sheets_part_in_6_pages_and_10_in_all(pdf):
 
 
 @SLOW
+def test_the_page_the_text_names_for_figure_4_is_its_page(pdf, notebook):
+    """Q2 e) sends the reader to Figure 4 by its page, as a strict reader asked: it must be the
+    page that holds Figure 4's caption."""
+    text = " ".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    [named] = re.findall(r"left half of Figure 4 \(page (\d+),", " ".join(text.split()))
+    pages = [squeeze(page.extract_text()) for page in pdf.pages]
+    [caption] = [i + 1 for i, page in enumerate(pages) if squeeze("Figure 4. t-SNE maps") in page]
+    assert int(named) == caption
+
+
+@SLOW
 def test_the_listings_glyphs_are_at_least_9_points(tmp_path, pdf_file):
     """Measured as the issue asks, with pdftotext -bbox (a word's box is as tall as its font
     size, in PDF points): every word from the written code on is 9 pt or more."""
