@@ -22,7 +22,7 @@ html: setup  ## HTML export, a fallback that needs no LaTeX
 bench: setup  ## seconds per epoch against a tutorial-style baseline
 	$(VENV_PYTHON) bench/bench_epoch.py
 
-seeds: setup  ## the seed study (seed_study/PLAN.md): seeds 10 to 39 of the plain and denoising models -> seed_study.json; trains only models not in build/seed_models/
+seeds: setup  ## the seed study (seed_study/PLAN.md): seeds 40 to 59 of the plain and denoising models (the replication) -> seed_study.json; trains only models not in build/seed_models/
 	$(VENV_PYTHON) -m seed_study
 
 .PHONY: verify

@@ -50,8 +50,7 @@ COMPARISONS = (
 
 
 PILOT_SEEDS = list(range(10))  # the pilot (2026-12-05), every variant: seed_study/pilot.json
-STUDY_SEEDS = list(range(10, 39))  # the study's own seeds: the 29 pairs trained by its amendment's
-# cut-off (seed_study/PLAN.md); the plan asked for 30, seeds 10 to 39
+STUDY_SEEDS = list(range(40, 60))  # the replication's new seeds (seed_study/PLAN.md)
 STUDY_VARIANTS = COMPARISONS[0]  # the models the study trains: plain and denoising
 SCORING = {  # how the seed study scores a model (seed_study/scoring.py)
     "test_noise_std": NOISE_STD,
