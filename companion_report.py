@@ -1,5 +1,7 @@
 """The companion's presentation: its figures, tables and results file (companion.ipynb)."""
 
+import re
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -40,11 +42,21 @@ def read_pilot(path: str | Path) -> dict:
     return read_json(path, "nothing: the pilot is not made again", keys)
 
 
+PLAN_MATH = {  # the plan's plain-text notation, typeset: R^2, 2^20, 1 - 0.05/3
+    r"\bR\^2\b": r"$R^2$",
+    r"\b2\^(\d+)\b": r"$2^{\1}$",
+    r"\b1 - 0\.05/(\d+|k)\b": r"$1 - 0.05/\1$",
+}
+
+
 def plan_markdown(path: str | Path) -> str:
     """Return the study's plan (seed_study/PLAN.md) without its title, its section headings as
-    bold lines, to print under a section of the companion."""
+    bold lines and its notation typeset, to print under a section of the companion."""
     lines = Path(path).read_text(encoding="utf-8").splitlines()[1:]
-    return "\n".join(f"**{line[3:]}.**" if line.startswith("## ") else line for line in lines)
+    text = "\n".join(f"**{line[3:]}.**" if line.startswith("## ") else line for line in lines)
+    for plain, typeset in PLAN_MATH.items():
+        text = re.sub(plain, typeset, text)
+    return text
 
 
 # ---------------------------------------------------------------------------- figures
@@ -65,6 +77,32 @@ def plot_paired_curve(ax, comparison: dict, measure: str, title: str) -> None:
     ax.legend(handles.values(), handles.keys(), fontsize=7, loc="lower left")
     ax.set(title=title, xlabel="noise std", ylabel=" − ".join(comparison["labels"]))
     ax.grid(alpha=0.3)
+
+
+def plot_primary_differences(study: dict):
+    """Return one panel per primary measure: each seed's paired difference (dots), 0, the band
+    within ± the margin, and the mean with its interval beside the first study's."""
+    comparison = stats.comparison_of(study)
+    fig, axes = panels(1, len(comparison["primary"]), 2.5)
+    seeds, bars = len(study["seeds"]), {"fmt": "o", "markersize": 4, "capsize": 3}
+    rng = np.random.default_rng(0)  # the dots' sideways jitter, for the eye only
+    for ax, row, first in zip(axes[0], comparison["primary"], study["first_study"]):
+        gaps = stats.pooled_gaps([study], row["measure"], row["level"])
+        ax.axhspan(-row["margin"], row["margin"], color="tab:green", alpha=0.12, linewidth=0)
+        ax.axhline(0, color="gray", linewidth=0.8)
+        ax.plot(rng.uniform(-0.18, 0.18, len(gaps)), gaps, ".", color="tab:blue", alpha=0.7)
+        for x, entry, color in ((0.75, row, "black"), (1.5, first, "gray")):
+            yerr = np.abs(np.array([entry["interval"]], dtype=float).T - entry["mean"])
+            ax.errorbar([x], [entry["mean"]], yerr, color=color, **bars)
+        ticks = [f"{seeds}\nseeds", "this\nstudy", "first\nstudy"]
+        ax.set_xticks([0, 0.75, 1.5], ticks, fontsize=7)
+        ax.set_xlim(-0.35, 1.95)
+        title = row["label"].replace("at noise 0 (dB)", "on clean inputs (dB)")
+        ax.set_title(textwrap.fill(title, 22), fontsize=8)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0, 0].set_ylabel(" − ".join(comparison["labels"]))
+    fig.subplots_adjust(wspace=0.55)
+    return fig
 
 
 def plot_psnr(noise_stds: list, curves: dict[str, list], training_std: float, study: dict):
@@ -212,30 +250,31 @@ def rows_table(
         frame.insert(frame.columns.get_loc("verdict"), f"t-test p × {family}", column)
     if all(row["margin"] is None for row in rows):
         frame = frame.drop(columns="margin")
-    if not verdicts:
-        frame["verdict"] = frame["verdict"].str.replace("no difference shown", "holds 0")
-        frame["verdict"] = frame["verdict"].str.replace(
-            r"^(\S+) better$", r"excludes 0 (\1)", regex=True
-        )
-        frame = frame.rename(columns={"verdict": "interval"}, errors="ignore")
-    return pipe_table(frame, text=("verdict", "interval"))
+    return pipe_table(frame if verdicts else exploratory(frame), text=("verdict", "interval"))
+
+
+def exploratory(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a table whose verdict column says only what each interval shows about 0."""
+    said = frame["verdict"].str.replace("no difference shown", "holds 0")
+    said = said.str.replace(r"^(.+) better$", r"excludes 0 (\1)", regex=True)
+    return frame.assign(verdict=said).rename(columns={"verdict": "interval"})
 
 
 def sizing_table(study: dict) -> str:
-    """Return the plan's sizing per primary measure: the pilot's spread, the seeds it asks for,
-    the seeds run, the smallest difference they detect and the spread the study found."""
+    """Return the plan's sizing per primary measure: the earlier seeds' spread, the seeds it asks
+    for, the seeds run, what they detect, the chance of showing equivalence, the study's spread."""
     cells = {}
     for row in study["sizing"]:
         places = stats.MEASURES[row["measure"]].decimals + 1
         label = stats.MEASURES[row["measure"]].label.format(std=row["level"])
         cells[label] = {
             "margin": f"{row['margin']:g}",
-            "mean difference, pilot": signed(row["pilot_mean"], places, plus=True),
-            f"sd of the differences, pilot ({row['pilot_seeds']} seeds)": f"{row['pilot_sd']:.{places}f}",
+            f"sd, earlier {row['earlier_seeds']} seeds": f"{row['earlier_sd']:.{places}f}",
             "seeds for 80% power": str(row["seeds_needed"]),
             "seeds run": str(row["study_seeds"]),
             "detected with 80% power": f"{row['detectable']:.{places}f}",
-            "sd of the differences, study": f"{row['study_sd']:.{places}f}",
+            "equivalence shown if no difference": f"{row['equivalence_power']:.2f}",
+            "sd, this study": f"{row['study_sd']:.{places}f}",
         }
     return pipe_table(pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure"))
 
@@ -264,6 +303,42 @@ def live_units_table(study: dict) -> str:
     return pipe_table(frame, text=("verdict, adjusted", "verdict (Table C2)"))
 
 
+def restarts_table(study: dict) -> str:
+    """Return the primary family over the pairs in which neither model restarted, beside the
+    verdicts over all pairs."""
+    comparison = stats.comparison_of(study)
+    kept, verdicts = comparison["without_restarts"], {}
+    for row in comparison["primary"]:
+        verdicts[row["measure"]] = row["verdict"]
+    cells = {}
+    for row in kept["primary"]:
+        places = stats.MEASURES[row["measure"]].decimals
+        cells[row["label"]] = {
+            "pairs": str(row["seeds"]),
+            " − ".join(comparison["labels"]): signed(row["mean"], places, plus=True),
+            f"{row['interval_level']:.1%} interval": interval_cell(row["interval"], places),
+            "verdict, without restarted pairs": row["verdict"],
+            "verdict, all pairs (Table C2)": verdicts[row["measure"]],
+        }
+    frame = pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure")
+    text = ("verdict, without restarted pairs", "verdict, all pairs (Table C2)")
+    return pipe_table(frame, text=text)
+
+
+def psnr_table(noise_stds: list[float], curves: dict[str, list[float]]) -> str:
+    """Return the PSNR (dB) of the noisy input and of each model's reconstruction per noise std
+    (the top of the PSNR figure in numbers)."""
+    cells = {
+        name: {
+            f"{std:g}": ("∞" if np.isinf(db) else f"{db:.2f}")
+            for std, db in zip(noise_stds, values)
+        }
+        for name, values in curves.items()
+    }
+    frame = pd.DataFrame.from_dict(cells, orient="index").rename_axis("PSNR (dB) at noise std")
+    return pipe_table(frame)
+
+
 def code_table(study: dict) -> str:
     """Return the similarity of the codes: linear CKA and 10-NN overlap per group of pairs."""
     summary, cells = study["similarity"]["summary"], {}
@@ -290,7 +365,8 @@ def pca_table(study: dict) -> str:
             )
             for column, cell in cells.items():
                 frame.loc[f"{row['label']}, {label}", column.replace(label, "model")] = cell
-    return pipe_table(frame.drop(columns="margin").rename_axis("measure, model"), text=("verdict",))
+    frame = exploratory(frame.drop(columns="margin").rename_axis("measure, model"))
+    return pipe_table(frame, text=("interval",))
 
 
 def sgd_table(variants: dict[str, gd_variants.Variant], n_train: int) -> str:

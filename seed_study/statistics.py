@@ -10,7 +10,7 @@ import itertools
 import math
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import integrate, optimize, stats
 
 from study_settings import STUDY_VARIANTS
 
@@ -44,8 +44,9 @@ MEASURES = {  # key in seed_study.json: the measure
 PRIMARY = {  # (measure, noise level or None): margin; seed_study/PLAN.md gives each its reason
     ("psnr_db", 0.0): 0.5,
     ("linear_probe_accuracy", None): 0.02,
-    ("code_stability", 0.5): 0.02,
+    ("code_stability", 0.5): 0.02,  # PRIMARY_STABILITY
 }
+PRIMARY_STABILITY = 0.5  # the noise level of the primary family's code stability
 SECONDARY = [
     (key, None)
     for key in ("test_mse_clean", "test_mse_noisy", "test_mse_masked", "knn_accuracy")
@@ -53,7 +54,7 @@ SECONDARY = [
 ]
 REFERENCE_ROWS = (  # the measures of PCA-8 each model's seeds are tested against
     "test_mse_clean", "test_mse_noisy", "knn_accuracy", "linear_probe_accuracy",
-    "standardised_silhouette", "tsne_silhouette", "trustworthiness",
+    "standardised_silhouette",  # not the t-SNE ones: PCA-8's would rest on one t-SNE run
 )  # fmt: skip
 CURVES = ("psnr_db", "code_stability")  # exploratory: every noise level, a family each
 ALPHA, POWER = 0.05, 0.8
@@ -223,6 +224,41 @@ def live_unit_adjusted(study: dict, models: tuple, key: str, where: float | None
             "adjusted_mean": mean, "adjusted_interval": interval, "verdict": judged}  # fmt: skip
 
 
+def without_restarts(study: dict, models: tuple) -> dict:
+    """Return the primary family again over the pairs in which neither model restarted, with
+    the restarts per model and the exact two-sided binomial p that the pairs with one restart
+    fall on either model alike."""
+    seeds, notes = len(next(iter(study[models[0]].values()))["values"]), study.get("restarts", {})
+    restarted = [np.array([bool(n) for n in notes.get(name, [[]] * seeds)]) for name in models]
+    keep = ~(restarted[0] | restarted[1])
+    kept = {key: value for key, value in study.items() if key not in models}
+    for name in models:
+        kept[name] = {
+            key: {"values": [v for v, k in zip(entry["values"], keep) if k]}
+            for key, entry in study[name].items()
+        }
+    only = [int((one & ~other).sum()) for one, other in (restarted, restarted[::-1])]
+    p = stats.binomtest(only[0], sum(only)).pvalue if sum(only) else 1.0
+    return {
+        "restarted": [int(one.sum()) for one in restarted],
+        "pairs_kept": int(keep.sum()),
+        "one_restarted_p": float(p),
+        "primary": family(kept, models, list(PRIMARY), PRIMARY),
+    }
+
+
+def lost_variance_ratio(study: dict, models: tuple, where: float) -> dict:
+    """Return how much of the code's variance noise of std `where` moves in the second model
+    relative to the first: the geometric mean over the seeds of the ratio of the two shares
+    lost (1 - code stability), with the 95% sign-flip interval of the mean log ratio."""
+    level = level_of(study["settings"], "code_stability", where)
+    lost = [1 - np.array(values_of(study[name], "code_stability", level)) for name in models]
+    logs = np.log(lost[1] / lost[0])
+    low, high = sign_flip_interval(logs, ALPHA)
+    ratio, interval = math.exp(logs.mean()), [math.exp(low), math.exp(high)]
+    return {"level": where, "ratio": ratio, "interval": interval, "below_1": int((logs < 0).sum())}
+
+
 def compare(study: dict, first: str, second: str) -> dict:
     """Return the comparison of two of the study's models as the plan declares it."""
     models, settings, scored = (first, second), study["settings"], study[first]
@@ -241,6 +277,8 @@ def compare(study: dict, first: str, second: str) -> dict:
         "live_units": adjusted,
         "curves": curves,
         "classes": family(study, models, classes),
+        "without_restarts": without_restarts(study, models),
+        "lost_variance_ratio": lost_variance_ratio(study, models, PRIMARY_STABILITY),
     }
 
 
@@ -287,20 +325,48 @@ def detectable(sd: float, seeds: int, family_size: int) -> float:
     return optimize.brentq(lambda d: t_power(sd, d, seeds, family_size) - POWER, 1e-12, high)
 
 
-def sizing(pilot: dict, study: dict) -> list[dict]:
-    """Return per primary measure the pilot's mean and sd of paired differences, the seeds it
-    needs for the margin, the seeds run and the smallest difference they detect, and the study's
-    mean and sd."""
-    models, rows = STUDY_VARIANTS, []
+def equivalence_power(sd: float, seeds: int, margin: float, family_size: int) -> float:
+    """Return the chance that the t interval at 1 - ALPHA / family_size of `seeds` paired
+    differences with this sd lies within +-margin when the true difference is 0 (the power of
+    the two one-sided tests): the normal chance for the mean, integrated over the chi-square
+    law of the sample variance."""
+    df, error = seeds - 1, sd / math.sqrt(seeds)
+    critical = stats.t.ppf(1 - ALPHA / family_size / 2, df)
+    widest = df * (margin / (critical * error)) ** 2  # beyond it the interval exceeds the margin
+
+    def density(q: float) -> float:  # q: df times the sample variance over sd^2
+        room = margin - critical * error * math.sqrt(q / df)
+        return (2 * stats.norm.cdf(room / error) - 1) * stats.chi2.pdf(q, df)
+
+    return float(integrate.quad(density, 0, widest, limit=200)[0])
+
+
+def pooled_gaps(sources: list[dict], key: str, where: float | None) -> np.ndarray:
+    """Return the paired differences (plain minus denoising) of a measure over several studies."""
+    gaps = []
+    for source in sources:
+        level = level_of(source["settings"], key, where)
+        pair = [values_of(source[model], key, level) for model in STUDY_VARIANTS]
+        gaps.extend(np.subtract(*pair))
+    return np.asarray(gaps, dtype=float)
+
+
+def sizing(earlier: list[dict], study: dict) -> list[dict]:
+    """Return per primary measure the earlier studies' mean and sd of paired differences (the
+    pilot's and the first study's seeds together), the seeds the sd needs for the margin, the
+    seeds run, the smallest difference they detect, the chance their interval shows
+    equivalence when there is no difference, and the study's own mean and sd."""
+    rows = []
     for (key, where), margin in PRIMARY.items():
         row = {"measure": key, "level": where, "margin": margin}
-        for name, source in (("pilot", pilot), ("study", study)):
-            level = level_of(source["settings"], key, where)
-            gaps = np.subtract(*(values_of(source[model], key, level) for model in models))
+        for name, sources in (("earlier", earlier), ("study", [study])):
+            gaps = pooled_gaps(sources, key, where)
             row[f"{name}_sd"], row[f"{name}_seeds"] = float(np.std(gaps, ddof=1)), len(gaps)
             row[f"{name}_mean"] = float(np.mean(gaps))
-        row["seeds_needed"] = seeds_needed(row["pilot_sd"], margin, len(PRIMARY))
-        row["detectable"] = detectable(row["pilot_sd"], row["study_seeds"], len(PRIMARY))
+        sd, seeds, size = row["earlier_sd"], row["study_seeds"], len(PRIMARY)
+        row["seeds_needed"] = seeds_needed(sd, margin, size)
+        row["detectable"] = detectable(sd, seeds, size)
+        row["equivalence_power"] = equivalence_power(sd, seeds, margin, size)
         rows.append(row)
     return rows
 

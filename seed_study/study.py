@@ -26,6 +26,7 @@ from study_settings import SCORING, STUDY_SEEDS, STUDY_VARIANTS, VARIANTS, Varia
 ROOT = Path(__file__).resolve().parents[1]
 STUDY_FILE, NOTES_FILE = ROOT / "seed_study.json", ROOT / "seed_study" / "notes.json"
 PILOT_FILE = ROOT / "seed_study" / "pilot.json"  # the pilot of 2026-12-05, as it was
+FIRST_STUDY_FILE = ROOT / "seed_study" / "first_study.json"  # seeds 10 to 38, as it was
 PLAN_FILE = ROOT / "seed_study" / "PLAN.md"  # written before the study's runs
 MODELS_DIR = ROOT / "build" / "seed_models"
 NOTEBOOK_MODELS = {name: ROOT / "models" / f"{name}.pt" for name in STUDY_VARIANTS}  # seed 0
@@ -89,15 +90,17 @@ def compared(study: dict, comparisons: list[tuple[str, str]], pairs: list[dict])
     return study | {"comparisons": tests, "similarity": similarity}
 
 
-def sized(study: dict, pilot_file: Path, spec: DataSpec) -> dict:
-    """Return the study with the plan's sizing from the pilot beside what the study found, and
-    PCA-8's scores with each model's seeds tested against them."""
-    pilot = json.loads(pilot_file.read_text(encoding="utf-8"))
+def sized(study: dict, earlier_files: list[Path], spec: DataSpec) -> dict:
+    """Return the study with the plan's sizing from the earlier studies beside what the study
+    found, the first study's primary rows (the verdicts it replicates), and PCA-8's scores with
+    each model's seeds tested against them."""
+    earlier = [json.loads(path.read_text(encoding="utf-8")) for path in earlier_files]
     pca = seed_scoring.pca_scores(load_data(spec), study["settings"])
     models = study["settings"]["models"]
     tests = {model: seed_statistics.against(study, model, pca, "PCA-8") for model in models}
     return study | {
-        "sizing": seed_statistics.sizing(pilot, study),
+        "sizing": seed_statistics.sizing(earlier, study),
+        "first_study": seed_statistics.comparison_of(earlier[-1])["primary"],
         "pca_8": pca,
         "against_pca_8": tests,
     }
@@ -169,6 +172,6 @@ def main() -> None:
     study = run_study(
         variants, [STUDY_VARIANTS], seeds, SHEET, SCORING, spec, MODELS_DIR, args.workers
     )
-    study = sized(study, PILOT_FILE, spec)
+    study = sized(study, [PILOT_FILE, FIRST_STUDY_FILE], spec)
     provenance.write_atomically(STUDY_FILE, provenance.json_text(study))
     print(f"wrote {STUDY_FILE.name}")

@@ -193,7 +193,7 @@ BOUND = [  # (fragment, [(source, path) for each {}]); sources: see the fixture 
     # 4 PSNR
     ("with intervals at $1 - {}/k$ over each curve's", [("facts", ("alpha",))]),
     ("its interval at $1 - {}/7$ over the 7 levels", [("facts", ("alpha",))]),
-    ("as Table C10, its intervals at $1 - {}/6$", [("facts", ("alpha",))]),
+    ("as Table C12, its intervals at $1 - {}/6$", [("facts", ("alpha",))]),
     (
         "from {} at noise {} to {} at noise 1",
         [
@@ -405,12 +405,12 @@ def test_every_figure_and_table_has_a_numbered_caption_right_under_it(notebook):
             out.get("data", {}).get("text/markdown", "").startswith("|") for out in cell.outputs
         ),
     )
-    assert figures == [1, 2, 3] and tables == list(range(1, 12))
+    assert figures == [1, 2, 3, 4] and tables == list(range(1, 12))
 
 
 def test_its_figures_have_names_of_their_own_and_are_committed(notebook, code_cells):
     names = re.findall(r'"(companion_fig\d_[a-z0-9_]+)"', "".join(c.source for c in code_cells))
-    assert [int(name[len("companion_fig")]) for name in names] == [1, 2, 3]
+    assert [int(name[len("companion_fig")]) for name in names] == [1, 2, 3, 4]
     for name in names:
         assert (ROOT / "figures" / f"{name}.png").is_file(), name
 
@@ -799,8 +799,8 @@ def test_g3_the_time_budget_ranks_no_variant_and_each_rate_is_inside_its_grid(co
 
 
 def test_g4_the_runs_have_not_converged(companion, text):
-    """'short runs that have not converged (Figure C2)': each chosen run still falls at its end."""
-    said("short runs that have not converged (Figure C2)", text)
+    """'short runs that have not converged (Figure C3)': each chosen run still falls at its end."""
+    said("short runs that have not converged (Figure C3)", text)
     for name, entry in companion["sgd_variants"].items():
         for run in entry["runs"][f"{entry['lr']:g}"]:
             assert run["loss"][-1] < run["loss"][-2], name

@@ -171,3 +171,61 @@ def test_rows_table_with_the_t_test_sets_its_adjusted_p_before_the_verdict():
     assert table[0][-3:] == ["p × 3", "t-test p × 3", "verdict"]
     first = entry["primary"][0]
     assert table[1][-2] == companion_report.p_cell(first["t_test_p_adjusted"])
+
+
+def test_restarts_table_sets_the_verdicts_without_restarted_pairs_beside_all_pairs():
+    study = study_of(TEN_PLAIN, TEN_DENOISING)
+    study["restarts"] = {
+        "autoencoder": [[]] * 10,
+        "denoising_autoencoder": [["collapsed"] if s < 2 else [] for s in range(10)],
+    }
+    study["comparisons"][0]["without_restarts"] = companion_report.stats.without_restarts(
+        study, ("autoencoder", "denoising_autoencoder")
+    )
+    table = rows(companion_report.restarts_table(study))
+    assert table[0] == [
+        "measure", "pairs", "plain − denoising", "98.3% interval",
+        "verdict, without restarted pairs", "verdict, all pairs (Table C2)",
+    ]  # fmt: skip
+    kept = {row["label"]: row for row in study["comparisons"][0]["without_restarts"]["primary"]}
+    for line in table[1:]:
+        assert line[1] == "8" and line[4] == kept[line[0]]["verdict"]
+
+
+def test_psnr_table_gives_each_curve_per_noise_level_with_infinity_for_a_clean_input():
+    curves = {"noisy input": [math.inf, 6.02], "autoencoder": [17.4312, 16.4]}
+    table = rows(companion_report.psnr_table([0.0, 1.0], curves))
+    assert table == [
+        ["PSNR (dB) at noise std", "0", "1"],
+        ["noisy input", "∞", "6.02"],
+        ["autoencoder", "17.43", "16.40"],
+    ]
+
+
+def test_the_primary_figure_shows_each_seed_0_the_margin_band_and_both_studies_intervals():
+    study = study_of(TEN_PLAIN, TEN_DENOISING)
+    study["first_study"] = study["comparisons"][0]["primary"]
+    fig = companion_report.plot_primary_differences(study)
+    assert len(fig.axes) == 3
+    for ax, row in zip(fig.axes, study["comparisons"][0]["primary"]):
+        [dots] = [line for line in ax.get_lines() if line.get_marker() == "."]
+        assert len(dots.get_ydata()) == 10
+        [band] = ax.patches
+        low, high = band.get_y(), band.get_y() + band.get_height()
+        assert (low, high) == pytest.approx((-row["margin"], row["margin"]))
+        assert [t.get_text() for t in ax.get_xticklabels()] == [
+            "10\nseeds",
+            "this\nstudy",
+            "first\nstudy",
+        ]
+    plt.close(fig)
+
+
+def test_the_printed_plan_typesets_its_notation(tmp_path):
+    plan = tmp_path / "PLAN.md"
+    plan.write_text(
+        "# Plan\n\n## Test\n\nR^2 of a line; all 2^20 patterns; at 1 - 0.05/3 and 1 - 0.05/k.\n"
+    )
+    printed = companion_report.plan_markdown(plan)
+    assert printed.splitlines()[1] == "**Test.**"
+    assert "$R^2$ of a line; all $2^{20}$ patterns; at $1 - 0.05/3$ and $1 - 0.05/k$." in printed

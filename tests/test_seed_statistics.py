@@ -37,8 +37,12 @@ def test_the_statistics_re_make_seed_study_json_to_the_byte_from_its_per_seed_va
     study["restarts"] = committed["restarts"]
     comparisons = [entry["models"] for entry in committed["comparisons"]]
     remade = study_module.compared(study, comparisons, committed["similarity"]["pairs"])
-    pilot = json.loads(study_module.PILOT_FILE.read_text(encoding="utf-8"))
-    remade["sizing"] = seed_statistics.sizing(pilot, remade)
+    earlier = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in (study_module.PILOT_FILE, study_module.FIRST_STUDY_FILE)
+    ]
+    remade["sizing"] = seed_statistics.sizing(earlier, remade)
+    remade["first_study"] = seed_statistics.comparison_of(earlier[1])["primary"]
     remade["pca_8"] = committed["pca_8"]
     models = committed["settings"]["models"]
     remade["against_pca_8"] = {
@@ -250,6 +254,20 @@ def test_the_seeds_needed_reach_80_percent_power_and_one_fewer_does_not(sd, marg
     assert seed_statistics.detectable(sd, needed, 3) <= margin
 
 
+@pytest.mark.parametrize("sd, margin, seeds", [(0.34, 0.5, 8), (0.02, 0.02, 20), (0.02, 0.02, 12)])
+def test_the_equivalence_power_is_the_simulated_share_of_intervals_within_the_margin(
+    sd, margin, seeds
+):
+    """Against a simulation: with no true difference, the share of t intervals at 1 - 0.05/3
+    that lie within +-margin."""
+    gaps = np.random.default_rng(2).normal(0.0, sd, size=(40_000, seeds))
+    half = stats.t.ppf(1 - 0.05 / 6, seeds - 1) * gaps.std(1, ddof=1) / math.sqrt(seeds)
+    simulated = np.mean(np.abs(gaps.mean(1)) + half < margin)
+    assert seed_statistics.equivalence_power(sd, seeds, margin, 3) == pytest.approx(
+        simulated, abs=0.01
+    )
+
+
 def test_one_model_against_a_reference_value_is_a_one_sample_family():
     document = study([[0.9] * 3] * 10, [[0.9] * 3] * 10)
     document["autoencoder"]["linear_probe_accuracy"]["values"] = [
@@ -308,3 +326,44 @@ def test_similarity_summary_has_a_group_for_every_two_of_three_models():
         "linear-linear",
     ]
     assert sum(group["pairs"] for group in summary.values()) == 6 * 5 // 2
+
+
+def test_without_restarts_drops_every_pair_with_a_restart_and_tests_where_they_fall():
+    """The primary family over the pairs in which neither model restarted; the pairs with one
+    restart go to an exact binomial test (3 of 3 on one model: p 0.25)."""
+    document = study([[0.9] * 3] * 10, [[0.9] * 3] * 10)
+    for name, shift in (("autoencoder", 0.0), ("denoising_autoencoder", 0.01)):
+        document[name]["linear_probe_accuracy"]["values"] = [
+            0.7 + shift + 0.001 * s for s in range(10)
+        ]
+    restarts = {"autoencoder": [[]] * 10, "denoising_autoencoder": [[]] * 10}
+    restarts["denoising_autoencoder"] = [["collapsed"] if s in (1, 4, 7) else [] for s in range(10)]
+    restarts["autoencoder"] = [["collapsed"] if s == 7 else [] for s in range(10)]
+    document["restarts"] = restarts
+    kept = seed_statistics.without_restarts(document, ("autoencoder", "denoising_autoencoder"))
+    assert kept["restarted"] == [1, 3] and kept["pairs_kept"] == 7
+    assert kept["one_restarted_p"] == pytest.approx(0.5)  # 2 of 2 pairs with one restart
+    [probe] = [row for row in kept["primary"] if row["measure"] == "linear_probe_accuracy"]
+    assert probe["seeds"] == 7 and probe["mean"] == pytest.approx(-0.01)
+    del document["restarts"]
+    unrestarted = seed_statistics.without_restarts(
+        document, ("autoencoder", "denoising_autoencoder")
+    )
+    assert unrestarted["pairs_kept"] == 10 and unrestarted["one_restarted_p"] == 1.0
+
+
+def test_the_lost_variance_ratio_is_the_geometric_mean_of_the_seeds_ratios():
+    document = study([[0.9] * 3] * 10, [[0.9] * 3] * 10)
+    levels = document["settings"]["noise_stds_stability"]
+    plain = [0.02 * (1 + 0.1 * (s - 4.5) / 4.5) for s in range(10)]
+    ratios = [0.5 * math.exp(0.1 * (-1) ** s) for s in range(10)]  # geometric mean 0.5
+    for name, lost in (
+        ("autoencoder", plain),
+        ("denoising_autoencoder", np.multiply(plain, ratios)),
+    ):
+        document[name]["code_stability"] = {"values": [[1 - v] * len(levels) for v in lost]}
+    made = seed_statistics.lost_variance_ratio(
+        document, ("autoencoder", "denoising_autoencoder"), levels[0]
+    )
+    assert made["ratio"] == pytest.approx(0.5) and made["below_1"] == 10
+    assert made["interval"][0] < 0.5 < made["interval"][1] < 0.5 * math.exp(0.1)

@@ -382,22 +382,34 @@ def test_every_family_has_the_plan_s_rows_and_the_verdicts_of_the_one_rule(study
 
 
 def test_the_plan_s_numbers_are_the_code_s():
-    """seed_study/PLAN.md quotes the margins, the pilot's sd, the seeds they ask for, the family
-    size, the seeds and the differences 20 seeds detect: each as the code makes it."""
+    """seed_study/PLAN.md quotes the margins, the earlier seeds' sd, the seeds they ask for, the
+    family size, the seeds, the differences 20 seeds detect and their chance of showing
+    equivalence: each as the code makes it from the pilot and the first study."""
     plan = " ".join(study_module.PLAN_FILE.read_text(encoding="utf-8").split())
-    pilot = json.loads(study_module.PILOT_FILE.read_text(encoding="utf-8"))
-    sizing = seed_statistics.sizing(pilot, pilot)
+    earlier = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in (study_module.PILOT_FILE, study_module.FIRST_STUDY_FILE)
+    ]
+    seeds = study_settings.STUDY_SEEDS
+    sizing = seed_statistics.sizing(earlier, earlier[1])
     margins = [f"{margin:g}" for margin in seed_statistics.PRIMARY.values()]
     assert f"| {margins[0]} dB |" in plan and plan.count(f"| {margins[1]} |") == 2
-    sd = [row["pilot_sd"] for row in sizing]
+    assert f"the {sizing[0]['earlier_seeds']} earlier seeds' paired differences" in plan
+    sd = [row["earlier_sd"] for row in sizing]
     assert f"(sd {sd[0]:.2f} dB, {sd[1]:.3f} and {sd[2]:.4f})" in plan
     needed = [row["seeds_needed"] for row in sizing]
     assert f"80% power with {needed[0]}, {needed[1]} and {needed[2]} seeds" in plan
     size = len(seed_statistics.PRIMARY)
     assert size == 3 and "at 1 - 0.05/3 for each measure, so the three hold together" in plan
-    found = [seed_statistics.detectable(value, 20, size) for value in sd]
+    found = [seed_statistics.detectable(value, len(seeds), size) for value in sd]
     assert f"differences of {found[0]:.2f} dB, {found[1]:.3f} and {found[2]:.4f}" in plan
-    assert f"seeds {study_settings.STUDY_SEEDS[0]} to 39, new, 30 of each" in plan
+    shown = [
+        seed_statistics.equivalence_power(value, len(seeds), margin, size)
+        for value, margin in zip(sd, seed_statistics.PRIMARY.values())
+    ]
+    assert f"with probability {shown[0]:.2f}, {shown[1]:.2f} and {shown[2]:.2f}" in plan
+    assert f"seeds {seeds[0]} to {seeds[-1]}, new, {len(seeds)} of each" in plan
+    assert f"with {len(seeds)} seeds, the interval" in plan and f"runs {len(seeds)} seeds" in plan
 
 
 def test_similarity_covers_every_pair_of_models_and_its_groups(study):
