@@ -236,7 +236,7 @@ def rows_table(
     """Return one family of paired rows of two of the study's models (`means`: each model's
     mean ± sd first); the margin column only where a row has a margin; an exploratory family
     (not `verdicts`) says what its interval shows instead of a verdict; `t_test`: the paired
-    t-test's adjusted p beside the sign-flip test's, for reference."""
+    t-test's adjusted p after the sign-flip test's in its cell, for reference."""
     labels = tuple(study["settings"]["models"][name]["label"] for name in models)
     cells = {}
     for row in rows:
@@ -244,10 +244,11 @@ def rows_table(
         values = [stats.values_of(study[name], row["measure"], level) for name in models]
         cells[row["label"]] = row_cells(row, labels, dict(zip(labels, values)) if means else {})
     frame = pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure")
-    if t_test:
+    if t_test:  # one column: the sign-flip test's p / the t-test's
         family = family_size(rows[0])
-        column = [p_cell(row["t_test_p_adjusted"]) for row in rows]
-        frame.insert(frame.columns.get_loc("verdict"), f"t-test p × {family}", column)
+        both = [f"{p_cell(r['p_adjusted'])} / {p_cell(r['t_test_p_adjusted'])}" for r in rows]
+        frame[f"p × {family}"] = both
+        frame = frame.rename(columns={f"p × {family}": f"p × {family}, sign-flip / t-test"})
     if all(row["margin"] is None for row in rows):
         frame = frame.drop(columns="margin")
     return pipe_table(frame if verdicts else exploratory(frame), text=("verdict", "interval"))

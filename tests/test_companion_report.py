@@ -164,13 +164,14 @@ def test_sgd_table_gives_every_rate_s_held_out_loss_the_chosen_one_and_both_budg
     assert cells["updates, example budget"] == ["1", "1"]
 
 
-def test_rows_table_with_the_t_test_sets_its_adjusted_p_before_the_verdict():
+def test_rows_table_with_the_t_test_sets_its_adjusted_p_after_the_sign_flip_test_s():
     study = study_of(TEN_PLAIN, TEN_DENOISING)
     entry = study["comparisons"][0]
     table = rows(companion_report.rows_table(study, entry["primary"], entry["models"], t_test=True))
-    assert table[0][-3:] == ["p × 3", "t-test p × 3", "verdict"]
+    assert table[0][-2:] == ["p × 3, sign-flip / t-test", "verdict"]
     first = entry["primary"][0]
-    assert table[1][-2] == companion_report.p_cell(first["t_test_p_adjusted"])
+    p_cell = companion_report.p_cell
+    assert table[1][-2] == f"{p_cell(first['p_adjusted'])} / {p_cell(first['t_test_p_adjusted'])}"
 
 
 def test_restarts_table_sets_the_verdicts_without_restarted_pairs_beside_all_pairs():
