@@ -171,6 +171,22 @@ def plot_sgd_runs(variants: dict[str, gd_variants.Variant]):
 # ---------------------------------------------------------------------------- tables
 
 
+TEXT_WIDTH = 20  # characters: a wide table's text columns wrap at about this width
+
+
+def fitted(frame: pd.DataFrame, text: tuple = ()) -> str:
+    """Return pipe_table(frame) with each column's share of the page set by its cells, not its
+    header (a header wraps at its words), text columns at most TEXT_WIDTH: numbers stay whole."""
+    columns = [frame.index.astype(str), *(frame[column].astype(str) for column in frame)]
+    headers = [str(frame.index.name or ""), *map(str, frame.columns)]
+    widths = []
+    for number, (cells, header) in enumerate(zip(columns, headers)):
+        width = max([len(cell) for cell in cells] + [len(word) for word in header.split()] + [3])
+        wraps = number == 0 or frame.columns[number - 1] in text
+        widths.append(min(width, TEXT_WIDTH) if wraps else width + 2)  # + the column gap
+    return pipe_table(frame, text=text, widths=tuple(widths))
+
+
 def signed(value: float, decimals: int, plus: bool = False) -> str:
     """Return a number with a typographic minus (a plus if `plus`); a number that rounds to 0
     at these decimals is written 0.000 (no sign)."""
@@ -251,7 +267,7 @@ def rows_table(
         frame = frame.rename(columns={f"p × {family}": f"p × {family}, sign-flip / t-test"})
     if all(row["margin"] is None for row in rows):
         frame = frame.drop(columns="margin")
-    return pipe_table(frame if verdicts else exploratory(frame), text=("verdict", "interval"))
+    return fitted(frame if verdicts else exploratory(frame), text=("verdict", "interval"))
 
 
 def exploratory(frame: pd.DataFrame) -> pd.DataFrame:
@@ -277,7 +293,7 @@ def sizing_table(study: dict) -> str:
             "equivalence shown if no difference": f"{row['equivalence_power']:.2f}",
             "sd, this study": f"{row['study_sd']:.{places}f}",
         }
-    return pipe_table(pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure"))
+    return fitted(pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure"))
 
 
 def live_units_table(study: dict) -> str:
@@ -301,7 +317,7 @@ def live_units_table(study: dict) -> str:
             "verdict (Table C2)": verdicts[row["measure"]],
         }
     frame = pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure")
-    return pipe_table(frame, text=("verdict, adjusted", "verdict (Table C2)"))
+    return fitted(frame, text=("verdict, adjusted", "verdict (Table C2)"))
 
 
 def restarts_table(study: dict) -> str:
@@ -323,7 +339,7 @@ def restarts_table(study: dict) -> str:
         }
     frame = pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure")
     text = ("verdict, without restarted pairs", "verdict, all pairs (Table C2)")
-    return pipe_table(frame, text=text)
+    return fitted(frame, text=text)
 
 
 def psnr_table(noise_stds: list[float], curves: dict[str, list[float]]) -> str:
@@ -367,7 +383,7 @@ def pca_table(study: dict) -> str:
             for column, cell in cells.items():
                 frame.loc[f"{row['label']}, {label}", column.replace(label, "model")] = cell
     frame = exploratory(frame.drop(columns="margin").rename_axis("measure, model"))
-    return pipe_table(frame, text=("interval",))
+    return fitted(frame, text=("interval",))
 
 
 def sgd_table(variants: dict[str, gd_variants.Variant], n_train: int) -> str:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 from test_report import ROOT, TEN_DENOISING, TEN_PLAIN, fonts, sgd_variant, study_of
-from test_tables import rows
+from test_tables import rows, rule
 
 import companion_report
 
@@ -230,3 +231,14 @@ def test_the_printed_plan_typesets_its_notation(tmp_path):
     printed = companion_report.plan_markdown(plan)
     assert printed.splitlines()[1] == "**Test.**"
     assert "$R^2$ of a line; all $2^{20}$ patterns; at $1 - 0.05/3$ and $1 - 0.05/k$." in printed
+
+
+def test_a_fitted_table_sizes_columns_by_their_cells_and_wraps_text_and_headers():
+    """The rule under the header gives each column the dashes of its longest cell or header
+    word, a text column (and the index) at most TEXT_WIDTH: headers and text wrap, numbers not."""
+    frame = pd.DataFrame(
+        {"a long header over short numbers": ["0.1", "0.25"], "verdict": ["x" * 30, "y"]},
+        index=pd.Index(["first measure", "second"], name="measure"),
+    )
+    dashes = [cell.count("-") for cell in rule(companion_report.fitted(frame, text=("verdict",)))]
+    assert dashes == [len("first measure"), len("numbers") + 2, companion_report.TEXT_WIDTH]
