@@ -29,7 +29,7 @@ def key(name: str) -> str:
 
 def read_seed_study(path: str | Path) -> dict:
     """Return the committed seed study, or raise a clear error naming `make seeds`."""
-    remake = "`make seeds` (about 90 minutes on 2 cores; minutes with build/seed_models/)"
+    remake = "`make seeds` (about an hour on 2 cores; minutes with build/seed_models/)"
     keys = ("plan", "seeds", "settings", "comparisons", "similarity", "restarts", "sizing")
     return read_json(
         path, remake, (*keys, "pca_8", "against_pca_8", *study_settings.STUDY_VARIANTS)

@@ -19,7 +19,7 @@ def test_a_missing_seed_study_is_file_not_found_and_a_damaged_one_a_value_error(
     tmp_path, monkeypatch
 ):
     monkeypatch.chdir(tmp_path)  # a project folder: the message names the file as git does
-    with pytest.raises(FileNotFoundError, match="make seeds.*about 90 minutes"):
+    with pytest.raises(FileNotFoundError, match="make seeds.*about an hour"):
         companion_report.read_seed_study("seed_study.json")
     Path("seed_study.json").write_text('{"seeds": [0, 1')
     with pytest.raises(ValueError, match="is damaged.*git checkout -- seed_study.json"):
