@@ -320,26 +320,28 @@ def live_units_table(study: dict) -> str:
     return fitted(frame, text=("verdict, adjusted", "verdict (Table C2)"))
 
 
-def restarts_table(study: dict) -> str:
-    """Return the primary family over the pairs in which neither model restarted, beside the
-    verdicts over all pairs."""
+def verdicts_table(study: dict) -> str:
+    """Return the primary family three ways, per measure: in the first study, in this study
+    without the pairs with a restarted model, and in this study over all pairs (Table C2)."""
     comparison = stats.comparison_of(study)
-    kept, verdicts = comparison["without_restarts"], {}
-    for row in comparison["primary"]:
-        verdicts[row["measure"]] = row["verdict"]
+    ways = {
+        "first study": study["first_study"],
+        "without restarted pairs": comparison["without_restarts"]["primary"],
+        "all pairs (Table C2)": comparison["primary"],
+    }
     cells = {}
-    for row in kept["primary"]:
+    for index, row in enumerate(comparison["primary"]):
         places = stats.MEASURES[row["measure"]].decimals
-        cells[row["label"]] = {
-            "pairs": str(row["seeds"]),
-            " − ".join(comparison["labels"]): signed(row["mean"], places, plus=True),
-            f"{row['interval_level']:.1%} interval": interval_cell(row["interval"], places),
-            "verdict, without restarted pairs": row["verdict"],
-            "verdict, all pairs (Table C2)": verdicts[row["measure"]],
-        }
-    frame = pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure")
-    text = ("verdict, without restarted pairs", "verdict, all pairs (Table C2)")
-    return fitted(frame, text=text)
+        for way, rows in ways.items():
+            entry = rows[index]
+            cells[f"{row['label']}, {way}"] = {
+                "seeds": str(entry["seeds"]),
+                " − ".join(comparison["labels"]): signed(entry["mean"], places, plus=True),
+                f"{entry['interval_level']:.1%} interval": interval_cell(entry["interval"], places),
+                "verdict": entry["verdict"],
+            }
+    frame = pd.DataFrame.from_dict(cells, orient="index").rename_axis("measure, study")
+    return fitted(frame, text=("verdict",))
 
 
 def psnr_table(noise_stds: list[float], curves: dict[str, list[float]]) -> str:

@@ -175,23 +175,26 @@ def test_rows_table_with_the_t_test_sets_its_adjusted_p_after_the_sign_flip_test
     assert table[1][-2] == f"{p_cell(first['p_adjusted'])} / {p_cell(first['t_test_p_adjusted'])}"
 
 
-def test_restarts_table_sets_the_verdicts_without_restarted_pairs_beside_all_pairs():
+def test_verdicts_table_gives_the_first_study_without_restarted_pairs_and_all_pairs():
     study = study_of(TEN_PLAIN, TEN_DENOISING)
     study["restarts"] = {
         "autoencoder": [[]] * 10,
         "denoising_autoencoder": [["collapsed"] if s < 2 else [] for s in range(10)],
     }
-    study["comparisons"][0]["without_restarts"] = companion_report.stats.without_restarts(
+    comparison = study["comparisons"][0]
+    comparison["without_restarts"] = companion_report.stats.without_restarts(
         study, ("autoencoder", "denoising_autoencoder")
     )
-    table = rows(companion_report.restarts_table(study))
-    assert table[0] == [
-        "measure", "pairs", "plain − denoising", "98.3% interval",
-        "verdict, without restarted pairs", "verdict, all pairs (Table C2)",
-    ]  # fmt: skip
-    kept = {row["label"]: row for row in study["comparisons"][0]["without_restarts"]["primary"]}
-    for line in table[1:]:
-        assert line[1] == "8" and line[4] == kept[line[0]]["verdict"]
+    study["first_study"] = comparison["secondary"][:3]  # any three rows stand in for it
+    table = rows(companion_report.verdicts_table(study))
+    assert table[0] == ["measure, study", "seeds", "plain − denoising", "98.3% interval", "verdict"]
+    ways = [comparison["primary"], comparison["without_restarts"]["primary"]]
+    for index, row in enumerate(comparison["primary"]):
+        first, kept, full = table[1 + 3 * index : 4 + 3 * index]
+        assert first[0] == f"{row['label']}, first study" and first[1] == "10"
+        assert first[4] == study["first_study"][index]["verdict"]
+        assert kept[1] == "8" and kept[4] == ways[1][index]["verdict"]
+        assert full[0].endswith("all pairs (Table C2)") and full[4] == row["verdict"]
 
 
 def test_psnr_table_gives_each_curve_per_noise_level_with_infinity_for_a_clean_input():
