@@ -51,12 +51,13 @@ PLAN_MATH = {  # the plan's plain-text notation, typeset: R^2, 2^20, 1 - 0.05/3
 
 def plan_markdown(path: str | Path) -> str:
     """Return the study's plan (seed_study/PLAN.md) without its title, its section headings as
-    bold lines and its notation typeset, to print under a section of the companion."""
+    bold lines and its notation typeset, as a block quote to print under a section of the
+    companion."""
     lines = Path(path).read_text(encoding="utf-8").splitlines()[1:]
     text = "\n".join(f"**{line[3:]}.**" if line.startswith("## ") else line for line in lines)
     for plain, typeset in PLAN_MATH.items():
         text = re.sub(plain, typeset, text)
-    return text
+    return "\n".join(f"> {line}".rstrip() for line in text.splitlines())  # set apart, as a quote
 
 
 # ---------------------------------------------------------------------------- figures

@@ -232,8 +232,8 @@ def test_the_printed_plan_typesets_its_notation(tmp_path):
         "# Plan\n\n## Test\n\nR^2 of a line; all 2^20 patterns; at 1 - 0.05/3 and 1 - 0.05/k.\n"
     )
     printed = companion_report.plan_markdown(plan)
-    assert printed.splitlines()[1] == "**Test.**"
-    assert "$R^2$ of a line; all $2^{20}$ patterns; at $1 - 0.05/3$ and $1 - 0.05/k$." in printed
+    assert printed.splitlines()[:3] == [">", "> **Test.**", ">"]  # one block quote
+    assert "> $R^2$ of a line; all $2^{20}$ patterns; at $1 - 0.05/3$ and $1 - 0.05/k$." in printed
 
 
 def test_a_fitted_table_sizes_columns_by_their_cells_and_wraps_text_and_headers():
