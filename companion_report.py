@@ -348,15 +348,9 @@ def verdicts_table(study: dict) -> str:
 def psnr_table(noise_stds: list[float], curves: dict[str, list[float]]) -> str:
     """Return the PSNR (dB) of the noisy input and of each model's reconstruction per noise std
     (the top of the PSNR figure in numbers)."""
-    cells = {
-        name: {
-            f"{std:g}": ("∞" if np.isinf(db) else f"{db:.2f}")
-            for std, db in zip(noise_stds, values)
-        }
-        for name, values in curves.items()
-    }
-    frame = pd.DataFrame.from_dict(cells, orient="index").rename_axis("PSNR (dB) at noise std")
-    return pipe_table(frame)
+    frame = pd.DataFrame(curves, index=[f"{std:g}" for std in noise_stds], dtype=float).T
+    cells = frame.map(lambda db: "∞" if np.isinf(db) else f"{db:.2f}")
+    return pipe_table(cells.rename_axis("PSNR (dB) at noise std"))
 
 
 def code_table(study: dict) -> str:
